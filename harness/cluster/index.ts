@@ -1,0 +1,30 @@
+import type { HelmdrillConfig } from "../config.ts";
+import { saveImages, workloadImageRefs } from "../provision/images.ts";
+import { ExistingClusterProvider } from "./existing.ts";
+import { K3sProvider } from "./k3s.ts";
+import { KindProvider } from "./kind.ts";
+import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts";
+
+export { ExistingClusterProvider, K3sProvider, KindProvider, RUN_LABEL };
+export type { ClusterProvider, StartedCluster };
+
+/** The provider the configuration asks for, set up with the workload images to preload. */
+export async function providerFor(config: HelmdrillConfig): Promise<ClusterProvider> {
+  switch (config.cluster) {
+    case "existing":
+      return new ExistingClusterProvider(config.existing);
+    case "kind":
+      return new KindProvider(`helmdrill-${config.runId}`);
+    case "k3s": {
+      const archive = await saveImages(config.cacheDir, "workloads", workloadImageRefs());
+      return new K3sProvider()
+        .withImage(config.k3sImage)
+        .withPreloadedImages(archive)
+        .withLabels({ [RUN_LABEL]: config.runId });
+    }
+  }
+}
+
+export async function startCluster(config: HelmdrillConfig, progress?: (m: string) => void): Promise<StartedCluster> {
+  return (await providerFor(config)).start(progress);
+}

@@ -1,0 +1,204 @@
+import { existsSync, readFileSync } from "node:fs";
+import { K3sContainer, type StartedK3sContainer } from "@testcontainers/k3s";
+import { run, succeeded } from "../exec.ts";
+import { pins } from "../pins.ts";
+import { CoreV1Api } from "@kubernetes/client-node";
+import { HelmdrillError } from "../errors.ts";
+import { dockerReachable, missingDockerError } from "../provision/docker.ts";
+import { findNodeImage } from "../provision/node-image.ts";
+import { imageExists } from "../provision/images.ts";
+import { kubeConfigFromYaml, writeKubeconfig } from "./kubeconfig.ts";
+import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts";
+
+const PRELOAD_DIR = "/var/lib/rancher/k3s/agent/images";
+
+/** Linux capability names by bit number (capability.h), for the privilege fallback. */
+const CAPABILITIES = [
+  "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+  "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+  "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+  "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+  "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+  "CHECKPOINT_RESTORE",
+];
+
+/** Capabilities missing from this process's bounding set (a sandbox may withhold some). */
+export function missingCapabilities(status = readFileSync("/proc/self/status", "utf8")): string[] {
+  const hex = /^CapBnd:\s*([0-9a-f]+)/m.exec(status)?.[1];
+  if (!hex) return [];
+  const bounding = BigInt(`0x${hex}`);
+  return CAPABILITIES.filter((_, bit) => ((bounding >> BigInt(bit)) & 1n) === 0n);
+}
+
+let privilegedProbe: Promise<boolean> | undefined;
+
+/** Can this Docker engine start a --privileged container at all? (It cannot where the host withholds a capability.) */
+export function privilegedContainersWork(probeImage = pins().images.pause): Promise<boolean> {
+  privilegedProbe ??= run(["docker", "run", "--rm", "--privileged", "--entrypoint", "/pause", probeImage, "-v"], { timeoutMs: 60_000 }).then(succeeded);
+  return privilegedProbe;
+}
+
+/**
+ * K3sContainer, unchanged except where a privileged container cannot start (a host that
+ * withholds a capability makes runc fail with "unable to apply caps"): then the node gets
+ * every capability the host has, no seccomp/AppArmor confinement, unmasked /proc and
+ * /dev/kmsg — what --privileged gives k3s, minus the capabilities that do not exist here.
+ */
+export class HelmdrillK3sContainer extends K3sContainer {
+  withPrivilegeEmulation(drop: string[]): this {
+    this.hostConfig.Privileged = false;
+    this.hostConfig.CapAdd = ["ALL"];
+    this.hostConfig.CapDrop = drop;
+    this.hostConfig.SecurityOpt = ["seccomp=unconfined", "apparmor=unconfined"];
+    // The API form of `--security-opt systempaths=unconfined`: nothing masked or read-only in /proc, /sys.
+    this.hostConfig.MaskedPaths = [];
+    this.hostConfig.ReadonlyPaths = [];
+    this.hostConfig.Devices = [{ PathOnHost: "/dev/kmsg", PathInContainer: "/dev/kmsg", CgroupPermissions: "rwm" }];
+    return this;
+  }
+}
+
+/**
+ * The default provider: a k3s node in Docker through `@testcontainers/k3s`, unchanged. The
+ * image is the pinned upstream rancher/k3s when present, else helmdrill's offline-built
+ * k3s-compatible node (see harness/provision/node-image.ts). Workload images are preloaded
+ * the k3s way, from tarballs in /var/lib/rancher/k3s/agent/images.
+ */
+export class K3sProvider implements ClusterProvider {
+  readonly kind = "k3s" as const;
+  private image?: string;
+  private preload: string[] = [];
+  private startupTimeoutMs = 300_000;
+  private labels: Record<string, string> = {};
+
+  withImage(ref: string | undefined): this {
+    this.image = ref;
+    return this;
+  }
+
+  /** docker-save archives copied into the node before it starts. */
+  withPreloadedImages(...archives: string[]): this {
+    this.preload.push(...archives);
+    return this;
+  }
+
+  withStartupTimeout(ms: number): this {
+    this.startupTimeoutMs = ms;
+    return this;
+  }
+
+  withLabels(labels: Record<string, string>): this {
+    Object.assign(this.labels, labels);
+    return this;
+  }
+
+  async start(progress: (message: string) => void = () => {}): Promise<StartedK3sCluster> {
+    const docker = await dockerReachable();
+    if (!docker.ok) throw missingDockerError(docker.error);
+    const image = this.image ?? (await findNodeImage());
+    if (!image) {
+      throw new HelmdrillError("no k3s node image is present locally", "run `npm run provision` (it builds one offline if none can be pulled)");
+    }
+    if (!(await imageExists(image))) throw new HelmdrillError(`node image ${image} is not present locally`, "run `npm run provision`");
+    for (const archive of this.preload) {
+      if (!existsSync(archive)) throw new HelmdrillError(`image archive ${archive} is missing`, "run `npm run provision`");
+    }
+    // Ryuk (testcontainers' reaper) needs an image we cannot pull offline; helmdrill removes
+    // its own containers (dispose, globalSetup teardown, `helmdrill clean`).
+    if (process.env.TESTCONTAINERS_RYUK_DISABLED === undefined) process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
+
+    progress(`starting ${image}`);
+    const container = new HelmdrillK3sContainer(image)
+      .withLabels({ ...this.labels, "io.helmdrill.role": "k3s-node" })
+      .withStartupTimeout(this.startupTimeoutMs)
+      .withCopyFilesToContainer(this.preload.map((source, i) => ({ source, target: `${PRELOAD_DIR}/helmdrill-preload-${i}.tar` })))
+      .withLogConsumer((stream) => {
+        stream.on("data", (chunk: Buffer | string) => {
+          for (const line of chunk.toString().split("\n")) if (line.startsWith("helmdrill-node:")) progress(line.slice(16).trim());
+        });
+      });
+    if (!(await privilegedContainersWork())) {
+      const drop = missingCapabilities();
+      progress(`privileged containers cannot start on this host (capabilities withheld: ${drop.join(", ") || "unknown"}); emulating --privileged without them`);
+      container.withPrivilegeEmulation(drop);
+    }
+    let started: StartedK3sContainer;
+    try {
+      started = await container.start();
+    } catch (error) {
+      throw new HelmdrillError(
+        `the k3s node (${image}) did not start: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+        "see `docker logs` of the container; helmdrill-node prints the failing component's log",
+      );
+    }
+    const cluster = new StartedK3sCluster(started, image);
+    try {
+      await cluster.waitForNodeReady(120_000);
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+}
+
+export class StartedK3sCluster implements StartedCluster {
+  readonly kind = "k3s" as const;
+  readonly createdByHelmdrill = true;
+  readonly kubeconfig: string;
+  readonly kubeconfigPath: string;
+  private readonly removeKubeconfig: () => void;
+  private stopped = false;
+
+  constructor(
+    readonly container: StartedK3sContainer,
+    readonly image: string,
+  ) {
+    this.kubeconfig = container.getKubeConfig();
+    const written = writeKubeconfig(this.kubeconfig, "k3s");
+    this.kubeconfigPath = written.file;
+    this.removeKubeconfig = written.remove;
+  }
+
+  get name(): string {
+    return this.container.getId().slice(0, 12);
+  }
+
+  describe(): string {
+    return `k3s node container ${this.name} (${this.image}); KUBECONFIG=${this.kubeconfigPath}; remove with: docker rm -f -v ${this.name}`;
+  }
+
+  async waitForNodeReady(timeoutMs: number): Promise<void> {
+    const api = kubeConfigFromYaml(this.kubeconfig).makeApiClient(CoreV1Api);
+    const deadline = Date.now() + timeoutMs;
+    let last = "no answer yet";
+    while (Date.now() < deadline) {
+      try {
+        const nodes = await api.listNode();
+        const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+        if (ready.length > 0) return;
+        last = `nodes: ${nodes.items.map((n) => n.metadata?.name).join(", ") || "none"}, none Ready`;
+      } catch (error) {
+        last = error instanceof Error ? error.message : String(error);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    throw new HelmdrillError(`k3s node did not become Ready within ${timeoutMs / 1000} s`, `last observation: ${last}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    try {
+      await this.container.stop({ removeVolumes: true });
+    } finally {
+      this.removeKubeconfig();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+export { RUN_LABEL };

@@ -1,0 +1,28 @@
+import type { ClusterKind } from "../config.ts";
+
+/**
+ * A running cluster helmdrill can point helm at. Disposing it removes what helmdrill created
+ * (a container, a kind cluster) and never touches a cluster it did not create.
+ */
+export interface StartedCluster extends AsyncDisposable {
+  readonly kind: ClusterKind;
+  /** Container id, kind cluster name or kubeconfig context. */
+  readonly name: string;
+  /** Kubeconfig YAML with a single current context pointing at this cluster. */
+  readonly kubeconfig: string;
+  /** The same kubeconfig written to a private file, for CLI tools. */
+  readonly kubeconfigPath: string;
+  /** False for `existing`: helmdrill only ever deletes the namespaces it created there. */
+  readonly createdByHelmdrill: boolean;
+  /** Human-readable: what it is and how to reach it (printed with --keep). */
+  describe(): string;
+  stop(): Promise<void>;
+}
+
+export interface ClusterProvider {
+  readonly kind: ClusterKind;
+  start(progress?: (message: string) => void): Promise<StartedCluster>;
+}
+
+/** Label put on every container helmdrill starts, so stale ones can be found and removed. */
+export const RUN_LABEL = "io.helmdrill.run";

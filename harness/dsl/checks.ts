@@ -1,0 +1,328 @@
+import type { CommandResult } from "../exec.ts";
+import { readRelease, describeRelease, type ReleaseState } from "../probes/release.ts";
+import { listKind, podStatus, type Kube, type ResourceKind, type ResourceRow } from "../probes/resources.ts";
+import type { ToolRunners } from "../tools/runners.ts";
+import { poll } from "./poll.ts";
+import { describeSelector, selects, validateSelector, type Selector, type Target } from "./target.ts";
+
+/** What a check can see. */
+export interface CheckContext {
+  target: Target;
+  runners: ToolRunners;
+  kube: Kube;
+  namespace: string;
+  /** The scenario's release (checks may name another). */
+  release: string;
+  /** The step's command result, for outcome checks. */
+  result?: CommandResult;
+  /** Per-run values such as the allocated NodePort. */
+  vars: Record<string, string | number>;
+  /** Abort polling early (used by `during` checks when the watched action ends). */
+  signal?: AbortSignal;
+}
+
+export interface CheckOutcome {
+  ok: boolean;
+  expected: string;
+  observed: string;
+}
+
+export type CheckCategory = "outcome" | "release" | "resources" | "pods" | "jobs" | "logs" | "custom";
+
+/**
+ * An expectation. `.when(selector)` keys it to versions/drivers; `.drift(note)` marks that
+ * this is not what the write-up documented (the matrix shows such a cell as "differs").
+ */
+export abstract class Check {
+  /** Which targets this expectation is for (undefined: all). */
+  targets?: Selector;
+  driftNote?: string;
+  abstract readonly category: CheckCategory;
+  abstract describe(): string;
+  abstract verify(ctx: CheckContext): Promise<CheckOutcome>;
+
+  when(selector: Selector): this {
+    validateSelector(selector);
+    this.targets = selector;
+    return this;
+  }
+
+  drift(note: string): this {
+    this.driftNote = note;
+    return this;
+  }
+
+  appliesTo(target: Target): boolean {
+    return selects(this.targets, target);
+  }
+
+  label(): string {
+    return this.targets ? `${this.describe()} [${describeSelector(this.targets)}]` : this.describe();
+  }
+}
+
+// ------------------------------------------------------------------ outcome
+
+/** The lines a person reads first in a failure: Helm's `Error: …` and helmfile's summary. */
+export function errorText(result: CommandResult): string {
+  if (result.spawnError) return result.spawnError;
+  if (result.timedOut) return `killed by helmdrill's timeout after ${result.durationMs} ms`;
+  const lines = `${result.stderr}\n${result.stdout}`.split("\n").map((l) => l.trimEnd());
+  const picked = lines.filter((l) => /(^|\s)(Error|error|FAILED|failed)\b|^\s*\*\s/.test(l) && !/^\s*$/.test(l));
+  return (picked.length > 0 ? picked.slice(0, 6) : lines.filter(Boolean).slice(-3)).join("\n").trim();
+}
+
+export type TextPattern = string | RegExp;
+
+export function matchText(text: string, pattern: TextPattern): boolean {
+  return typeof pattern === "string" ? text.includes(pattern) : pattern.test(text);
+}
+
+function showPattern(p: TextPattern): string {
+  return typeof p === "string" ? JSON.stringify(p) : String(p);
+}
+
+class OutcomeCheck extends Check {
+  readonly category = "outcome";
+  constructor(
+    private readonly want: "succeeds" | "fails",
+    private readonly patterns: TextPattern[],
+    private readonly exitCode?: number,
+  ) {
+    super();
+  }
+  describe(): string {
+    if (this.want === "succeeds") return "succeeds";
+    const code = this.exitCode === undefined ? "" : ` with exit ${this.exitCode}`;
+    return `fails${code}${this.patterns.length ? ` with ${this.patterns.map(showPattern).join(" and ")}` : ""}`;
+  }
+  async verify(ctx: CheckContext): Promise<CheckOutcome> {
+    const r = ctx.result;
+    if (!r) return { ok: false, expected: this.describe(), observed: "the step ran no command" };
+    const output = `${r.stderr}\n${r.stdout}`;
+    const observed = r.exitCode === 0 && !r.timedOut ? "succeeded (exit 0)" : `failed (exit ${r.exitCode}): ${errorText(r)}`;
+    let ok: boolean;
+    if (this.want === "succeeds") ok = r.exitCode === 0 && !r.timedOut;
+    else {
+      ok = r.exitCode !== 0 && !r.timedOut && !r.spawnError && this.patterns.every((p) => matchText(output, p));
+      if (this.exitCode !== undefined) ok &&= r.exitCode === this.exitCode;
+    }
+    return { ok, expected: this.describe(), observed };
+  }
+}
+
+export const succeeds = (): Check => new OutcomeCheck("succeeds", []);
+/** Fails, and the output (stderr + stdout) matches every pattern. */
+export const fails = (...patterns: TextPattern[]): Check => new OutcomeCheck("fails", patterns);
+export const failsWithExit = (exitCode: number, ...patterns: TextPattern[]): Check => new OutcomeCheck("fails", patterns, exitCode);
+
+// ------------------------------------------------------------------ release
+
+export interface ReleaseExpectation {
+  /** Defaults to the scenario's release. */
+  name?: string;
+  /** `absent`: helm has no record of it (no history, no storage Secret). */
+  absent?: true;
+  status?: string;
+  revision?: number;
+  /** The full history, oldest first; descriptions are matched when given. */
+  history?: { revision: number; status: string; description?: TextPattern }[];
+}
+
+class ReleaseCheck extends Check {
+  readonly category = "release";
+  constructor(private readonly want: ReleaseExpectation) {
+    super();
+  }
+  describe(): string {
+    const w = this.want;
+    const who = w.name ? `${w.name} ` : "";
+    if (w.absent) return `release ${who}absent`;
+    const parts: string[] = [];
+    if (w.revision !== undefined) parts.push(`revision ${w.revision}`);
+    if (w.status) parts.push(w.status);
+    if (w.history) parts.push(`history ${w.history.map((h) => `r${h.revision} ${h.status}${h.description ? ` ${showPattern(h.description)}` : ""}`).join(" → ")}`);
+    return `release ${who}${parts.join(", ")}`;
+  }
+  private judge(s: ReleaseState): string | undefined {
+    const w = this.want;
+    if (s.storageMismatch) return s.storageMismatch;
+    if (w.absent) return s.exists || s.storage.length > 0 ? `still present: ${describeRelease(s)}` : undefined;
+    if (!s.exists) return "release not found";
+    if (w.revision !== undefined && s.current?.revision !== w.revision) return `current revision is ${s.current?.revision}`;
+    if (w.status && s.current?.status !== w.status) return `current status is ${s.current?.status}`;
+    if (w.history) {
+      if (w.history.length !== s.history.length) return `history has ${s.history.length} revisions`;
+      for (const [i, h] of w.history.entries()) {
+        const o = s.history[i]!;
+        if (o.revision !== h.revision || o.status !== h.status) return `r${o.revision} is ${o.status}`;
+        if (h.description && !matchText(o.description, h.description)) return `r${o.revision} description is ${JSON.stringify(o.description)}`;
+      }
+    }
+    return undefined;
+  }
+  async verify(ctx: CheckContext): Promise<CheckOutcome> {
+    const name = this.want.name ?? ctx.release;
+    const r = await poll(() => readRelease(ctx.runners, ctx.kube.core, name), (s) => this.judge(s), { timeoutMs: 15_000, intervalMs: 1000 });
+    return { ok: r.ok, expected: this.describe(), observed: r.last ? describeRelease(r.last) + (r.ok ? "" : ` — ${r.lastProblem}`) : r.lastProblem };
+  }
+}
+
+export const release = (want: ReleaseExpectation): Check => new ReleaseCheck(want);
+export const releaseAbsent = (name?: string): Check => new ReleaseCheck({ name, absent: true });
+
+// ------------------------------------------------------------------ resources
+
+export type ResourceSet = Partial<Record<ResourceKind, string[]>>;
+
+/**
+ * Exactly these names exist for each kind named (an empty list: none exists), among objects
+ * carrying the label selector (default: app.kubernetes.io/instance=<release>). Polls, since
+ * deletions and controllers take a moment.
+ */
+class ResourcesCheck extends Check {
+  readonly category = "resources";
+  constructor(
+    private readonly want: ResourceSet | ((vars: Record<string, string | number>) => ResourceSet),
+    private readonly selector?: string,
+    private readonly timeoutMs = 60_000,
+  ) {
+    super();
+  }
+  private resolved(vars: Record<string, string | number> = {}): ResourceSet {
+    return typeof this.want === "function" ? this.want(vars) : this.want;
+  }
+  describe(): string {
+    const set = typeof this.want === "function" ? undefined : this.want;
+    if (!set) return `resources as expected${this.selector ? ` (-l ${this.selector})` : ""}`;
+    return describeResourceSet(set, this.selector);
+  }
+  async verify(ctx: CheckContext): Promise<CheckOutcome> {
+    const set = this.resolved(ctx.vars);
+    const selector = this.selector ?? `app.kubernetes.io/instance=${ctx.release}`;
+    const kinds = Object.keys(set) as ResourceKind[];
+    const observe = async () => Object.fromEntries(await Promise.all(kinds.map(async (k) => [k, await listKind(ctx.kube, ctx.namespace, k, selector)] as const)));
+    const judge = (seen: Record<string, ResourceRow[]>) => {
+      const problems: string[] = [];
+      for (const k of kinds) {
+        const want = [...(set[k] ?? [])].sort();
+        const got = (seen[k] ?? []).map((r) => r.name).sort();
+        if (want.join(",") !== got.join(",")) problems.push(`${k}: [${got.join(", ")}]`);
+      }
+      return problems.length ? `found ${problems.join("; ")}` : undefined;
+    };
+    const r = await poll(observe, judge, { timeoutMs: this.timeoutMs, intervalMs: 1000, signal: ctx.signal });
+    const observed = r.last ? renderSeen(r.last) : r.lastProblem;
+    return { ok: r.ok, expected: describeResourceSet(set, selector), observed };
+  }
+}
+
+function renderSeen(seen: Record<string, ResourceRow[]>): string {
+  return Object.entries(seen)
+    .map(([k, rows]) => `${k}: ${rows.length ? rows.map((r) => r.name + (r.terminating ? " (terminating)" : "")).join(", ") : "none"}`)
+    .join("; ");
+}
+
+export function describeResourceSet(set: ResourceSet, selector?: string): string {
+  const parts = Object.entries(set).map(([k, names]) => `${k}: ${names && names.length ? names.join(", ") : "none"}`);
+  return `${parts.join("; ")}${selector ? ` (-l ${selector})` : ""}`;
+}
+
+export const resources = (want: ResourceSet | ((vars: Record<string, string | number>) => ResourceSet), options: { selector?: string; timeoutMs?: number } = {}): Check =>
+  new ResourcesCheck(want, options.selector, options.timeoutMs);
+
+// ------------------------------------------------------------------ pods, jobs, logs
+
+class PodsCheck extends Check {
+  readonly category = "pods";
+  constructor(
+    private readonly selector: string,
+    private readonly what: string,
+    private readonly judgePods: (pods: { name: string; status: string; image: string; phase: string }[]) => string | undefined,
+    private readonly timeoutMs = 90_000,
+  ) {
+    super();
+  }
+  describe(): string {
+    return `pods -l ${this.selector}: ${this.what}`;
+  }
+  async verify(ctx: CheckContext): Promise<CheckOutcome> {
+    const observe = async () =>
+      (await ctx.kube.core.listNamespacedPod({ namespace: ctx.namespace, labelSelector: this.selector })).items
+        .filter((p) => !p.metadata?.deletionTimestamp)
+        .map((p) => ({ name: p.metadata?.name ?? "?", status: podStatus(p), image: p.spec?.containers[0]?.image ?? "?", phase: p.status?.phase ?? "?" }));
+    const r = await poll(observe, this.judgePods, { timeoutMs: this.timeoutMs, intervalMs: 1000, signal: ctx.signal });
+    const observed = r.last ? r.last.map((p) => `${p.name} ${p.status} ${p.image}`).join("; ") || "no pods" : r.lastProblem;
+    return { ok: r.ok, expected: this.describe(), observed: r.ok ? observed : `${observed} — ${r.lastProblem}` };
+  }
+}
+
+/** Every (non-terminating) pod matching the selector shows one of these statuses (e.g. ImagePullBackOff). */
+export const podsInState = (selector: string, ...states: TextPattern[]): Check =>
+  new PodsCheck(selector, `all ${states.map(showPattern).join(" or ")}`, (pods) =>
+    pods.length === 0 ? "no pods" : pods.every((p) => states.some((s) => matchText(p.status, s))) ? undefined : "some pod is in another state",
+  );
+
+/** Exactly the given images run in Ready pods (and no other pods exist), e.g. the old version after a rollback. */
+export const podsRunImages = (selector: string, ...images: string[]): Check =>
+  new PodsCheck(selector, `running and ready with ${images.join(", ")} only`, (pods) => {
+    const got = pods.map((p) => p.image).sort().join(",");
+    if (got !== [...images].sort().join(",")) return `images are [${got}]`;
+    return pods.every((p) => /Running 1\/1 ready|Running \d+\/\d+ ready/.test(p.status) && !/0\//.test(p.status)) ? undefined : "not all pods ready";
+  });
+
+class JobCheck extends Check {
+  readonly category = "jobs";
+  constructor(
+    private readonly name: string,
+    private readonly condition: "Complete" | "Failed",
+    private readonly reason?: string,
+  ) {
+    super();
+  }
+  describe(): string {
+    return `job ${this.name} ${this.condition}${this.reason ? ` (${this.reason})` : ""}`;
+  }
+  async verify(ctx: CheckContext): Promise<CheckOutcome> {
+    const observe = async () => (await listKind(ctx.kube, ctx.namespace, "job")).find((j) => j.name === this.name);
+    const r = await poll(
+      observe,
+      (j) => (!j ? "job not found" : j.status.startsWith(this.condition) && (!this.reason || j.status.includes(this.reason)) ? undefined : `job is ${j.status}`),
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    return { ok: r.ok, expected: this.describe(), observed: r.last ? `job ${r.last.name} ${r.last.status}` : r.lastProblem };
+  }
+}
+
+export const jobFailed = (name: string, reason?: string): Check => new JobCheck(name, "Failed", reason);
+export const jobComplete = (name: string): Check => new JobCheck(name, "Complete");
+export const jobAbsent = (name: string): Check => resources({ job: [] }, { selector: `job-name=${name}` });
+
+class LogsCheck extends Check {
+  readonly category = "logs";
+  constructor(
+    private readonly selector: string,
+    private readonly patterns: TextPattern[],
+  ) {
+    super();
+  }
+  describe(): string {
+    return `kubectl logs -l ${this.selector} shows ${this.patterns.map(showPattern).join(" and ")}`;
+  }
+  async verify(ctx: CheckContext): Promise<CheckOutcome> {
+    const observe = async () => {
+      const pods = (await ctx.kube.core.listNamespacedPod({ namespace: ctx.namespace, labelSelector: this.selector })).items;
+      const logs = await Promise.all(
+        pods.map((p) => ctx.kube.core.readNamespacedPodLog({ name: p.metadata!.name!, namespace: ctx.namespace }).catch((e: Error) => `<${e.message}>`)),
+      );
+      return logs.join("\n");
+    };
+    const r = await poll(observe, (text) => (this.patterns.every((p) => matchText(text, p)) ? undefined : "pattern not in logs"), {
+      timeoutMs: 30_000,
+      intervalMs: 1000,
+    });
+    return { ok: r.ok, expected: this.describe(), observed: (r.last ?? r.lastProblem).trim().slice(0, 2000) };
+  }
+}
+
+export const logsShow = (selector: string, ...patterns: TextPattern[]): Check => new LogsCheck(selector, patterns);

@@ -1,0 +1,51 @@
+/**
+ * Polling for read-only probes only (mutations are never retried). On timeout the error
+ * carries the last real observation, not just "timed out".
+ */
+export interface PollResult<T> {
+  ok: boolean;
+  /** The last value observed (or undefined if every attempt threw). */
+  last?: T;
+  /** Why the last attempt did not satisfy the condition. */
+  lastProblem: string;
+  attempts: number;
+  elapsedMs: number;
+}
+
+export interface PollOptions {
+  timeoutMs: number;
+  intervalMs?: number;
+  /** Stop early (e.g. the action a `during` check watches has finished). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Calls `observe` until `judge` returns undefined (= satisfied) or the time is up. `judge`
+ * returns a description of the mismatch; `observe` may throw (the message is kept).
+ */
+export async function poll<T>(
+  observe: () => Promise<T>,
+  judge: (value: T) => string | undefined,
+  { timeoutMs, intervalMs = 500, signal }: PollOptions,
+): Promise<PollResult<T>> {
+  const t0 = performance.now();
+  let attempts = 0;
+  let last: T | undefined;
+  let lastProblem = "not observed yet";
+  for (;;) {
+    attempts++;
+    try {
+      last = await observe();
+      const problem = judge(last);
+      if (problem === undefined) return { ok: true, last, lastProblem: "", attempts, elapsedMs: Math.round(performance.now() - t0) };
+      lastProblem = problem;
+    } catch (error) {
+      lastProblem = `probe failed: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const elapsed = performance.now() - t0;
+    if (elapsed >= timeoutMs || signal?.aborted) {
+      return { ok: false, last, lastProblem, attempts, elapsedMs: Math.round(elapsed) };
+    }
+    await new Promise((r) => setTimeout(r, Math.min(intervalMs, Math.max(0, timeoutMs - elapsed))));
+  }
+}

@@ -1,0 +1,110 @@
+import path from "node:path";
+import type { CommandResult } from "../exec.ts";
+import { PROJECT_ROOT } from "../pins.ts";
+import type { Check, CheckContext } from "./checks.ts";
+
+/** An argument that may depend on per-run values (e.g. the allocated NodePort). */
+export type Arg = string | ((ctx: ActionContext) => string);
+
+export interface ActionContext extends CheckContext {
+  /** Absolute path of a fixture chart or file, e.g. chart("local-chart"). */
+  fixture(relative: string): string;
+}
+
+export interface Action {
+  /** How the step reads in prose and transcripts before it runs, e.g. `helm install qa101 ./mychart1`. */
+  label: string;
+  run(ctx: ActionContext): Promise<CommandResult>;
+}
+
+const resolveArgs = (args: Arg[], ctx: ActionContext) => args.map((a) => (typeof a === "function" ? a(ctx) : a));
+const labelOf = (tool: string, args: Arg[]) => [tool, ...args.map((a) => (typeof a === "function" ? "…" : a))].join(" ");
+
+export const FIXTURES = path.join(PROJECT_ROOT, "fixtures");
+
+/** `helm …` in the scenario's namespace with the Helm version under test. */
+export function helm(...args: Arg[]): Action {
+  return { label: labelOf("helm", args), run: (ctx) => ctx.runners.helm(resolveArgs(args, ctx)) };
+}
+
+/** `helmfile …` with the helmfile version under test, driving the Helm version under test. */
+export function helmfile(...args: Arg[]): Action {
+  return { label: labelOf("helmfile", args), run: (ctx) => ctx.runners.helmfile(resolveArgs(args, ctx)) };
+}
+
+export function kubectl(...args: Arg[]): Action {
+  return { label: labelOf("kubectl", args), run: (ctx) => ctx.runners.kubectl(resolveArgs(args, ctx)) };
+}
+
+/** A fixture path argument, shown in prose as `./<relative>`. */
+export const fixture = (relative: string): Arg => Object.assign((ctx: ActionContext) => ctx.fixture(relative), { toString: () => `./${relative}` });
+
+/** A per-run variable argument, e.g. `var_("nodePort")`. */
+export const fromVar = (name: string, render: (v: string | number) => string = String): Arg => (ctx) => {
+  const v = ctx.vars[name];
+  if (v === undefined) throw new Error(`scenario variable "${name}" is not set`);
+  return render(v);
+};
+
+/** What the write-up says happened at this step (the Helm 2.16 / Helmfile 0.106 baseline). */
+export interface Documented {
+  outcome: "succeeds" | "fails" | "n/a";
+  /** The text the write-up shows, verbatim. */
+  text?: string;
+  /** Release state as the write-up shows it, e.g. "my-release r2 FAILED". */
+  release?: string;
+  /** Resources as the write-up shows them. */
+  resources?: string;
+}
+
+/** One step: an action, checks evaluated right after it, optional checks while it runs. */
+export class Step {
+  action?: Action;
+  readonly checks: Check[] = [];
+  readonly during: Check[] = [];
+  documented?: Documented;
+  explanation?: string;
+  /** Per-operation timeout for the action (ms). */
+  timeoutMs?: number;
+
+  constructor(readonly title: string) {}
+
+  /** The command this step runs (exactly once: mutations are never retried). */
+  does(action: Action): this {
+    this.action = action;
+    return this;
+  }
+
+  /** Longer prose for the walkthrough: why this step matters. */
+  explain(text: string): this {
+    this.explanation = text;
+    return this;
+  }
+
+  /**
+   * Checks polled *while* the action runs, as the write-up does "in another shell": each must
+   * hold at some point before the action ends.
+   */
+  whileRunning(...checks: Check[]): this {
+    this.during.push(...checks);
+    return this;
+  }
+
+  /** The write-up's own outcome for this step. */
+  documents(documented: Documented): this {
+    this.documented = documented;
+    return this;
+  }
+
+  expect(...checks: Check[]): this {
+    this.checks.push(...checks);
+    return this;
+  }
+
+  withTimeout(ms: number): this {
+    this.timeoutMs = ms;
+    return this;
+  }
+}
+
+export const step = (title: string): Step => new Step(title);

@@ -1,0 +1,55 @@
+import path from "node:path";
+import type { Action, ActionContext } from "./step.ts";
+
+/**
+ * The write-up's `helmfile sync --set … --args "…"`, replayed through whichever driver the
+ * target uses, so one scenario covers:
+ *   helm                 helm upgrade --install <release> <chart> --wait --timeout 20s --set … <args>
+ *   helmfile, "args"     helmfile -f helmfile.yaml.gotmpl sync --set … --args "<args>"   (as written in 2020)
+ *   helmfile, "defaults" helmfile -f helmfile.cleanup-on-fail.yaml.gotmpl sync --set …  (helmDefaults.cleanupOnFail;
+ *                        --atomic becomes helmDefaults.atomic through HELMDRILL_ATOMIC)
+ */
+export interface SyncOptions {
+  set?: Record<string, string | number | boolean>;
+  /** Helm flags as the write-up passes them through `--args`. */
+  args?: string[];
+}
+
+const HELMFILE_DIR = "helmfile";
+const CHART = "local-chart";
+const RELEASE = "my-release";
+const TIMEOUT = "20s";
+
+export function sync(options: SyncOptions = {}): Action {
+  const sets = Object.entries(options.set ?? {}).flatMap(([k, v]) => ["--set", `${k}=${v}`]);
+  const args = options.args ?? [];
+  const label = `sync ${sets.join(" ")}${args.length ? ` --args "${args.join(" ")}"` : ""}`.trim();
+  return {
+    label,
+    run: (ctx: ActionContext) => {
+      const t = ctx.target;
+      if (t.driver === "helm") {
+        return ctx.runners.helm(["upgrade", "--install", RELEASE, ctx.fixture(CHART), "--wait", "--timeout", TIMEOUT, ...sets, ...args]);
+      }
+      if (t.style === "defaults") {
+        const unsupported = args.filter((a) => a !== "--cleanup-on-fail" && a !== "--atomic");
+        if (unsupported.length) throw new Error(`helmDefaults style cannot express ${unsupported.join(" ")}`);
+        const file = ctx.fixture(path.join(HELMFILE_DIR, "helmfile.cleanup-on-fail.yaml.gotmpl"));
+        return ctx.runners.helmfile(["-f", file, "sync", ...sets], { env: { HELMDRILL_ATOMIC: args.includes("--atomic") ? "true" : "false" } });
+      }
+      const file = ctx.fixture(path.join(HELMFILE_DIR, "helmfile.yaml.gotmpl"));
+      return ctx.runners.helmfile(["-f", file, "sync", ...sets, ...(args.length ? ["--args", args.join(" ")] : [])]);
+    },
+  };
+}
+
+/**
+ * The write-up's `helm delete --purge my-release` (Helm 2) is `helm uninstall my-release` in
+ * Helm 3 and 4; the transcript shows the command actually run.
+ */
+export function purge(release = RELEASE): Action {
+  return {
+    label: `helm uninstall ${release}   # Helm 2: helm delete --purge ${release}`,
+    run: (ctx) => ctx.runners.helm(["uninstall", release, "--wait", "--timeout", "60s"]),
+  };
+}

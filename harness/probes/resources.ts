@@ -1,0 +1,98 @@
+import { AppsV1Api, BatchV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+
+/** The API clients probes use, made once per kubeconfig. */
+export interface Kube {
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+}
+
+export function kubeClients(kc: KubeConfig): Kube {
+  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), batch: kc.makeApiClient(BatchV1Api) };
+}
+
+export const RESOURCE_KINDS = ["serviceaccount", "service", "deployment", "replicaset", "pod", "job", "configmap", "secret"] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+/** A `kubectl get`-like row. */
+export interface ResourceRow {
+  kind: ResourceKind;
+  name: string;
+  /** Short state, e.g. "0/1 ready", "ClusterIP 10.43.0.12 80/TCP", "Failed (BackoffLimitExceeded)". */
+  status: string;
+  terminating: boolean;
+  labels: Record<string, string>;
+}
+
+type Meta = { metadata?: { name?: string; deletionTimestamp?: Date; labels?: Record<string, string> } };
+
+function row<T extends Meta>(kind: ResourceKind, o: T, status: string): ResourceRow {
+  return {
+    kind,
+    name: o.metadata?.name ?? "?",
+    status,
+    terminating: Boolean(o.metadata?.deletionTimestamp),
+    labels: o.metadata?.labels ?? {},
+  };
+}
+
+/** Lists one kind in a namespace, optionally by label selector. */
+export async function listKind(kube: Kube, namespace: string, kind: ResourceKind, labelSelector?: string): Promise<ResourceRow[]> {
+  const q = { namespace, labelSelector };
+  switch (kind) {
+    case "serviceaccount":
+      return (await kube.core.listNamespacedServiceAccount(q)).items.map((o) => row(kind, o, "ServiceAccount"));
+    case "service":
+      return (await kube.core.listNamespacedService(q)).items.map((o) =>
+        row(kind, o, `${o.spec?.type} ${o.spec?.clusterIP} ${(o.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol}`).join(",")}`),
+      );
+    case "deployment":
+      return (await kube.apps.listNamespacedDeployment(q)).items.map((o) =>
+        row(kind, o, `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0} ready, image ${o.spec?.template.spec?.containers[0]?.image}`),
+      );
+    case "replicaset":
+      return (await kube.apps.listNamespacedReplicaSet(q)).items.map((o) => row(kind, o, `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0} ready`));
+    case "pod":
+      return (await kube.core.listNamespacedPod(q)).items.map((o) => row(kind, o, podStatus(o)));
+    case "job":
+      return (await kube.batch.listNamespacedJob(q)).items.map((o) => {
+        const c = (o.status?.conditions ?? []).find((x) => x.status === "True" && (x.type === "Failed" || x.type === "Complete"));
+        return row(kind, o, c ? `${c.type}${c.reason ? ` (${c.reason})` : ""}` : `running, ${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1} complete`);
+      });
+    case "configmap":
+      return (await kube.core.listNamespacedConfigMap(q)).items.map((o) => row(kind, o, `${Object.keys(o.data ?? {}).length} keys`));
+    case "secret":
+      return (await kube.core.listNamespacedSecret(q)).items.map((o) => row(kind, o, `${o.type}`));
+  }
+}
+
+/** kubectl's STATUS column: the waiting/terminated reason when there is one, else the phase. */
+export function podStatus(p: import("@kubernetes/client-node").V1Pod): string {
+  for (const cs of p.status?.containerStatuses ?? []) {
+    if (cs.state?.waiting?.reason) return cs.state.waiting.reason;
+    if (cs.state?.terminated?.reason) return cs.state.terminated.reason;
+  }
+  const ready = (p.status?.containerStatuses ?? []).filter((c) => c.ready).length;
+  return `${p.status?.phase ?? "Unknown"} ${ready}/${p.spec?.containers.length ?? 0} ready`;
+}
+
+export type ResourceSnapshot = Partial<Record<ResourceKind, ResourceRow[]>>;
+
+/** Everything of the given kinds that carries the selector: the "owned by the release" view. */
+export async function snapshotResources(
+  kube: Kube,
+  namespace: string,
+  labelSelector: string,
+  kinds: readonly ResourceKind[] = ["serviceaccount", "service", "deployment", "pod", "job", "configmap"],
+): Promise<ResourceSnapshot> {
+  const entries = await Promise.all(kinds.map(async (k) => [k, await listKind(kube, namespace, k, labelSelector)] as const));
+  return Object.fromEntries(entries);
+}
+
+/** Renders a snapshot like `kubectl get …` output. */
+export function renderSnapshot(snapshot: ResourceSnapshot): string {
+  const rows = Object.values(snapshot).flat();
+  if (rows.length === 0) return "No resources found.";
+  const width = Math.max(...rows.map((r) => `${r.kind}/${r.name}`.length));
+  return rows.map((r) => `${`${r.kind}/${r.name}`.padEnd(width)}  ${r.status}${r.terminating ? " (terminating)" : ""}`).join("\n");
+}

@@ -1,0 +1,61 @@
+import { loadConfig } from "../config.ts";
+import { describeError, HelmdrillError } from "../errors.ts";
+import { formatDuration, phase, type PhaseTiming } from "../log.ts";
+import { installTools } from "../tools/index.ts";
+import { ensureDocker } from "./docker.ts";
+import { buildWorkloadImages, saveImages, workloadImageRefs } from "./images.ts";
+import { ensureNodeImage } from "./node-image.ts";
+
+/**
+ * `npm run provision`: everything a run needs, each phase skipped when its result exists.
+ * Prints a timing line per phase and a summary table at the end.
+ */
+export async function provision(options: { skipNodeImage?: boolean } = {}): Promise<PhaseTiming[]> {
+  const config = loadConfig();
+  const timings: PhaseTiming[] = [];
+  const timed = async (name: string, fn: (progress: (m: string) => void) => Promise<string>) => {
+    const t0 = performance.now();
+    try {
+      const detail = await phase(name, fn);
+      timings.push({ name, outcome: /^(cached|already|engine)/.test(detail) ? "skipped" : "done", durationMs: Math.round(performance.now() - t0), detail });
+    } catch (error) {
+      timings.push({ name, outcome: "failed", durationMs: Math.round(performance.now() - t0), detail: describeError(error) });
+      throw error;
+    }
+  };
+  try {
+    await timed("docker engine", (p) => ensureDocker(config.cacheDir, p));
+    await timed("tools (helm, kubectl, helmfile)", async (p) => {
+      const r = await installTools(config.cacheDir, p);
+      return r.installed.length === 0 ? `cached: ${r.cached.join(", ")}` : `installed: ${r.installed.join(", ")}`;
+    });
+    await timed("workload images", async (p) => {
+      const built = await buildWorkloadImages(p);
+      const archive = await saveImages(config.cacheDir, "workloads", workloadImageRefs());
+      return built.length === 0 ? `cached: ${archive}` : `built ${built.join(", ")} → ${archive}`;
+    });
+    if (!options.skipNodeImage) {
+      await timed("k3s node image", async (p) => {
+        const r = await ensureNodeImage(config.cacheDir, config.k3sImage, p);
+        return `${r.how === "built-cached" || r.how.startsWith("upstream-local") || r.how === "override" ? "cached" : r.how}: ${r.ref}`;
+      });
+    }
+  } finally {
+    process.stderr.write("\nprovisioning summary:\n");
+    for (const t of timings) {
+      process.stderr.write(`  ${t.outcome.padEnd(8)} ${formatDuration(t.durationMs).padStart(12)}  ${t.name}: ${t.detail ?? ""}\n`);
+    }
+  }
+  return timings;
+}
+
+const isMain = import.meta.url === `file://${process.argv[1]}`;
+if (isMain) {
+  provision({ skipNodeImage: process.argv.includes("--no-node-image") }).then(
+    () => process.exit(0),
+    (error) => {
+      process.stderr.write(`\nhelmdrill provision: ${describeError(error)}\n`);
+      process.exit(error instanceof HelmdrillError ? error.exitCode : 1);
+    },
+  );
+}

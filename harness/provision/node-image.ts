@@ -1,0 +1,186 @@
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { HelmdrillError } from "../errors.ts";
+import { run, runChecked, succeeded } from "../exec.ts";
+import { pins } from "../pins.ts";
+import { ensureDebianPackages } from "./docker.ts";
+import { NODE_IMAGE_SOURCES, imageExists, saveImages } from "./images.ts";
+
+/**
+ * The k3s node image. Preference order (issue #2): the pinned upstream `rancher/k3s` image
+ * when present locally, else `docker pull` of it, else an offline build of a k3s-compatible
+ * node: Kubernetes components built from the Go module proxy + Debian's etcd, containerd,
+ * runc and CNI plugins in a debootstrapped root filesystem, started by
+ * harness/provision/node-image/helmdrill-node.sh with k3s's command line and log contract.
+ */
+
+function hash(parts: string[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p).update("\0");
+  return h.digest("hex").slice(0, 10);
+}
+
+/** Content-addressed tag: any change to the entrypoint, configs or pins makes a new image. */
+export function builtNodeImageRef(): string {
+  const p = pins();
+  const files = readdirSync(NODE_IMAGE_SOURCES)
+    .sort()
+    .map((f) => `${f}:${readFileSync(path.join(NODE_IMAGE_SOURCES, f), "utf8")}`);
+  const tag = `${p.cluster.kubernetes.version}-${hash([...files, JSON.stringify(p.cluster.kubernetes), JSON.stringify(p.cluster.debian), p.images.pause])}`;
+  return `${p.cluster.k3s.nodeImageRepository}:${tag}`;
+}
+
+export function kubeBinDir(cacheDir: string): string {
+  return path.join(cacheDir, "bin", `kube-${pins().cluster.kubernetes.version}`);
+}
+
+/** Builds kube-apiserver, -controller-manager, -scheduler, kubelet, kube-proxy from k8s.io/kubernetes. */
+export async function buildKubernetes(cacheDir: string, progress: (m: string) => void): Promise<"cached" | "built"> {
+  const k = pins().cluster.kubernetes;
+  const out = kubeBinDir(cacheDir);
+  if (k.components.every((c) => existsSync(path.join(out, c)))) return "cached";
+  const go = await run(["go", "env", "GOVERSION"]);
+  if (!succeeded(go)) throw new HelmdrillError("the Go toolchain is not on PATH", "building the node image needs Go ≥ " + k.goDirective);
+
+  // k8s.io/kubernetes replaces every k8s.io/* staging module with ./staging/…, which only
+  // exists in its own repository. A wrapper module maps each to its published v0.x.y.
+  progress(`go mod download ${k.module}@${k.version}`);
+  const dl = await runChecked(["go", "mod", "download", "-json", `${k.module}@${k.version}`], { timeoutMs: 1_200_000 });
+  const { GoMod } = JSON.parse(dl.stdout) as { GoMod: string };
+  const staging = [...readFileSync(GoMod, "utf8").matchAll(/^\s*(k8s\.io\/[\w.-]+)\s+=>\s+\.\/staging\//gm)].map((m) => m[1]!);
+  if (staging.length === 0) throw new HelmdrillError(`no staging replacements found in ${GoMod}`);
+  const src = path.join(cacheDir, "build", `kube-${k.version}`);
+  mkdirSync(src, { recursive: true });
+  const goMod = [
+    "module helmdrill.local/kube-node-build",
+    "",
+    `go ${k.goDirective}`,
+    "",
+    `godebug ${k.godebug}`,
+    "",
+    `require ${k.module} ${k.version}`,
+    "",
+    "replace (",
+    ...staging.map((m) => `\t${m} => ${m} ${k.stagingVersion}`),
+    ")",
+    "",
+  ].join("\n");
+  const goModPath = path.join(src, "go.mod");
+  if (!existsSync(goModPath) || !readFileSync(goModPath, "utf8").startsWith(goMod)) {
+    writeFileSync(goModPath, goMod);
+    writeFileSync(
+      path.join(src, "tools.go"),
+      ["//go:build tools", "", "package tools", "", "import (", ...k.components.map((c) => `\t_ "${k.module}/cmd/${c}"`), ")", ""].join("\n"),
+    );
+    progress(`go mod tidy (${staging.length} staging modules pinned to ${k.stagingVersion})`);
+    await runChecked(["go", "mod", "tidy"], { cwd: src, env: { GOFLAGS: "-mod=mod" }, timeoutMs: 1_800_000 });
+  }
+  const [major, minor] = k.version.replace(/^v/, "").split(".");
+  const ld = ["-s", "-w"];
+  for (const pkg of ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"]) {
+    ld.push(`-X ${pkg}.gitVersion=${k.version}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`, `-X ${pkg}.gitTreeState=clean`);
+  }
+  progress(`go build ${k.components.join(" ")} (${go.stdout.trim()}); cold: tens of minutes on 2 cores`);
+  const tmp = `${out}.tmp`;
+  mkdirSync(tmp, { recursive: true });
+  await runChecked(["go", "build", "-trimpath", "-ldflags", ld.join(" "), "-o", `${tmp}/`, ...k.components.map((c) => `${k.module}/cmd/${c}`)], {
+    cwd: src,
+    env: { CGO_ENABLED: "0" },
+    timeoutMs: 5_400_000,
+  });
+  rmSync(out, { recursive: true, force: true });
+  renameSync(tmp, out);
+  return "built";
+}
+
+/** debootstrap → docker import, cached as an image named by the package list. */
+export async function buildNodeRootfs(cacheDir: string, progress: (m: string) => void): Promise<string> {
+  const d = pins().cluster.debian;
+  const ref = `helmdrill.local/node-rootfs:${d.suite}-${hash([d.mirror, ...d.packages])}`;
+  if (await imageExists(ref)) return ref;
+  if (process.getuid?.() !== 0) throw new HelmdrillError("building the node root filesystem needs root (debootstrap)", "run `npm run provision` as root once");
+  await ensureDebianPackages({ debootstrap: "/usr/sbin/debootstrap" }, progress);
+  const target = path.join(cacheDir, "rootfs", `node-${d.suite}`);
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(path.dirname(target), { recursive: true });
+  progress(`debootstrap --variant=minbase ${d.suite} (+${d.packages.length} packages)`);
+  await runChecked(["debootstrap", "--variant=minbase", `--include=${d.packages.join(",")}`, d.suite, target, d.mirror], {
+    timeoutMs: 1_800_000,
+  });
+  for (const junk of ["usr/share/doc", "usr/share/man", "usr/share/locale", "var/cache/apt/archives", "var/lib/apt/lists"]) {
+    rmSync(path.join(target, junk), { recursive: true, force: true });
+  }
+  progress(`docker import ${ref}`);
+  const cmd = `tar -C ${JSON.stringify(target)} -c . | docker import - ${ref}`;
+  await runChecked(["bash", "-o", "pipefail", "-c", cmd], { timeoutMs: 600_000, what: `docker import ${ref}` });
+  rmSync(target, { recursive: true, force: true });
+  return ref;
+}
+
+/** Adds the Kubernetes binaries, entrypoint, containerd/CNI config and the pause image. */
+async function assembleNodeImage(cacheDir: string, base: string, ref: string, progress: (m: string) => void): Promise<void> {
+  const ctx = mkdtempSync(path.join(os.tmpdir(), "helmdrill-node-"));
+  try {
+    const k = pins().cluster.kubernetes;
+    for (const c of k.components) copyFileSync(path.join(kubeBinDir(cacheDir), c), path.join(ctx, c));
+    for (const f of readdirSync(NODE_IMAGE_SOURCES)) copyFileSync(path.join(NODE_IMAGE_SOURCES, f), path.join(ctx, f));
+    copyFileSync(await saveImages(cacheDir, "pause", [pins().images.pause]), path.join(ctx, "pause.tar"));
+    writeFileSync(
+      path.join(ctx, "Dockerfile"),
+      [
+        `FROM ${base}`,
+        `COPY ${k.components.join(" ")} /usr/local/bin/`,
+        "COPY helmdrill-node.sh /usr/local/bin/helmdrill-node",
+        "COPY containerd.toml /etc/containerd/config.toml",
+        "COPY 10-helmdrill.conflist /etc/cni/net.d/10-helmdrill.conflist",
+        "COPY pause.tar /var/lib/rancher/k3s/agent/images/helmdrill-pause.tar",
+        "RUN chmod 0755 /usr/local/bin/* && mkdir -p /etc/rancher/k3s /var/log/helmdrill",
+        "VOLUME /var/lib/kubelet /var/lib/rancher/k3s /var/lib/cni /var/log",
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        `LABEL io.helmdrill.built-by="helmdrill provision" io.helmdrill.kubernetes="${k.version}"`,
+        'ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/helmdrill-node"]',
+        'CMD ["agent"]',
+        "",
+      ].join("\n"),
+    );
+    progress(`docker build ${ref}`);
+    await runChecked(["docker", "build", "-q", "-t", ref, ctx], { env: { DOCKER_BUILDKIT: "0" }, timeoutMs: 900_000 });
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
+}
+
+export interface NodeImageResult {
+  ref: string;
+  how: "override" | "upstream-local" | "upstream-pulled" | "built-cached" | "built";
+}
+
+/** Picks the node image the k3s provider will start, building it if needed. */
+export async function ensureNodeImage(cacheDir: string, override: string | undefined, progress: (m: string) => void): Promise<NodeImageResult> {
+  if (override) {
+    if (!(await imageExists(override))) throw new HelmdrillError(`node image ${override} (HELMDRILL_K3S_IMAGE) is not present locally`);
+    return { ref: override, how: "override" };
+  }
+  const upstream = pins().cluster.k3s.upstreamImage;
+  if (await imageExists(upstream)) return { ref: upstream, how: "upstream-local" };
+  const built = builtNodeImageRef();
+  if (await imageExists(built)) return { ref: built, how: "built-cached" };
+  progress(`docker pull ${upstream}`);
+  const pull = await run(["docker", "pull", upstream], { timeoutMs: 180_000 });
+  if (succeeded(pull)) return { ref: upstream, how: "upstream-pulled" };
+  progress(`pull failed (${(pull.stderr.trim().split("\n").pop() ?? "").slice(0, 160)}); building ${built} offline`);
+  await buildKubernetes(cacheDir, progress);
+  const base = await buildNodeRootfs(cacheDir, progress);
+  await assembleNodeImage(cacheDir, base, built, progress);
+  return { ref: built, how: "built" };
+}
+
+/** Which node image is there to start, without building anything. */
+export async function findNodeImage(override?: string): Promise<string | undefined> {
+  for (const ref of [override, pins().cluster.k3s.upstreamImage, builtNodeImageRef()]) {
+    if (ref && (await imageExists(ref))) return ref;
+  }
+  return undefined;
+}

@@ -1,0 +1,332 @@
+import type { CheckRecord, CommandRecord, ScenarioRun, StepRecord, StepStatus } from "../dsl/scenario.ts";
+import type { ReleaseState } from "../probes/release.ts";
+import { renderSnapshot } from "../probes/resources.ts";
+import { STATUS_TEXT, type Matrix, type MatrixCell, type MatrixRow } from "./model.ts";
+
+/**
+ * Markdown renderings of helmdrill results: the conformance matrix (one table per scenario,
+ * one column per target) and per-run transcripts shaped like the write-ups they replay.
+ */
+
+export type CellStatus = MatrixCell["status"];
+
+export const CELL_STATES: readonly CellStatus[] = ["matches", "differs", "failed", "not-run", "absent"];
+
+/** Icon and word per state, as shown in matrix cells. */
+export const STATE_ICON: Record<CellStatus, string> = {
+  matches: "✅",
+  differs: "🔶",
+  failed: "❌",
+  "not-run": "⏭",
+  absent: "·",
+};
+
+export const STATE_WORD: Record<CellStatus, string> = {
+  matches: "matches",
+  differs: "differs",
+  failed: "failed",
+  "not-run": "not run",
+  absent: "absent",
+};
+
+export const stateLabel = (s: CellStatus): string => `${STATE_ICON[s]} ${STATE_WORD[s]}`;
+
+/** Longest text a matrix cell shows per item before it is cut with "…". */
+export const CELL_TEXT_LIMIT = 160;
+/** Lines of stdout / stderr a transcript keeps per command. */
+export const OUTPUT_LINE_LIMIT = 60;
+
+// ------------------------------------------------------------------ shared helpers
+
+export function truncate(text: string, limit = CELL_TEXT_LIMIT): string {
+  const chars = [...text];
+  return chars.length <= limit ? text : `${chars.slice(0, limit - 1).join("").trimEnd()}…`;
+}
+
+export function firstLine(text: string | undefined): string {
+  return (text ?? "").split(/\r?\n/).map((l) => l.trim()).find(Boolean) ?? "";
+}
+
+/** One scenario's rows, in the order the scenario first appears in the matrix, sorted by step. */
+export interface ScenarioGroup {
+  scenario: string;
+  title: string;
+  source: string;
+  rows: MatrixRow[];
+}
+
+export function groupByScenario(matrix: Matrix): ScenarioGroup[] {
+  const groups = new Map<string, ScenarioGroup>();
+  for (const row of matrix.rows) {
+    let g = groups.get(row.scenario);
+    if (!g) {
+      g = { scenario: row.scenario, title: row.scenarioTitle, source: row.source, rows: [] };
+      groups.set(row.scenario, g);
+    }
+    g.rows.push(row);
+  }
+  for (const g of groups.values()) g.rows.sort((a, b) => a.step - b.step);
+  return [...groups.values()];
+}
+
+export type ColumnTotals = Record<CellStatus, number>;
+
+/** Per-column counts of every state, absent included (the model's totals leave it out). */
+export function columnTotals(matrix: Matrix): Record<string, ColumnTotals> {
+  const out: Record<string, ColumnTotals> = {};
+  for (const c of matrix.columns) {
+    const t: ColumnTotals = { matches: 0, differs: 0, failed: 0, "not-run": 0, absent: 0 };
+    for (const row of matrix.rows) t[row.cells[c]?.status ?? "absent"]++;
+    out[c] = t;
+  }
+  return out;
+}
+
+/** The short texts a differs/failed cell shows under its state: observed error, then notes. */
+export function cellDetails(cell: MatrixCell): { observed?: string; notes: string[] } {
+  if (cell.status !== "differs" && cell.status !== "failed") return { notes: [] };
+  const observed = firstLine(cell.observed) || undefined;
+  const notes = cell.status === "failed" ? [...cell.failures, ...cell.drift] : [...cell.drift];
+  return { observed, notes: [...new Set(notes.map((n) => n.trim()).filter(Boolean))] };
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m} min ${Math.round((ms - m * 60_000) / 1000)} s`;
+}
+
+// ------------------------------------------------------------------ markdown escaping
+
+/**
+ * Escapes text for Markdown prose: punctuation that would format, `|` (tables) and `<` (raw
+ * HTML and autolinks; `>` alone cannot open a tag, so it stays readable).
+ */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_[\]<|]/g, (c) => `\\${c}`);
+}
+
+/** Text for a table cell: escaped, newlines as <br>. */
+function cellText(text: string): string {
+  return escapeMarkdown(text).replace(/\r?\n/g, "<br>");
+}
+
+/** An inline code span that survives any backticks in the text (and `|` inside a table). */
+export function codeSpan(text: string, inTable = false): string {
+  const flat = text.replace(/\r?\n/g, " ⏎ ");
+  const longest = Math.max(0, ...(flat.match(/`+/g) ?? []).map((m) => m.length));
+  const ticks = "`".repeat(longest + 1);
+  const pad = flat.startsWith("`") || flat.endsWith("`") ? " " : "";
+  const body = inTable ? flat.replace(/\|/g, "\\|") : flat;
+  return `${ticks}${pad}${body}${pad}${ticks}`;
+}
+
+/** A fenced block whose fence is longer than any backtick run in the content. */
+export function fenced(content: string, lang = ""): string {
+  const longest = Math.max(0, ...(content.match(/`{3,}/g) ?? []).map((m) => m.length));
+  const fence = "`".repeat(Math.max(3, longest + 1));
+  return `${fence}${lang}\n${content.replace(/\s+$/, "")}\n${fence}`;
+}
+
+/**
+ * Markdown that may already hold code spans (the model's documented text wraps the write-up's
+ * verbatim text in backticks): code spans are kept, everything else is escaped.
+ */
+function mixed(markdown: string, inTable: boolean, prose: (text: string) => string = escapeMarkdown): string {
+  const text = inTable ? cellText : prose;
+  const out: string[] = [];
+  const re = /(`+)([\s\S]*?[^`])\1(?!`)/g;
+  let last = 0;
+  for (const m of markdown.matchAll(re)) {
+    out.push(text(markdown.slice(last, m.index)));
+    out.push(codeSpan(m[2]!.trim(), inTable));
+    last = m.index! + m[0].length;
+  }
+  out.push(text(markdown.slice(last)));
+  return out.join("");
+}
+
+// ------------------------------------------------------------------ matrix
+
+function matrixCell(cell: MatrixCell): string {
+  const parts = [stateLabel(cell.status)];
+  const { observed, notes } = cellDetails(cell);
+  if (observed) parts.push(codeSpan(truncate(observed), true));
+  for (const n of notes) parts.push(mixed(truncate(n), true));
+  return parts.join("<br>");
+}
+
+function tableRow(cells: string[]): string {
+  return `| ${cells.join(" | ")} |`;
+}
+
+export function renderMatrixMarkdown(matrix: Matrix): string {
+  const out: string[] = ["# helmdrill conformance matrix", ""];
+  const groups = groupByScenario(matrix);
+  out.push(
+    `Each scenario replays a documented write-up step by step against a real cluster. The baseline column is what the write-up saw (Helm ${escapeMarkdown(matrix.baseline)}); ` +
+      `every other column is one target that was run. ${groups.length} scenario${groups.length === 1 ? "" : "s"}, ${matrix.rows.length} step${matrix.rows.length === 1 ? "" : "s"}, ${matrix.columns.length} target${matrix.columns.length === 1 ? "" : "s"}.`,
+    "",
+    "## Legend",
+    "",
+    tableRow(["State", "Meaning"]),
+    tableRow(["---", "---"]),
+    ...CELL_STATES.map((s) => tableRow([stateLabel(s), cellText(STATUS_TEXT[s])])),
+    "",
+    "## Totals",
+    "",
+  );
+
+  if (matrix.columns.length === 0) {
+    out.push("No runs were recorded.", "");
+    return out.join("\n");
+  }
+
+  const totals = columnTotals(matrix);
+  out.push(
+    tableRow(["Target", ...CELL_STATES.map(stateLabel), "Runs"]),
+    tableRow(["---", ...CELL_STATES.map(() => "---:"), "---"]),
+  );
+  for (const c of matrix.columns) {
+    const runs = matrix.runs.filter((r) => r.target === c);
+    const failed = runs.filter((r) => r.status === "failed").length;
+    const runText = `${runs.length} (${runs.length - failed} passed${failed ? `, ${failed} failed` : ""})`;
+    out.push(tableRow([cellText(c), ...CELL_STATES.map((s) => String(totals[c]![s])), runText]));
+  }
+  out.push("");
+
+  for (const g of groups) {
+    out.push(`## ${escapeMarkdown(g.title)}`, "", `${codeSpan(g.scenario)} · source: ${escapeMarkdown(g.source)}`, "");
+    out.push(
+      tableRow(["Step", cellText(`write-up (Helm ${matrix.baseline})`), ...matrix.columns.map(cellText)]),
+      tableRow(["---", "---", ...matrix.columns.map(() => "---")]),
+    );
+    for (const row of g.rows) {
+      const cells = matrix.columns.map((c) => matrixCell(row.cells[c] ?? { status: "absent", drift: [], failures: [] }));
+      out.push(tableRow([cellText(`${row.step}. ${row.title}`), mixed(row.documented, true), ...cells]));
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+// ------------------------------------------------------------------ transcript
+
+/** Shell-quotes an argument only when it needs it, so transcripts read like a terminal. */
+export function shellQuote(arg: string): string {
+  if (arg === "") return "''";
+  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Keeps the first and last lines of long output, with a marker for what was left out. */
+export function trimLines(text: string, limit = OUTPUT_LINE_LIMIT): string {
+  const lines = text.replace(/\s+$/, "").split(/\r?\n/);
+  if (lines.length <= limit) return lines.join("\n");
+  const head = Math.floor(limit / 3);
+  const tail = limit - head - 1;
+  return [...lines.slice(0, head), `… ${lines.length - head - tail} lines omitted …`, ...lines.slice(-tail)].join("\n");
+}
+
+function documentedProse(step: StepRecord): string[] {
+  const d = step.documented;
+  if (!d) return ["The write-up does not document this step."];
+  const clauses: string[] = [];
+  if (d.outcome === "succeeds") clauses.push("the command succeeded");
+  else if (d.outcome === "fails") clauses.push("the command failed");
+  const multiLineText = d.text !== undefined && /\n/.test(d.text.trim());
+  if (d.text && !multiLineText) clauses.push(`it printed ${codeSpan(d.text.trim())}`);
+  if (d.release) clauses.push(`release ${codeSpan(d.release)}`);
+  if (d.resources) clauses.push(`resources: ${escapeMarkdown(d.resources)}`);
+  const lines = [`The write-up saw: ${clauses.length ? clauses.join("; ") : "nothing specific"}${multiLineText ? ", printing:" : "."}`];
+  if (multiLineText) lines.push("", fenced(d.text!.trim(), "text"));
+  return lines;
+}
+
+function commandBlock(c: CommandRecord): string[] {
+  const body = [`$ ${c.argv.map(shellQuote).join(" ")}`];
+  if (c.stdout.trim()) body.push(trimLines(c.stdout));
+  if (c.stderr.trim()) body.push(trimLines(c.stderr));
+  return [fenced(body.join("\n"), "console"), "", `_exit ${c.exitCode} · ${formatDuration(c.durationMs)}_`];
+}
+
+function checkLine(c: CheckRecord): string[] {
+  const flat = (s: string) => escapeMarkdown(s.trim()).replace(/\r?\n/g, "<br>");
+  const qualifiers = [c.phase === "during" ? "while the command ran" : "", c.when !== "every version" ? c.when : ""].filter(Boolean);
+  const lines = [
+    `- [${c.ok ? "x" : " "}] ${flat(c.expected)} — ${flat(c.observed)}${qualifiers.length ? ` _(${escapeMarkdown(qualifiers.join("; "))})_` : ""}`,
+  ];
+  if (c.drift) lines.push(`  - 🔶 drift from the write-up: ${mixed(c.drift.trim(), false).replace(/\r?\n/g, "<br>")}`);
+  return lines;
+}
+
+function releaseSection(state: ReleaseState): string[] {
+  const heading = `**Release ${codeSpan(state.release)}**`;
+  if (!state.exists) return [heading, "", `No release: ${codeSpan(`helm history ${state.release}`)} reports it not found.`];
+  const cur = state.current ?? state.history.at(-1)!;
+  const lines = [
+    `${heading} — ${codeSpan("helm ls")}: revision ${cur.revision}, ${codeSpan(cur.status.toUpperCase())}, chart ${codeSpan(cur.chart)}`,
+    "",
+    tableRow(["REVISION", "STATUS", "DESCRIPTION"]),
+    tableRow(["---:", "---", "---"]),
+    ...state.history.map((h) => tableRow([String(h.revision), cellText(h.status), cellText(h.description)])),
+  ];
+  if (state.storageMismatch) lines.push("", `⚠️ ${escapeMarkdown(state.storageMismatch)}`);
+  return lines;
+}
+
+function stepSection(step: StepRecord): string[] {
+  const out = [`## ${step.index}. ${escapeMarkdown(step.title)}`, ""];
+  if (step.status === "not-run") {
+    out.push(`${STATE_ICON["not-run"]} Not run: an earlier step failed, so this step was skipped.`);
+    if (step.action) out.push("", `It would have run ${codeSpan(step.action)}.`);
+    return out;
+  }
+  // The explanation is the scenario author's own Markdown: only raw HTML is neutralised.
+  if (step.explanation) out.push(mixed(step.explanation.trim(), false, (t) => t.replace(/</g, "\\<")), "");
+  out.push(...documentedProse(step), "");
+  out.push(`**Result:** ${stateLabel(step.status)} — ${STATUS_TEXT[step.status]} (${formatDuration(step.durationMs)})`, "");
+  if (step.problem) out.push(`**Problem:** ${escapeMarkdown(step.problem)}`, "");
+
+  const commands = step.commands.filter((c) => !c.probe);
+  if (commands.length > 0) for (const c of commands) out.push(...commandBlock(c), "");
+  else if (step.action) out.push(`The command ${codeSpan(step.action)} did not run.`, "");
+  else out.push("_No command: this step only inspects the cluster._", "");
+
+  if (step.checks.length > 0) out.push("**Expectations**", "", ...step.checks.flatMap(checkLine), "");
+
+  if (step.release) out.push(...releaseSection(step.release), "");
+  else out.push("_Release state was not captured._", "");
+
+  if (step.resources) out.push("**Resources owned by the release**", "", fenced(renderSnapshot(step.resources), "text"), "");
+  else out.push("_Resources were not captured._", "");
+
+  if (step.diagnostics) {
+    out.push("<details>", "<summary>Diagnostics</summary>", "", fenced(step.diagnostics, "text"), "", "</details>", "");
+  }
+  while (out.at(-1) === "") out.pop();
+  return out;
+}
+
+export function renderTranscript(run: ScenarioRun): string {
+  const counts = CELL_STATES.filter((s) => s !== "absent")
+    .map((s) => [s, run.steps.filter((x) => x.status === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${STATE_WORD[s as StepStatus]}`);
+  const vars = Object.entries(run.vars);
+  const out = [
+    `# ${escapeMarkdown(run.title)} — ${escapeMarkdown(run.targetLabel)}`,
+    "",
+    `- **Scenario:** ${codeSpan(run.scenario)}`,
+    `- **Source:** ${escapeMarkdown(run.source.file)} — ${escapeMarkdown(run.source.section)}`,
+    `- **Target:** ${escapeMarkdown(run.targetLabel)}`,
+    `- **Namespace:** ${codeSpan(run.namespace)}`,
+    `- **Status:** ${run.status === "passed" ? "✅ passed" : "❌ failed"} (${counts.join(", ") || "no steps"})`,
+    `- **Started:** ${escapeMarkdown(run.startedAt)}, took ${formatDuration(run.durationMs)}`,
+  ];
+  if (vars.length > 0) out.push(`- **Variables:** ${vars.map(([k, v]) => codeSpan(`${k}=${v}`)).join(", ")}`);
+  out.push("");
+  for (const step of run.steps) out.push(...stepSection(step), "");
+  return `${out.join("\n").replace(/\n+$/, "")}\n`;
+}

@@ -1,0 +1,110 @@
+import type { ScenarioRun, StepRecord, StepStatus } from "../dsl/scenario.ts";
+
+/**
+ * The conformance matrix: rows are scenario steps, columns are the targets run (tool
+ * versions and drivers) plus the documented baseline of the write-ups (Helm 2.16.5 /
+ * Helmfile 0.106.3). Pure data, rendered to Markdown and HTML elsewhere.
+ */
+export interface MatrixCell {
+  status: StepStatus | "absent";
+  /** Error text the command printed (for "differs" and "failed" cells). */
+  observed?: string;
+  /** Why the behaviour differs from the write-up. */
+  drift: string[];
+  /** Failed expectations, for "failed" cells. */
+  failures: string[];
+}
+
+export interface MatrixRow {
+  scenario: string;
+  scenarioTitle: string;
+  source: string;
+  step: number;
+  title: string;
+  documented: string;
+  cells: Record<string, MatrixCell>;
+}
+
+export interface Matrix {
+  baseline: string;
+  columns: string[];
+  rows: MatrixRow[];
+  totals: Record<string, Record<StepStatus, number>>;
+  runs: { scenario: string; target: string; status: string; durationMs: number }[];
+}
+
+export function documentedText(step: StepRecord): string {
+  const d = step.documented;
+  if (!d) return "—";
+  const parts: string[] = [];
+  if (d.outcome !== "n/a") parts.push(d.outcome);
+  if (d.text) parts.push(`\`${d.text}\``);
+  if (d.release) parts.push(d.release);
+  if (d.resources) parts.push(d.resources);
+  return parts.join("; ") || "—";
+}
+
+/** Orders columns helm-first by version, then helmfile variants. */
+function columnOrder(a: string, b: string): number {
+  const key = (s: string) => [s.startsWith("helmfile") ? 1 : 0, s] as const;
+  const [ka, kb] = [key(a), key(b)];
+  return ka[0] - kb[0] || ka[1].localeCompare(kb[1], undefined, { numeric: true });
+}
+
+export function buildMatrix(runs: ScenarioRun[], baseline: string): Matrix {
+  const columns = [...new Set(runs.map((r) => r.targetLabel))].sort(columnOrder);
+  const rows = new Map<string, MatrixRow>();
+  const order = (r: MatrixRow) => `${r.scenario}\u0000${String(r.step).padStart(3, "0")}`;
+  for (const run of runs) {
+    for (const s of run.steps) {
+      const key = `${run.scenario}#${s.index}`;
+      let row = rows.get(key);
+      if (!row) {
+        row = {
+          scenario: run.scenario,
+          scenarioTitle: run.title,
+          source: `${run.source.file} — ${run.source.section}`,
+          step: s.index,
+          title: s.title,
+          documented: documentedText(s),
+          cells: {},
+        };
+        rows.set(key, row);
+      }
+      row.cells[run.targetLabel] = {
+        status: s.status,
+        observed: s.observedError,
+        drift: s.drift,
+        failures: [
+          ...(s.problem ? [s.problem] : []),
+          ...s.checks.filter((c) => !c.ok).map((c) => `expected ${c.expected}; observed ${c.observed}`),
+        ],
+      };
+    }
+  }
+  const sorted = [...rows.values()].sort((a, b) => order(a).localeCompare(order(b)));
+  for (const row of sorted) for (const c of columns) row.cells[c] ??= { status: "absent", drift: [], failures: [] };
+  const totals: Matrix["totals"] = {};
+  for (const c of columns) {
+    totals[c] = { matches: 0, differs: 0, failed: 0, "not-run": 0 };
+    for (const row of sorted) {
+      const st = row.cells[c]!.status;
+      if (st !== "absent") totals[c]![st]++;
+    }
+  }
+  return {
+    baseline,
+    columns,
+    rows: sorted,
+    totals,
+    runs: runs.map((r) => ({ scenario: r.scenario, target: r.targetLabel, status: r.status, durationMs: r.durationMs })),
+  };
+}
+
+export const STATUS_TEXT: Record<MatrixCell["status"], string> = {
+  matches: "matches the write-up",
+  differs: "differs from the write-up (expected drift)",
+  failed: "failed unexpectedly",
+  "not-run": "not run (an earlier step failed)",
+  absent: "not in this run",
+};

@@ -1,0 +1,68 @@
+import path from "node:path";
+import { run, type CommandResult, type RunOptions } from "../exec.ts";
+
+/**
+ * helm / helmfile / kubectl bound to one namespace, one kubeconfig and the tool versions
+ * under test. Each call runs once (mutations are never retried), returns a typed result and
+ * is reported to `onCommand` for the transcript.
+ */
+export interface ToolRunners {
+  readonly namespace: string;
+  helm(args: string[], options?: CallOptions): Promise<CommandResult>;
+  helmfile(args: string[], options?: CallOptions): Promise<CommandResult>;
+  kubectl(args: string[], options?: CallOptions): Promise<CommandResult>;
+}
+
+export interface CallOptions extends RunOptions {
+  /** Probes (read-only reads) are kept out of the step's command list in transcripts. */
+  probe?: boolean;
+}
+
+export interface RunnerBinding {
+  helm: string;
+  helmfile?: string;
+  kubectl: string;
+  kubeconfigPath: string;
+  namespace: string;
+  /** Private HELM_*_HOME so the user's repos and plugins never leak in. */
+  helmHome: string;
+  cwd: string;
+  onCommand?: (result: CommandResult, options: CallOptions) => void;
+  /** Upper bound for any single command (a helm --wait adds its own --timeout). */
+  defaultTimeoutMs?: number;
+}
+
+export function bindRunners(b: RunnerBinding): ToolRunners {
+  const env = {
+    KUBECONFIG: b.kubeconfigPath,
+    HELM_CONFIG_HOME: path.join(b.helmHome, "config"),
+    HELM_CACHE_HOME: path.join(b.helmHome, "cache"),
+    HELM_DATA_HOME: path.join(b.helmHome, "data"),
+    HELMDRILL_NAMESPACE: b.namespace,
+    NO_COLOR: "1",
+  };
+  const call = async (argv: string[], options: CallOptions = {}) => {
+    const result = await run(argv, {
+      cwd: b.cwd,
+      timeoutMs: options.timeoutMs ?? b.defaultTimeoutMs ?? 600_000,
+      ...options,
+      env: { ...env, ...options.env },
+    });
+    b.onCommand?.(result, options);
+    return result;
+  };
+  return {
+    namespace: b.namespace,
+    helm: (args, options) => call([b.helm, ...args, "--namespace", b.namespace], options),
+    kubectl: (args, options) => call([b.kubectl, ...args, "--namespace", b.namespace], options),
+    helmfile: (args, options) => {
+      if (!b.helmfile) throw new Error("this target has no helmfile version");
+      return call([b.helmfile, "--helm-binary", b.helm, ...args], options);
+    },
+  };
+}
+
+/** argv as a person would type it: tool paths shortened to their names. */
+export function displayArgv(argv: readonly string[]): string[] {
+  return argv.map((a, i) => (i === 0 || (argv[i - 1] === "--helm-binary") ? path.basename(a) : a));
+}

@@ -1,0 +1,132 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { inject, test } from "vitest";
+import { kubeConfigFromYaml } from "../cluster/kubeconfig.ts";
+import { allocateNodePort } from "../cluster/nodeports.ts";
+import { RUN_LABEL } from "../cluster/types.ts";
+import { CleanupStack } from "../dsl/cleanup.ts";
+import { poll } from "../dsl/poll.ts";
+import type { RunEnvironment } from "../dsl/scenario.ts";
+import type { Target } from "../dsl/target.ts";
+import { FIXTURES } from "../dsl/step.ts";
+import type { CommandResult } from "../exec.ts";
+import { info } from "../log.ts";
+import { PROJECT_ROOT } from "../pins.ts";
+import { kubeClients, type Kube } from "../probes/resources.ts";
+import { bindRunners, type ToolRunners } from "../tools/runners.ts";
+import type { HelmdrillProvided } from "./global-setup.ts";
+
+/**
+ * The per-test fixture: a fresh namespace on the run's cluster, tool runners bound to it and
+ * to the versions under test, and a LIFO cleanup stack that uninstalls releases and deletes
+ * the namespace even when the test fails (unless HELMDRILL_KEEP=1 keeps a failure around).
+ */
+export interface Drill {
+  readonly namespace: string;
+  readonly kube: Kube;
+  readonly cleanup: CleanupStack;
+  readonly provided: HelmdrillProvided;
+  runners(target: Target): ToolRunners;
+  environment(target: Target, hooks?: Pick<RunEnvironment, "wrapStep" | "afterStep">): RunEnvironment;
+  /** Mark the test failed so the fixture knows whether HELMDRILL_KEEP applies. */
+  markFailed(): void;
+}
+
+function namespaceFor(name: string): string {
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 48).replace(/-$/, "");
+  return `hd-${slug}-${randomBytes(2).toString("hex")}`;
+}
+
+export async function openDrill(provided: HelmdrillProvided, testName: string): Promise<Drill & { close(): Promise<void> }> {
+  const kube = kubeClients(kubeConfigFromYaml(provided.kubeconfig));
+  const namespace = namespaceFor(testName);
+  const cleanup = new CleanupStack();
+  const helmHome = mkdtempSync(path.join(os.tmpdir(), "helmdrill-helm-"));
+  cleanup.defer("remove private helm home", () => rmSync(helmHome, { recursive: true, force: true }));
+  await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { [RUN_LABEL]: provided.config.runId } } } });
+  cleanup.defer(`delete namespace ${namespace}`, async () => {
+    await kube.core.deleteNamespace({ name: namespace });
+    const gone = await poll(
+      () =>
+        kube.core.readNamespace({ name: namespace }).then(
+          (n) => `still ${n.status?.phase ?? "present"}`,
+          (error: { code?: number }) => {
+            if (error?.code === 404) return "gone";
+            throw error;
+          },
+        ),
+      (state) => (state === "gone" ? undefined : state),
+      { timeoutMs: 120_000, intervalMs: 1000 },
+    );
+    if (!gone.ok) throw new Error(`namespace ${namespace} not deleted after 120 s (${gone.lastProblem})`);
+  });
+  // The namespace's default ServiceAccount is created asynchronously; pods need it.
+  await poll(() => kube.core.readNamespacedServiceAccount({ name: "default", namespace }), () => undefined, { timeoutMs: 60_000 });
+
+  const latestHelm = Object.values(provided.tools.helm).at(-1)!;
+  const commandLog: RunEnvironment["commandLog"] = [];
+  const runnersFor = (target: Target) =>
+    bindRunners({
+      helm: provided.tools.helm[target.helm] ?? latestHelm,
+      helmfile: target.helmfile ? provided.tools.helmfile[target.helmfile] : undefined,
+      kubectl: provided.tools.kubectl,
+      kubeconfigPath: provided.kubeconfigPath,
+      namespace,
+      helmHome,
+      cwd: PROJECT_ROOT,
+      onCommand: (result: CommandResult, options) => commandLog.push({ result, probe: Boolean(options.probe) }),
+    });
+  // Uninstall every release left in the namespace before deleting it (runs first: LIFO).
+  cleanup.defer("uninstall releases", async () => {
+    const r = runnersFor({ driver: "helm", helm: Object.keys(provided.tools.helm).at(-1)! });
+    const list = await r.helm(["list", "--all", "-q"], { probe: true });
+    const names = list.exitCode === 0 ? list.stdout.split("\n").map((s) => s.trim()).filter(Boolean) : [];
+    for (const name of names) await r.helm(["uninstall", name, "--timeout", "60s"], { probe: true });
+  });
+
+  let failed = false;
+  const drill = {
+    namespace,
+    kube,
+    cleanup,
+    provided,
+    runners: runnersFor,
+    markFailed: () => {
+      failed = true;
+    },
+    environment: (target: Target, hooks: Pick<RunEnvironment, "wrapStep" | "afterStep"> = {}): RunEnvironment => ({
+      namespace,
+      runners: runnersFor(target),
+      kube,
+      fixture: (relative: string) => path.join(FIXTURES, relative),
+      allocateNodePort: () => allocateNodePort(kube.core, namespace),
+      commandLog,
+      ...hooks,
+    }),
+    close: async () => {
+      if (failed && provided.config.keep) {
+        writeFileSync(provided.keepMarker, namespace);
+        info(`HELMDRILL_KEEP=1: kept namespace ${namespace} for inspection — KUBECONFIG=${provided.kubeconfigPath} kubectl -n ${namespace} get all`);
+        return;
+      }
+      const problems = (await cleanup.run()).filter((r) => !r.ok);
+      if (problems.length > 0) throw new Error(`cleanup left the cluster half-cleaned: ${problems.map((p) => `${p.name}: ${p.error}`).join("; ")}`);
+    },
+  };
+  return drill;
+}
+
+/** `test` with a `drill` fixture (vitest's test.extend). */
+export const drillTest = test.extend<{ drill: Drill }>({
+  // eslint-disable-next-line no-empty-pattern
+  drill: async ({ task }, use) => {
+    const drill = await openDrill(inject("helmdrill"), task.name);
+    try {
+      await use(drill);
+    } finally {
+      await drill.close();
+    }
+  },
+});

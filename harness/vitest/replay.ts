@@ -1,0 +1,83 @@
+import * as allure from "allure-js-commons";
+import { describe, inject } from "vitest";
+import { renderSnapshot } from "../probes/resources.ts";
+import { describeRelease } from "../probes/release.ts";
+import { executeScenario, summarizeFailure, type ScenarioRun, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
+import { targetLabel, type Target } from "../dsl/target.ts";
+import type { HelmdrillConfig } from "../config.ts";
+import { drillTest } from "./drill.ts";
+
+declare module "vitest" {
+  interface TaskMeta {
+    helmdrill?: ScenarioRun;
+  }
+}
+
+/** Every (driver, version) combination a scenario runs on under this configuration. */
+export function targetsFor(spec: ScenarioSpec, config: Pick<HelmdrillConfig, "helmVersions" | "helmfileVersions">): Target[] {
+  const targets: Target[] = [];
+  for (const driver of spec.drivers ?? ["helm"]) {
+    for (const helm of config.helmVersions) {
+      if (driver === "helm") targets.push({ driver, helm });
+      else for (const helmfile of config.helmfileVersions) for (const style of ["args", "defaults"] as const) targets.push({ driver, helm, helmfile, style });
+    }
+  }
+  return targets;
+}
+
+async function attachStep(record: StepRecord): Promise<void> {
+  const commands = record.commands.filter((c) => !c.probe);
+  for (const c of commands) {
+    await allure.attachment(`$ ${c.argv.join(" ")}`, `exit ${c.exitCode} after ${c.durationMs} ms\n--- stdout\n${c.stdout}\n--- stderr\n${c.stderr}`, "text/plain");
+  }
+  if (record.release) await allure.attachment("release history", describeRelease(record.release) + "\n\n" + JSON.stringify(record.release.history, null, 2), "text/plain");
+  if (record.resources) await allure.attachment("resources", renderSnapshot(record.resources), "text/plain");
+  const checks = record.checks.map((c) => `${c.ok ? "✔" : "✖"} [${c.phase}] ${c.expected}\n    observed: ${c.observed}${c.drift ? `\n    drift from the write-up: ${c.drift}` : ""}`);
+  await allure.attachment("expectations", [`status: ${record.status}`, record.problem ?? "", ...checks].join("\n"), "text/plain");
+  if (record.diagnostics) await allure.attachment("diagnostics", record.diagnostics, "text/plain");
+}
+
+class StepFailed extends Error {}
+
+/** Each scenario step as an Allure step; a failed step fails the Allure step too. */
+async function allureStep(title: string, fn: () => Promise<StepRecord>): Promise<StepRecord> {
+  let record: StepRecord | undefined;
+  try {
+    await allure.step(title, async (ctx) => {
+      record = await fn();
+      if (record.status === "differs") await ctx.displayName(`${title} — differs from the write-up`);
+      if (record.status === "failed") throw new StepFailed(record.problem ?? record.checks.filter((c) => !c.ok).map((c) => c.expected).join("; "));
+    });
+  } catch (error) {
+    if (!(error instanceof StepFailed) || !record) throw error;
+  }
+  return record!;
+}
+
+/**
+ * Registers a scenario with vitest: one concurrent test per target, each in its own
+ * namespace. Each step becomes an Allure step with the command, outputs, release history and
+ * resources attached; the whole run record rides on the test's meta for the reporters.
+ */
+export function replay(spec: ScenarioSpec): void {
+  const { config } = inject("helmdrill");
+  const selected = config.scenarios.length === 0 || config.scenarios.includes(spec.id);
+  describe.skipIf(!selected).concurrent(`${spec.id} — ${spec.title}`, () => {
+    for (const target of targetsFor(spec, config)) {
+      drillTest(targetLabel(target), { timeout: 15 * 60_000 }, async ({ drill, task }) => {
+        await allure.epic("helmdrill conformance");
+        await allure.feature(spec.id);
+        await allure.story(targetLabel(target));
+        await allure.parameter("helm", target.helm);
+        if (target.helmfile) await allure.parameter("helmfile", `${target.helmfile} (${target.style})`);
+        await allure.description(`${spec.summary}\n\nReplays **${spec.source.section}** of \`${spec.source.file}\`.`);
+        const run = await executeScenario(spec, target, drill.environment(target, { wrapStep: allureStep, afterStep: attachStep }));
+        task.meta.helmdrill = run;
+        if (run.status === "failed") {
+          drill.markFailed();
+          throw new Error(summarizeFailure(run));
+        }
+      });
+    }
+  });
+}

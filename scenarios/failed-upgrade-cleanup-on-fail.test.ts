@@ -1,0 +1,4 @@
+import { replay } from "../harness/vitest/replay.ts";
+import scenario from "./failed-upgrade-cleanup-on-fail.ts";
+
+replay(scenario);

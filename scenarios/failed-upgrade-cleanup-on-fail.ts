@@ -1,0 +1,77 @@
+/**
+ * Write-up 000 (helm-cleanup-on-fail-flag), "Scenario 1: Failed Upgrade".
+ *
+ * "New resources created during failed upgrade get rolled back, it is possible to upgrade
+ *  from there." An install renders only a ServiceAccount; an upgrade that adds a Service and
+ * a Deployment with an unpullable image times out after 20 s; `--cleanup-on-fail` deletes
+ * the two new objects; the next upgrade (Service only) succeeds as revision 3.
+ */
+import { fails, release, resources, succeeds } from "../harness/dsl/checks.ts";
+import { defineScenario } from "../harness/dsl/scenario.ts";
+import { step } from "../harness/dsl/step.ts";
+import { sync } from "../harness/dsl/sync.ts";
+
+const NAME = "my-release-local-chart";
+const ARGS = ["--cleanup-on-fail"];
+
+export default defineScenario({
+  id: "failed-upgrade-cleanup-on-fail",
+  title: "Failed upgrade cleaned up by --cleanup-on-fail",
+  summary:
+    "A failed upgrade leaves the release FAILED at revision 2, but --cleanup-on-fail deletes the objects that revision created, so the next upgrade goes through as revision 3.",
+  source: { file: "000_6791ce9c9c9433c6.txt", section: "Scenario 1: Failed Upgrade" },
+  release: "my-release",
+  drivers: ["helm", "helmfile"],
+  steps: [
+    step("Install: only the ServiceAccount is rendered")
+      .explain("With both toggles off, local-chart renders just a ServiceAccount. `helmfile sync` (or `helm upgrade --install`) installs revision 1.")
+      .does(sync({ args: ARGS }))
+      .documents({ outcome: "succeeds", release: "my-release 1 DEPLOYED" })
+      .expect(
+        succeeds(),
+        release({ revision: 1, status: "deployed" }),
+        resources({ serviceaccount: [NAME], service: [], deployment: [] }),
+      ),
+
+    step("Upgrade enabling the Service and the Deployment: the bad image fails it after the 20 s timeout")
+      .explain(
+        "The Deployment's image can never be pulled, so Helm's --wait gives up after 20 s and marks revision 2 failed. " +
+          "While Helm waits, the new Service and Deployment exist — the write-up watched them from a second shell.",
+      )
+      .does(sync({ set: { deploymentEnabled: true, serviceEnabled: true }, args: ARGS }))
+      .whileRunning(resources({ serviceaccount: [NAME], service: [NAME], deployment: [NAME] }, { timeoutMs: 25_000 }))
+      .documents({
+        outcome: "fails",
+        text: "Error: UPGRADE FAILED: timed out waiting for the condition",
+        release: "my-release 2 FAILED",
+      })
+      .expect(
+        fails(/UPGRADE FAILED/).when({ driver: "helm" }),
+        fails(/context deadline exceeded/).when({ driver: "helm", helm: ">=3.12.0 <4" }).drift("Helm ≥3.12 reports `context deadline exceeded` instead of `timed out waiting for the condition`"),
+        fails(/resource Deployment\/\S+\/my-release-local-chart not ready/).when({ helm: ">=4" }).drift("Helm 4's kstatus waiter names the Deployment that was not ready"),
+        fails(/failed processing release my-release/, /UPGRADE FAILED/).when({ driver: "helmfile" }),
+        release({ revision: 2, status: "failed", history: [{ revision: 1, status: "deployed" }, { revision: 2, status: "failed" }] }),
+      ),
+
+    step("The new Service and Deployment no longer exist: --cleanup-on-fail removed them")
+      .documents({ outcome: "n/a", resources: "serviceaccount/my-release-local-chart only" })
+      .expect(resources({ serviceaccount: [NAME], service: [], deployment: [] })),
+
+    step("Upgrade enabling only the Service: revision 3 deploys")
+      .does(sync({ set: { serviceEnabled: true }, args: ARGS }))
+      .documents({ outcome: "succeeds", release: "my-release 3 DEPLOYED" })
+      .expect(
+        succeeds(),
+        release({
+          revision: 3,
+          status: "deployed",
+          history: [
+            { revision: 1, status: "superseded" },
+            { revision: 2, status: "failed" },
+            { revision: 3, status: "deployed" },
+          ],
+        }),
+        resources({ serviceaccount: [NAME], service: [NAME], deployment: [] }),
+      ),
+  ],
+});

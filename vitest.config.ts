@@ -1,0 +1,47 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Two projects:
+ *  - unit:    pure logic (parsing, matchers, version ranges, reports); no cluster, fast.
+ *  - cluster: everything that needs the real cluster — provider tests and the scenario
+ *             catalogue. Its globalSetup starts ONE cluster per run and provides it to
+ *             every worker.
+ * Reports: JUnit XML, vitest JSON (read by .ci/run), Allure results, and helmdrill's own
+ * conformance matrix + transcripts, all under reports/.
+ */
+export default defineConfig({
+  test: {
+    retry: 0,
+    reporters: [
+      "default",
+      ["junit", { outputFile: "reports/junit.xml" }],
+      ["json", { outputFile: "reports/vitest-results.json" }],
+      ["allure-vitest/reporter", { resultsDir: "reports/allure-results" }],
+      "./harness/report/reporter.ts",
+    ],
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["tests/unit/**/*.test.ts"],
+          setupFiles: ["allure-vitest/setup"],
+        },
+      },
+      {
+        test: {
+          name: "cluster",
+          include: ["tests/cluster/**/*.test.ts", "scenarios/**/*.test.ts"],
+          globalSetup: ["./harness/vitest/global-setup.ts"],
+          setupFiles: ["allure-vitest/setup"],
+          testTimeout: 15 * 60_000,
+          hookTimeout: 10 * 60_000,
+          // Scenarios spend most of their time waiting on Helm timeouts: run several at once.
+          maxConcurrency: 4,
+          fileParallelism: true,
+        },
+      },
+    ],
+    maxWorkers: 3,
+    pool: "forks",
+  },
+});
