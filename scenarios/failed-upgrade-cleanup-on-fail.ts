@@ -47,7 +47,7 @@ export default defineScenario({
       })
       .expect(
         fails(/UPGRADE FAILED/).when({ driver: "helm" }),
-        fails(/context deadline exceeded/).when({ driver: "helm", helm: ">=3.12.0 <4" }).drift("Helm ≥3.12 reports `context deadline exceeded` instead of `timed out waiting for the condition`"),
+        fails(/UPGRADE FAILED: context deadline exceeded/).when({ helm: ">=3.12.0 <4" }).drift("Helm ≥3.12 reports `context deadline exceeded` instead of `timed out waiting for the condition`"),
         fails(/resource Deployment\/\S+\/my-release-local-chart not ready/).when({ helm: ">=4" }).drift("Helm 4's kstatus waiter names the Deployment that was not ready"),
         fails(/failed processing release my-release/, /UPGRADE FAILED/).when({ driver: "helmfile" }),
         release({ revision: 2, status: "failed", history: [{ revision: 1, status: "deployed" }, { revision: 2, status: "failed" }] }),

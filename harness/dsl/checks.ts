@@ -63,13 +63,17 @@ export abstract class Check {
 
 // ------------------------------------------------------------------ outcome
 
-/** The lines a person reads first in a failure: Helm's `Error: …` and helmfile's summary. */
+/**
+ * The lines a person reads first in a failure: helmfile's "failed processing release" line,
+ * Helm's `Error: …` and the apiserver's `* …` details (deduplicated: helmfile repeats them).
+ */
 export function errorText(result: CommandResult): string {
   if (result.spawnError) return result.spawnError;
   if (result.timedOut) return `killed by helmdrill's timeout after ${result.durationMs} ms`;
-  const lines = `${result.stderr}\n${result.stdout}`.split("\n").map((l) => l.trimEnd());
-  const picked = lines.filter((l) => /(^|\s)(Error|error|FAILED|failed)\b|^\s*\*\s/.test(l) && !/^\s*$/.test(l));
-  return (picked.length > 0 ? picked.slice(0, 6) : lines.filter(Boolean).slice(-3)).join("\n").trim();
+  const lines = `${result.stderr}\n${result.stdout}`.split("\n").map((l) => l.trim());
+  const important = /^(Error:|\* |context deadline exceeded|in .*: failed processing release|UPGRADE FAILED|INSTALL(ATION)? FAILED)/;
+  const picked = [...new Set(lines.filter((l) => important.test(l)))];
+  return (picked.length > 0 ? picked.slice(0, 6) : lines.filter(Boolean).slice(-3)).join("\n");
 }
 
 export type TextPattern = string | RegExp;
@@ -270,6 +274,10 @@ export const podsRunImages = (selector: string, ...images: string[]): Check =>
     if (got !== [...images].sort().join(",")) return `images are [${got}]`;
     return pods.every((p) => /Running 1\/1 ready|Running \d+\/\d+ ready/.test(p.status) && !/0\//.test(p.status)) ? undefined : "not all pods ready";
   });
+
+/** At least one pod matching the selector runs this image, ready or not (e.g. the new version while Helm waits). */
+export const podsInclude = (selector: string, image: string): Check =>
+  new PodsCheck(selector, `some pod with ${image}`, (pods) => (pods.some((p) => p.image === image) ? undefined : `no pod with ${image}`));
 
 class JobCheck extends Check {
   readonly category = "jobs";

@@ -54,7 +54,6 @@ function columnOrder(a: string, b: string): number {
 export function buildMatrix(runs: ScenarioRun[], baseline: string): Matrix {
   const columns = [...new Set(runs.map((r) => r.targetLabel))].sort(columnOrder);
   const rows = new Map<string, MatrixRow>();
-  const order = (r: MatrixRow) => `${r.scenario}\u0000${String(r.step).padStart(3, "0")}`;
   for (const run of runs) {
     for (const s of run.steps) {
       const key = `${run.scenario}#${s.index}`;
@@ -82,7 +81,7 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string): Matrix {
       };
     }
   }
-  const sorted = [...rows.values()].sort((a, b) => order(a).localeCompare(order(b)));
+  const sorted = [...rows.values()].sort((a, b) => (a.scenario < b.scenario ? -1 : a.scenario > b.scenario ? 1 : a.step - b.step));
   for (const row of sorted) for (const c of columns) row.cells[c] ??= { status: "absent", drift: [], failures: [] };
   const totals: Matrix["totals"] = {};
   for (const c of columns) {
