@@ -49,7 +49,7 @@ export function parseClusterKind(raw: string | undefined): ClusterKind {
 }
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): HelmdrillConfig {
-  const cacheDir = env.HELMDRILL_CACHE ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "helmdrill");
+  const cacheDir = env.HELMDRILL_CACHE ?? path.join(env.XDG_CACHE_HOME ?? path.join(env.HOME ?? os.homedir(), ".cache"), "helmdrill");
   const scenarios =
     overrides.scenarios ??
     (env.HELMDRILL_SCENARIOS ?? "")

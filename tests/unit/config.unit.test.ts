@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig, parseClusterKind } from "../../harness/config.ts";
+import { HelmdrillError } from "../../harness/errors.ts";
+import { parseVersionList, pins } from "../../harness/pins.ts";
+import { pickPort, STATIC_BAND } from "../../harness/cluster/nodeports.ts";
+import { missingCapabilities } from "../../harness/cluster/k3s.ts";
+import { ExistingClusterProvider } from "../../harness/cluster/existing.ts";
+import { summaryLine } from "../../harness/report/ci-summary.ts";
+import { run, renderArgv, runChecked } from "../../harness/exec.ts";
+
+describe("pins and version lists", () => {
+  it("defaults to the pinned set", () => {
+    expect(parseVersionList("helm", undefined)).toEqual(pins().defaults.helm);
+    expect(parseVersionList("helm", "")).toEqual(pins().defaults.helm);
+  });
+  it("accepts v-prefixed, de-duplicated lists", () => {
+    expect(parseVersionList("helm", "v4.1.4, 3.18.0,4.1.4")).toEqual(["4.1.4", "3.18.0"]);
+  });
+  it("rejects unknown and malformed versions with a hint", () => {
+    expect(() => parseVersionList("helm", "3.99.0")).toThrow(/unknown helm version "3.99.0"/);
+    expect(() => parseVersionList("helm", "three")).toThrow(/malformed helm version "three"/);
+    try {
+      parseVersionList("helmfile", "0.106.3");
+    } catch (e) {
+      expect(e).toBeInstanceOf(HelmdrillError);
+      expect((e as HelmdrillError).describe()).toMatch(/pinned helmfile versions: 1\.8\.0/);
+    }
+  });
+  it("every pinned helm has a checksum and an npm integrity or a Go module", () => {
+    for (const [v, pin] of Object.entries(pins().helm)) {
+      if (pin.source === "npm") expect(pin.sha256, v).toMatch(/^[0-9a-f]{64}$/);
+      else expect(pin.module, v).toBeTruthy();
+    }
+  });
+});
+
+describe("configuration", () => {
+  it("reads HELMDRILL_* variables in one place", () => {
+    const c = loadConfig({}, { HOME: "/h", HELMDRILL_HELM: "4.1.4", HELMDRILL_CLUSTER: "kind", HELMDRILL_KEEP: "1", HELMDRILL_SCENARIOS: "a, b" });
+    expect(c).toMatchObject({ helmVersions: ["4.1.4"], cluster: "kind", keep: true, scenarios: ["a", "b"], cacheDir: "/h/.cache/helmdrill" });
+  });
+  it("lets explicit overrides win", () => {
+    expect(loadConfig({ helm: "3.18.0" }, { HELMDRILL_HELM: "4.1.4" }).helmVersions).toEqual(["3.18.0"]);
+  });
+  it("rejects unknown cluster providers", () => {
+    expect(() => parseClusterKind("minikube")).toThrow(/unknown cluster provider "minikube"/);
+  });
+});
+
+describe("existing clusters need an explicit opt-in", () => {
+  it("refuses without a named kubeconfig and context", () => {
+    expect(() => new ExistingClusterProvider({ optIn: true }).resolve()).toThrow(/without an explicitly named kubeconfig and context/);
+  });
+  it("refuses without the opt-in", () => {
+    expect(() => new ExistingClusterProvider({ kubeconfig: "/k", context: "prod", optIn: false }).resolve()).toThrow(/without an explicit opt-in/);
+  });
+  it("refuses a context that is not in the kubeconfig", async () => {
+    const { writeKubeconfig } = await import("../../harness/cluster/kubeconfig.ts");
+    const yaml = [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]",
+      "users: [{name: u, user: {token: t}}]",
+      "contexts: [{name: dev, context: {cluster: c, user: u}}]",
+      "current-context: dev",
+    ].join("\n");
+    const k = writeKubeconfig(yaml, "unit");
+    try {
+      expect(() => new ExistingClusterProvider({ kubeconfig: k.file, context: "prod", optIn: true }).resolve()).toThrow(/context "prod" is not in/);
+      expect(new ExistingClusterProvider({ kubeconfig: k.file, context: "dev", optIn: true }).resolve().server).toBe("https://127.0.0.1:1");
+      await expect(new ExistingClusterProvider({ kubeconfig: k.file, context: "dev", optIn: true }).start()).rejects.toThrow(/is unreachable/);
+    } finally {
+      k.remove();
+    }
+  });
+});
+
+describe("NodePort ledger", () => {
+  it("picks the lowest free port of the static band", () => {
+    expect(pickPort(new Set(), {})).toBe(STATIC_BAND.first);
+    expect(pickPort(new Set([30000, 30002]), { "30001": "ns-a" })).toBe(30003);
+    expect(pickPort(new Set([30000]), {}, { first: 30000, last: 30000 })).toBeUndefined();
+  });
+});
+
+describe("privilege fallback", () => {
+  it("lists capabilities missing from the bounding set", () => {
+    expect(missingCapabilities("CapBnd:\t000001fffeffffff\n")).toEqual(["SYS_RESOURCE"]);
+    expect(missingCapabilities("CapBnd:\t000001ffffffffff\n")).toEqual([]);
+  });
+});
+
+describe("typed command results", () => {
+  it("captures exit code, output and duration without throwing", async () => {
+    const r = await run(["sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect(r).toMatchObject({ exitCode: 3, stdout: "out\n", stderr: "err\n", timedOut: false });
+    expect(r.durationMs).toBeGreaterThanOrEqual(0);
+  });
+  it("reports a missing program as a spawn error", async () => {
+    const r = await run(["/nonexistent/helm", "version"]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.spawnError).toMatch(/ENOENT/);
+  });
+  it("kills at the per-operation timeout", async () => {
+    const r = await run(["sleep", "5"], { timeoutMs: 100 });
+    expect(r.timedOut).toBe(true);
+  });
+  it("runChecked turns a failure into one clear HelmdrillError", async () => {
+    await expect(runChecked(["sh", "-c", "echo broken >&2; exit 2"], { what: "building the thing" })).rejects.toThrow(/building the thing failed \(exit 2\)/);
+  });
+  it("renders argv the way a shell would need it", () => {
+    expect(renderArgv(["helmfile", "sync", "--args", "--cleanup-on-fail --atomic"])).toBe("helmfile sync --args '--cleanup-on-fail --atomic'");
+  });
+});
+
+describe("CI closing line", () => {
+  it("is `N passed, N failed` with skipped when there are some", () => {
+    expect(summaryLine({ numPassedTests: 45, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0, numTotalTests: 45 })).toBe("45 passed, 0 failed");
+    expect(summaryLine({ numPassedTests: 4, numFailedTests: 1, numPendingTests: 1, numTodoTests: 0, numTotalTests: 6 })).toBe("4 passed, 1 failed, 1 skipped");
+  });
+});

@@ -1,0 +1,149 @@
+import { describe, expect, it } from "vitest";
+import { CleanupStack } from "../../harness/dsl/cleanup.ts";
+import { applicableChecks, stepStatus, type CheckRecord } from "../../harness/dsl/scenario.ts";
+import { errorText, fails, matchText, release, resources, succeeds } from "../../harness/dsl/checks.ts";
+import { selects, targetLabel, targetSlug, validateSelector, type Target } from "../../harness/dsl/target.ts";
+import { poll } from "../../harness/dsl/poll.ts";
+import type { CommandResult } from "../../harness/exec.ts";
+
+const h3: Target = { driver: "helm", helm: "3.17.3" };
+const h4: Target = { driver: "helm", helm: "4.1.4" };
+const hf: Target = { driver: "helmfile", helm: "3.18.0", helmfile: "1.8.0", style: "args" };
+
+function result(partial: Partial<CommandResult>): CommandResult {
+  return { argv: ["helm"], exitCode: 0, stdout: "", stderr: "", durationMs: 1, startedAt: new Date(0), timedOut: false, ...partial };
+}
+
+describe("version-range selection", () => {
+  it("matches semver ranges, drivers and styles", () => {
+    expect(selects({ helm: "<4" }, h3)).toBe(true);
+    expect(selects({ helm: "<4" }, h4)).toBe(false);
+    expect(selects({ helm: ">=3.12.0 <4" }, hf)).toBe(true);
+    expect(selects({ driver: "helm" }, hf)).toBe(false);
+    expect(selects({ helmfile: ">=1.7.2" }, hf)).toBe(true);
+    expect(selects({ helmfile: ">=1.7.2" }, h3)).toBe(false);
+    expect(selects({ style: "defaults" }, hf)).toBe(false);
+    expect(selects(undefined, h4)).toBe(true);
+  });
+
+  it("rejects a malformed range when the expectation is defined", () => {
+    expect(() => validateSelector({ helm: ">=banana" })).toThrow(/invalid semver range/);
+    expect(() => fails("x").when({ helm: "not a range" })).toThrow(/invalid semver range/);
+  });
+
+  it("labels and slugs targets", () => {
+    expect(targetLabel(hf)).toBe("helmfile 1.8.0 (--args) + helm 3.18.0");
+    expect(targetSlug(h4)).toBe("h414");
+    expect(targetSlug({ ...hf, style: "defaults" })).toBe("hf180d-h3180");
+  });
+});
+
+describe("versioned expectations", () => {
+  it("applies the entries keyed to the target and flags categories with no entry", () => {
+    const checks = [fails("a").when({ helm: "<4" }), fails("b").when({ helm: ">=4" }), release({ revision: 2 })];
+    expect(applicableChecks(checks, h3).applied.map((c) => c.describe())).toEqual(['fails with "a"', "release revision 2"]);
+    expect(applicableChecks(checks, h4).uncovered).toEqual([]);
+    const onlyHelm3 = [fails("a").when({ helm: "<4" }), release({ revision: 2 })];
+    expect(applicableChecks(onlyHelm3, h4).uncovered).toEqual(["outcome"]);
+  });
+
+  it("derives the matrix state of a step", () => {
+    const ok = { ok: true } as CheckRecord;
+    expect(stepStatus([ok])).toBe("matches");
+    expect(stepStatus([ok, { ok: true, drift: "Helm 4 renamed it" } as CheckRecord])).toBe("differs");
+    expect(stepStatus([ok, { ok: false } as CheckRecord])).toBe("failed");
+    expect(stepStatus([ok], "no expectation for helm 4.1.4")).toBe("failed");
+  });
+});
+
+describe("outcome matchers", () => {
+  const ctx = (r: CommandResult) => ({ result: r }) as never;
+
+  it("succeeds() needs exit 0", async () => {
+    expect((await succeeds().verify(ctx(result({ exitCode: 0 })))).ok).toBe(true);
+    expect((await succeeds().verify(ctx(result({ exitCode: 1, stderr: "Error: boom" })))).ok).toBe(false);
+  });
+
+  it("fails() needs a non-zero exit and every pattern", async () => {
+    const r = result({ exitCode: 1, stderr: "Error: UPGRADE FAILED: context deadline exceeded\n" });
+    expect((await fails(/UPGRADE FAILED/, "context deadline").verify(ctx(r))).ok).toBe(true);
+    expect((await fails(/UPGRADE FAILED/, "timed out waiting").verify(ctx(r))).ok).toBe(false);
+    expect((await fails("anything").verify(ctx(result({ exitCode: 0 })))).ok).toBe(false);
+    expect((await fails().verify(ctx(result({ exitCode: 124, timedOut: true })))).ok).toBe(false);
+  });
+
+  it("errorText picks Helm's and helmfile's error lines, once each", () => {
+    const stderr = [
+      'level=WARN msg="upgrade failed"',
+      "in ./helmfile.yaml: failed processing release my-release: command exited",
+      "Error: UPGRADE FAILED: context deadline exceeded",
+      "COMBINED OUTPUT:",
+      "Error: UPGRADE FAILED: context deadline exceeded",
+    ].join("\n");
+    expect(errorText(result({ exitCode: 1, stderr }))).toBe(
+      "in ./helmfile.yaml: failed processing release my-release: command exited\nError: UPGRADE FAILED: context deadline exceeded",
+    );
+    expect(errorText(result({ exitCode: 1, stderr: "something odd\nlast line" }))).toBe("something odd\nlast line");
+  });
+
+  it("matchText takes strings literally and regexes as regexes", () => {
+    expect(matchText("a.b", "a.b")).toBe(true);
+    expect(matchText("axb", "a.b")).toBe(false);
+    expect(matchText("axb", /a.b/)).toBe(true);
+  });
+
+  it("describes resource expectations like the write-up's kubectl get", () => {
+    expect(resources({ serviceaccount: ["my-release-local-chart"], service: [] }).describe()).toBe("serviceaccount: my-release-local-chart; service: none");
+  });
+});
+
+describe("cleanup stack", () => {
+  it("runs newest first, keeps going after a failure and reports every action", async () => {
+    const order: string[] = [];
+    const stack = new CleanupStack();
+    stack.defer("namespace", () => order.push("namespace"));
+    stack.defer("release", () => {
+      order.push("release");
+      throw new Error("uninstall failed");
+    });
+    stack.defer("temp dir", async () => order.push("temp dir"));
+    const records = await stack.run();
+    expect(order).toEqual(["temp dir", "release", "namespace"]);
+    expect(records.map((r) => [r.name, r.ok])).toEqual([
+      ["temp dir", true],
+      ["release", false],
+      ["namespace", true],
+    ]);
+    expect(records[1]!.error).toBe("uninstall failed");
+    expect(await stack.run()).toEqual([]);
+    expect(() => stack.defer("late", () => {})).toThrow(/after cleanup already ran/);
+  });
+
+  it("as AsyncDisposable it throws when an action failed", async () => {
+    const stack = new CleanupStack();
+    stack.defer("bad", () => Promise.reject(new Error("nope")));
+    await expect(stack[Symbol.asyncDispose]()).rejects.toThrow(/cleanup failed/);
+  });
+});
+
+describe("poll (read-only probes)", () => {
+  it("reports the last real observation on timeout", async () => {
+    let n = 0;
+    const r = await poll(async () => ++n, (v) => (v >= 1000 ? undefined : `only ${v}`), { timeoutMs: 120, intervalMs: 20 });
+    expect(r.ok).toBe(false);
+    expect(r.lastProblem).toBe(`only ${n}`);
+    expect(r.attempts).toBeGreaterThan(2);
+  });
+
+  it("keeps a probe's error message as the problem", async () => {
+    const r = await poll(() => Promise.reject(new Error("connection refused")), () => undefined, { timeoutMs: 50, intervalMs: 10 });
+    expect(r.ok).toBe(false);
+    expect(r.lastProblem).toBe("probe failed: connection refused");
+  });
+
+  it("returns as soon as the condition holds", async () => {
+    let n = 0;
+    const r = await poll(async () => ++n, (v) => (v >= 3 ? undefined : "not yet"), { timeoutMs: 5000, intervalMs: 1 });
+    expect(r).toMatchObject({ ok: true, last: 3, attempts: 3 });
+  });
+});
