@@ -1,8 +1,9 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Two projects:
+ * Three projects:
  *  - unit:    pure logic (parsing, matchers, version ranges, reports); no cluster, fast.
+ *  - cli:     the `helmdrill` command's bad-input handling, run as a real process.
  *  - cluster: everything that needs the real cluster — provider tests and the scenario
  *             catalogue. Its globalSetup starts ONE cluster per run and provides it to
  *             every worker.
@@ -25,6 +26,14 @@ export default defineConfig({
           name: "unit",
           include: ["tests/unit/**/*.test.ts"],
           setupFiles: ["allure-vitest/setup"],
+        },
+      },
+      {
+        test: {
+          name: "cli",
+          include: ["tests/cli/**/*.test.ts"],
+          setupFiles: ["allure-vitest/setup"],
+          testTimeout: 120_000,
         },
       },
       {

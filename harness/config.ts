@@ -13,6 +13,8 @@ export type ClusterKind = "k3s" | "kind" | "existing";
 export interface HelmdrillConfig {
   cacheDir: string;
   reportsDir: string;
+  /** Where the fixture charts live (HELMDRILL_FIXTURES; default fixtures/). */
+  fixturesDir: string;
   helmVersions: string[];
   helmfileVersions: string[];
   cluster: ClusterKind;
@@ -59,6 +61,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   return {
     cacheDir,
     reportsDir: path.resolve(overrides.reportsDir ?? env.HELMDRILL_REPORTS ?? path.join(PROJECT_ROOT, "reports")),
+    fixturesDir: path.resolve(env.HELMDRILL_FIXTURES ?? path.join(PROJECT_ROOT, "fixtures")),
     helmVersions: parseVersionList("helm", overrides.helm ?? env.HELMDRILL_HELM),
     helmfileVersions: parseVersionList("helmfile", overrides.helmfile ?? env.HELMDRILL_HELMFILE),
     cluster: parseClusterKind(overrides.cluster ?? env.HELMDRILL_CLUSTER),
@@ -79,6 +82,7 @@ export function configToEnv(config: HelmdrillConfig): Record<string, string> {
   const env: Record<string, string> = {
     HELMDRILL_CACHE: config.cacheDir,
     HELMDRILL_REPORTS: config.reportsDir,
+    HELMDRILL_FIXTURES: config.fixturesDir,
     HELMDRILL_HELM: config.helmVersions.join(","),
     HELMDRILL_HELMFILE: config.helmfileVersions.join(","),
     HELMDRILL_CLUSTER: config.cluster,

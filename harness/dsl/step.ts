@@ -1,6 +1,4 @@
-import path from "node:path";
 import type { CommandResult } from "../exec.ts";
-import { PROJECT_ROOT } from "../pins.ts";
 import type { Check, CheckContext } from "./checks.ts";
 
 /** An argument that may depend on per-run values (e.g. the allocated NodePort). */
@@ -19,8 +17,6 @@ export interface Action {
 
 const resolveArgs = (args: Arg[], ctx: ActionContext) => args.map((a) => (typeof a === "function" ? a(ctx) : a));
 const labelOf = (tool: string, args: Arg[]) => [tool, ...args.map((a) => (typeof a === "function" ? "…" : a))].join(" ");
-
-export const FIXTURES = path.join(PROJECT_ROOT, "fixtures");
 
 /** `helm …` in the scenario's namespace with the Helm version under test. */
 export function helm(...args: Arg[]): Action {

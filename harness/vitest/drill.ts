@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { inject, test } from "vitest";
 import { kubeConfigFromYaml } from "../cluster/kubeconfig.ts";
 import { allocateNodePort } from "../cluster/nodeports.ts";
 import { RUN_LABEL } from "../cluster/types.ts";
@@ -10,7 +9,6 @@ import { CleanupStack } from "../dsl/cleanup.ts";
 import { poll } from "../dsl/poll.ts";
 import type { RunEnvironment } from "../dsl/scenario.ts";
 import type { Target } from "../dsl/target.ts";
-import { FIXTURES } from "../dsl/step.ts";
 import type { CommandResult } from "../exec.ts";
 import { info } from "../log.ts";
 import { PROJECT_ROOT } from "../pins.ts";
@@ -100,7 +98,7 @@ export async function openDrill(provided: HelmdrillProvided, testName: string): 
       namespace,
       runners: runnersFor(target),
       kube,
-      fixture: (relative: string) => path.join(FIXTURES, relative),
+      fixture: (relative: string) => path.join(provided.config.fixturesDir, relative),
       allocateNodePort: () => allocateNodePort(kube.core, namespace),
       commandLog,
       ...hooks,
@@ -117,16 +115,3 @@ export async function openDrill(provided: HelmdrillProvided, testName: string): 
   };
   return drill;
 }
-
-/** `test` with a `drill` fixture (vitest's test.extend). */
-export const drillTest = test.extend<{ drill: Drill }>({
-  // eslint-disable-next-line no-empty-pattern
-  drill: async ({ task }, use) => {
-    const drill = await openDrill(inject("helmdrill"), task.name);
-    try {
-      await use(drill);
-    } finally {
-      await drill.close();
-    }
-  },
-});

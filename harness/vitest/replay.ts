@@ -5,7 +5,7 @@ import { describeRelease } from "../probes/release.ts";
 import { executeScenario, summarizeFailure, type ScenarioRun, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
 import { targetLabel, type Target } from "../dsl/target.ts";
 import type { HelmdrillConfig } from "../config.ts";
-import { drillTest } from "./drill.ts";
+import { drillTest } from "./fixtures.ts";
 
 declare module "vitest" {
   interface TaskMeta {

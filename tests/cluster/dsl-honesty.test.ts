@@ -3,13 +3,14 @@
  * failed step that reports what was really observed. And two copies of the same scenario
  * run side by side on one cluster without interfering.
  */
-import { describe, expect } from "vitest";
+import { describe, expect, inject } from "vitest";
 import { fails, release, resources, succeeds } from "../../harness/dsl/checks.ts";
 import { defineScenario, executeScenario } from "../../harness/dsl/scenario.ts";
 import { step } from "../../harness/dsl/step.ts";
 import { sync } from "../../harness/dsl/sync.ts";
-import { openDrill, drillTest as test } from "../../harness/vitest/drill.ts";
-import { inject } from "vitest";
+import { openDrill } from "../../harness/vitest/drill.ts";
+import { drillTest as test } from "../../harness/vitest/fixtures.ts";
+
 import cleanupOnFail from "../../scenarios/failed-upgrade-cleanup-on-fail.ts";
 
 const helmVersion = inject("helmdrill").config.helmVersions.at(-1)!;

@@ -6,11 +6,10 @@
 import { describe, expect, inject } from "vitest";
 import { poll } from "../../harness/dsl/poll.ts";
 import { podStatus } from "../../harness/probes/resources.ts";
-import { drillTest as test } from "../../harness/vitest/drill.ts";
+import { drillTest as test } from "../../harness/vitest/fixtures.ts";
 import { allocateNodePort } from "../../harness/cluster/nodeports.ts";
 import { pins } from "../../harness/pins.ts";
 import path from "node:path";
-import { FIXTURES } from "../../harness/dsl/step.ts";
 
 const BUSYBOX = pins().images.busybox;
 const labels = (app: string) => ({ app });
@@ -114,7 +113,7 @@ describe("the cluster", () => {
   const versions = Object.keys(inject("helmdrill").tools.helm);
   test.for(versions)("helm %s install --wait of a tiny chart succeeds", async (version, { drill }) => {
     const helm = drill.runners({ driver: "helm", helm: version });
-    const r = await helm.helm(["install", "tiny", path.join(FIXTURES, "local-chart"), "--set", "serviceEnabled=true", "--wait", "--timeout", "60s"]);
+    const r = await helm.helm(["install", "tiny", path.join(inject("helmdrill").config.fixturesDir, "local-chart"), "--set", "serviceEnabled=true", "--wait", "--timeout", "60s"]);
     expect(r.exitCode, r.stderr).toBe(0);
     const v = await helm.helm(["version", "--short"]);
     expect(v.stdout).toContain(`v${version}`);

@@ -1,0 +1,106 @@
+import { Command, Option } from "commander";
+import { loadConfig, type ConfigOverrides } from "../config.ts";
+import { describeError, HelmdrillError } from "../errors.ts";
+import { run } from "../exec.ts";
+import { RUN_LABEL } from "../cluster/types.ts";
+import { catalogue } from "../../scenarios/index.ts";
+import { doctor } from "./doctor.ts";
+import { runSuite } from "./run.ts";
+import { walk } from "./walk.ts";
+
+/**
+ * The `helmdrill` command. Exit codes: 0 success; 1 a scenario (or doctor check) failed;
+ * 2 bad input or an environment problem (unknown scenario or version, missing Docker,
+ * unreachable cluster, existing cluster without opt-in, malformed chart) — always with one
+ * clear message, never a bare stack trace.
+ */
+const clusterOptions = (cmd: Command) =>
+  cmd
+    .addOption(new Option("--cluster <provider>", "cluster provider: k3s (default), kind or existing"))
+    .option("--kubeconfig <file>", "kubeconfig for --cluster existing")
+    .option("--context <name>", "context for --cluster existing")
+    .option("--allow-existing-cluster", "opt in to installing and uninstalling releases on the named existing cluster")
+    .option("--helm <versions>", "comma-separated Helm versions (default: all pinned)")
+    .option("--helmfile <versions>", "comma-separated Helmfile versions (default: all pinned)")
+    .option("--keep", "keep the cluster and the namespace of a failed scenario for inspection");
+
+function overrides(o: Record<string, unknown>): ConfigOverrides {
+  const scenarios = (o.scenario as string[] | undefined)?.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+  return {
+    helm: o.helm as string | undefined,
+    helmfile: o.helmfile as string | undefined,
+    cluster: o.cluster as string | undefined,
+    kubeconfig: o.kubeconfig as string | undefined,
+    context: o.context as string | undefined,
+    allowExistingCluster: o.allowExistingCluster as boolean | undefined,
+    keep: o.keep as boolean | undefined,
+    scenarios,
+    reportsDir: o.reports as string | undefined,
+  };
+}
+
+export function program(): Command {
+  const p = new Command("helmdrill")
+    .description("Replays documented Helm/Helmfile failure scenarios on a real cluster and reports, per version, where behaviour matches the write-ups.")
+    .showHelpAfterError();
+
+  clusterOptions(p.command("run").description("run the conformance suite and write reports"))
+    .option("--scenario <names...>", "only these scenarios (see `helmdrill list`)")
+    .option("--reports <dir>", "where to write reports (default: reports/)")
+    .option("--no-provision", "do not provision missing tools and images first")
+    .action(async (o) => {
+      process.exitCode = await runSuite(loadConfig(overrides(o)), { provision: o.provision !== false });
+    });
+
+  p.command("list")
+    .description("print the scenario catalogue")
+    .action(() => {
+      const width = Math.max(...catalogue.map((s) => s.id.length));
+      for (const s of catalogue) {
+        console.log(`${s.id.padEnd(width)}  ${s.title}  [${(s.drivers ?? ["helm"]).join("+")}; ${s.steps.length} steps]  ← ${s.source.file}: ${s.source.section}`);
+      }
+    });
+
+  clusterOptions(p.command("doctor").description("check Docker, images, tool versions and cluster reachability")).action(async (o) => {
+    const checks = await doctor(loadConfig(overrides(o)));
+    for (const c of checks) console.log(`${c.ok ? "✔" : "✖"} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n    → ${c.fix}` : ""}`);
+    const bad = checks.filter((c) => !c.ok).length;
+    console.log(bad ? `${bad} problem(s) found` : "all checks passed");
+    process.exitCode = bad ? 1 : 0;
+  });
+
+  clusterOptions(p.command("walk").argument("<scenario>", "scenario id (see `helmdrill list`)").description("training walkthrough: one scenario, step by step"))
+    .addOption(new Option("--driver <driver>", "drive the release with helm or helmfile").choices(["helm", "helmfile"]).default("helm"))
+    .addOption(new Option("--style <style>", "helmfile style: the write-up's --args or helmDefaults").choices(["args", "defaults"]).default("args"))
+    .option("--no-pause", "do not wait for Enter between steps (demos)")
+    .action(async (id: string, o) => {
+      const config = loadConfig(overrides(o));
+      const helm = o.helm ? config.helmVersions.at(-1) : undefined;
+      process.exitCode = await walk(config, id, { helm, driver: o.driver, style: o.style, pause: o.pause !== false });
+    });
+
+  p.command("clean")
+    .description("remove every container helmdrill started and left behind (crashed runs, --keep)")
+    .action(async () => {
+      const ids = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout.trim().split("\n").filter(Boolean);
+      if (ids.length) await run(["docker", "rm", "-f", "-v", ...ids]);
+      console.log(`removed ${ids.length} container(s)`);
+    });
+
+  return p;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (error) {
+    process.stderr.write(`helmdrill: ${describeError(error)}\n`);
+    process.exitCode = error instanceof HelmdrillError ? error.exitCode : 2;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main();
+  // Fail-safe: nothing a subcommand started may keep the process alive after it finished.
+  setTimeout(() => process.exit(), 500).unref();
+}

@@ -1,0 +1,55 @@
+import { existsSync, readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import type { HelmdrillConfig } from "../config.ts";
+import { HelmdrillError } from "../errors.ts";
+import { run } from "../exec.ts";
+import { dockerReachable, missingDockerError } from "../provision/docker.ts";
+import { catalogue } from "../../scenarios/index.ts";
+
+/** Unknown scenario names are an error, with the list of known ones. */
+export function checkScenarioNames(names: string[]): void {
+  const known = catalogue.map((s) => s.id);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) {
+    throw new HelmdrillError(`unknown scenario${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`, `known scenarios: ${known.join(", ")} (see \`helmdrill list\`)`);
+  }
+}
+
+/** The providers that start containers need Docker. */
+export async function checkDocker(config: HelmdrillConfig): Promise<void> {
+  if (config.cluster === "existing") return;
+  const docker = await dockerReachable();
+  if (!docker.ok) throw missingDockerError(docker.error);
+}
+
+/** Every chart under the fixtures directory (a folder with a Chart.yaml). */
+export function fixtureCharts(fixturesDir: string): string[] {
+  const charts: string[] = [];
+  const walk = (dir: string) => {
+    if (existsSync(path.join(dir, "Chart.yaml"))) charts.push(dir);
+    else for (const e of readdirSync(dir)) if (statSync(path.join(dir, e)).isDirectory()) walk(path.join(dir, e));
+  };
+  if (!existsSync(fixturesDir)) throw new HelmdrillError(`fixtures directory ${fixturesDir} does not exist`);
+  walk(fixturesDir);
+  return charts;
+}
+
+/**
+ * A malformed chart or values file would surface as a confusing scenario failure minutes
+ * later; `helm lint` catches it up front with Helm's own message.
+ */
+export async function lintFixtures(helm: string, fixturesDir: string): Promise<void> {
+  const problems: string[] = [];
+  await Promise.all(
+    fixtureCharts(fixturesDir).map(async (chart) => {
+      const r = await run([helm, "lint", chart], { timeoutMs: 60_000 });
+      if (r.exitCode !== 0) {
+        const why = `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => /\[ERROR\]|Error:/.test(l)).join("\n  ");
+        problems.push(`${path.relative(fixturesDir, chart)}: ${why || `helm lint exited ${r.exitCode}`}`);
+      }
+    }),
+  );
+  if (problems.length > 0) {
+    throw new HelmdrillError(`malformed chart or values in ${fixturesDir}:\n  ${problems.join("\n  ")}`, "fix the chart (helm lint <chart> shows the details)");
+  }
+}

@@ -1,0 +1,41 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { configToEnv, type HelmdrillConfig } from "../config.ts";
+import { info } from "../log.ts";
+import { PROJECT_ROOT } from "../pins.ts";
+import { provision } from "../provision/index.ts";
+import { ExistingClusterProvider } from "../cluster/existing.ts";
+import { resolveTools } from "../tools/index.ts";
+import { summaryLine } from "../report/ci-summary.ts";
+import { checkDocker, checkScenarioNames, lintFixtures } from "./preflight.ts";
+
+/**
+ * `helmdrill run`: preflight (names, versions, Docker, opt-in, fixtures), provisioning
+ * (idempotent), then the catalogue through vitest's Node API on one cluster. Returns the
+ * exit code: 0 when every scenario matched its expectations, 1 otherwise.
+ */
+export async function runSuite(config: HelmdrillConfig, options: { provision: boolean }): Promise<number> {
+  checkScenarioNames(config.scenarios);
+  await checkDocker(config);
+  if (config.cluster === "existing") {
+    // Refuse (and fail fast on an unreachable API server) before anything is started.
+    const started = await new ExistingClusterProvider(config.existing).start((m) => info(m));
+    await started.stop();
+  }
+  if (options.provision) await provision({ skipNodeImage: config.cluster !== "k3s" });
+  const tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
+  await lintFixtures(Object.values(tools.helm).at(-1)!, config.fixturesDir);
+
+  Object.assign(process.env, configToEnv(config));
+  const filters = config.scenarios.length > 0 ? config.scenarios.map((s) => `scenarios/${s}.test.ts`) : ["scenarios/"];
+  info(`running ${config.scenarios.length || "all"} scenario(s) on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, cluster ${config.cluster}`);
+  const { startVitest } = await import("vitest/node");
+  const results = path.join(PROJECT_ROOT, "reports", "vitest-results.json");
+  const vitest = await startVitest("test", filters, { project: ["cluster"], watch: false, root: PROJECT_ROOT });
+  await vitest?.close();
+  const failed = !vitest || (process.exitCode ?? 0) !== 0;
+  if (existsSync(results)) console.log(summaryLine(JSON.parse(readFileSync(results, "utf8"))));
+  console.log(`reports: ${config.reportsDir}/conformance/matrix.md (and .html), transcripts in ${config.reportsDir}/transcripts/, JUnit in reports/junit.xml, Allure results in reports/allure-results/`);
+  process.exitCode = 0;
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,157 @@
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { startCluster } from "../cluster/index.ts";
+import type { HelmdrillConfig } from "../config.ts";
+import { HelmdrillError } from "../errors.ts";
+import { executeScenario, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
+import type { Step } from "../dsl/step.ts";
+import { targetLabel, type Driver, type Target } from "../dsl/target.ts";
+import { documentedText, STATUS_TEXT } from "../report/model.ts";
+import { renderSnapshot } from "../probes/resources.ts";
+import { resolveTools } from "../tools/index.ts";
+import { openDrill } from "../vitest/drill.ts";
+import { findScenario } from "../../scenarios/index.ts";
+import { checkDocker, checkScenarioNames } from "./preflight.ts";
+
+export interface WalkOptions {
+  helm?: string;
+  driver?: Driver;
+  style?: "args" | "defaults";
+  pause: boolean;
+  out?: (text: string) => void;
+}
+
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const MARK: Record<string, string> = { matches: "✅", differs: "🔶", failed: "❌", "not-run": "⏭" };
+
+export function walkTarget(spec: ScenarioSpec, config: HelmdrillConfig, options: WalkOptions): Target {
+  const driver = options.driver ?? "helm";
+  if (!(spec.drivers ?? ["helm"]).includes(driver)) {
+    throw new HelmdrillError(`scenario ${spec.id} does not run through ${driver}`, `it runs through: ${(spec.drivers ?? ["helm"]).join(", ")}`);
+  }
+  const helm = options.helm ?? config.helmVersions.at(-1)!;
+  if (driver === "helm") return { driver, helm };
+  return { driver, helm, helmfile: config.helmfileVersions[0]!, style: options.style ?? "args" };
+}
+
+/** Terminal rendering of one finished step: commands, expectations, release and resources. */
+export function renderStepForTerminal(r: StepRecord): string {
+  const lines: string[] = [];
+  for (const c of r.commands.filter((c) => !c.probe)) {
+    lines.push(`$ ${c.argv.join(" ")}`);
+    const output = `${c.stdout}${c.stderr}`.trimEnd().split("\n").filter(Boolean);
+    lines.push(...(output.length > 14 ? [...output.slice(0, 4), `  … ${output.length - 12} lines …`, ...output.slice(-8)] : output).map((l) => `  ${l}`));
+    lines.push(`  (exit ${c.exitCode}, ${(c.durationMs / 1000).toFixed(1)} s)`);
+  }
+  if (r.problem) lines.push(`! ${r.problem}`);
+  lines.push("", bold("Expected vs observed:"));
+  for (const c of r.checks) {
+    lines.push(`  ${c.ok ? "✔" : "✖"} ${c.phase === "during" ? "(while it ran) " : ""}${c.expected}`);
+    if (!c.ok || c.category === "outcome") lines.push(`      observed: ${c.observed.split("\n").join("\n                ")}`);
+    if (c.drift) lines.push(`      differs from the write-up: ${c.drift}`);
+  }
+  if (r.release) {
+    lines.push("", bold(`Release ${r.release.release}:`));
+    if (!r.release.exists) lines.push("  (no release)");
+    else {
+      lines.push("  REVISION  STATUS       DESCRIPTION");
+      for (const h of r.release.history) lines.push(`  ${String(h.revision).padEnd(8)}  ${h.status.padEnd(11)}  ${h.description.split("\n")[0]!.slice(0, 90)}`);
+    }
+  }
+  if (r.resources) lines.push("", bold("Resources:"), ...renderSnapshot(r.resources).split("\n").map((l) => `  ${l}`));
+  lines.push("", `${MARK[r.status] ?? ""} Step ${r.index}: ${STATUS_TEXT[r.status]}`);
+  return lines.join("\n");
+}
+
+/**
+ * `helmdrill walk NAME`: the training walkthrough. A fresh cluster, one namespace, and the
+ * scenario step by step: the explanation, the command, live progress while it runs, then the
+ * release and resource tables and expected-vs-observed; Enter moves on.
+ */
+export async function walk(config: HelmdrillConfig, id: string, options: WalkOptions): Promise<number> {
+  const out = options.out ?? ((t: string) => process.stdout.write(`${t}\n`));
+  checkScenarioNames([id]);
+  const spec = findScenario(id)!;
+  const target = walkTarget(spec, config, options);
+  await checkDocker(config);
+  const tools = resolveTools(config.cacheDir, [target.helm], target.helmfile ? [target.helmfile] : []);
+
+  out(bold(`\n${spec.title}`));
+  out(`${spec.summary}`);
+  out(`Replays: ${spec.source.file} — ${spec.source.section}`);
+  out(`Target: ${targetLabel(target)}\n`);
+  out("Starting a cluster …");
+  const cluster = await startCluster(config, (m) => out(`  ${m}`));
+  const rl = options.pause ? readline.createInterface({ input: process.stdin }) : undefined;
+  const lines: string[] = [];
+  let waiting: ((line: string) => void) | undefined;
+  rl?.on("line", (line) => (waiting ? (waiting(line), (waiting = undefined)) : lines.push(line)));
+  const nextLine = () => new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : (waiting = resolve)));
+  let quit = false;
+  let ticker: NodeJS.Timeout | undefined;
+  const drill = await openDrill(
+    {
+      config,
+      tools,
+      kubeconfig: cluster.kubeconfig,
+      kubeconfigPath: cluster.kubeconfigPath,
+      cluster: { kind: cluster.kind, name: cluster.name, createdByHelmdrill: cluster.createdByHelmdrill, description: cluster.describe() },
+      keepMarker: path.join(mkdtempSync(path.join(os.tmpdir(), "helmdrill-walk-")), "kept"),
+    },
+    `walk-${id}`,
+  );
+  const cleanUp = async () => {
+    clearInterval(ticker);
+    rl?.close();
+    await drill.close().catch((e: Error) => out(`cleanup: ${e.message}`));
+    if (config.keep) out(`--keep: the cluster stays up. ${cluster.describe()}`);
+    else await cluster.stop();
+  };
+  const onSignal = () => {
+    out("\ninterrupted: cleaning up …");
+    void cleanUp().then(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  out(`Cluster ready. Namespace: ${drill.namespace}\n  KUBECONFIG=${cluster.kubeconfigPath} kubectl -n ${drill.namespace} get all\n`);
+  try {
+    const total = spec.steps.length;
+    const run = await executeScenario(spec, target, {
+      ...drill.environment(target),
+      beforeStep: async (step: Step, index: number) => {
+        out(bold(`━━ Step ${index}/${total}: ${step.title}`));
+        if (step.explanation) out(step.explanation);
+        if (step.documented) out(`The write-up saw: ${documentedText({ documented: step.documented } as StepRecord)}`);
+        if (step.action) {
+          out(`Running: ${step.action.label}`);
+          const t0 = Date.now();
+          ticker = setInterval(() => out(`  … still running (${Math.round((Date.now() - t0) / 1000)} s)`), 5000);
+        }
+      },
+      afterStep: async (record: StepRecord) => {
+        clearInterval(ticker);
+        out(renderStepForTerminal(record));
+        if (options.pause && record.index < total && !quit) {
+          out(bold("\nPress Enter for the next step (q + Enter to stop)"));
+          quit = (await nextLine()).trim().toLowerCase() === "q";
+          if (quit) throw new HelmdrillError("walkthrough stopped by the trainee", undefined, 0);
+        }
+        out("");
+      },
+    });
+    out(bold(`Scenario ${run.status === "passed" ? "passed" : "FAILED"}: ${run.steps.filter((s) => s.status === "matches").length} steps match the write-up, ${run.steps.filter((s) => s.status === "differs").length} differ as expected, ${run.steps.filter((s) => s.status === "failed").length} failed.`));
+    return run.status === "passed" ? 0 : 1;
+  } catch (error) {
+    if (error instanceof HelmdrillError && error.exitCode === 0) {
+      out(error.message);
+      return 0;
+    }
+    throw error;
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    out("Cleaning up …");
+    await cleanUp();
+    out("Done.");
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Every bad input ends with one clear message and a non-zero exit — never a stack trace as
+ * the only output, never a started (let alone half-cleaned) cluster.
+ */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { run } from "../../harness/exec.ts";
+import { PROJECT_ROOT } from "../../harness/pins.ts";
+import { RUN_LABEL } from "../../harness/cluster/types.ts";
+
+const CLI = path.join(PROJECT_ROOT, "bin", "helmdrill.mjs");
+const helmdrill = (args: string[], env: Record<string, string> = {}) => run(["node", CLI, ...args], { env, timeoutMs: 120_000 });
+
+function expectCleanError(r: Awaited<ReturnType<typeof helmdrill>>, message: RegExp) {
+  expect(r.exitCode, r.stderr).toBe(2);
+  expect(r.stderr).toMatch(/^helmdrill: /);
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/); // no stack trace
+}
+
+describe("helmdrill rejects bad input clearly", () => {
+  it("an unknown scenario", async () => {
+    expectCleanError(await helmdrill(["run", "--scenario", "no-such-scenario"]), /unknown scenario: no-such-scenario\n\s+→ known scenarios: failed-upgrade-cleanup-on-fail/);
+  });
+
+  it("an unknown Helm version", async () => {
+    expectCleanError(await helmdrill(["run", "--helm", "3.99.0"]), /unknown helm version "3.99.0": it is not pinned/);
+  });
+
+  it("a malformed version", async () => {
+    expectCleanError(await helmdrill(["run", "--helmfile", "latest"]), /malformed helmfile version "latest"/);
+  });
+
+  it("an unknown cluster provider", async () => {
+    expectCleanError(await helmdrill(["doctor", "--cluster", "minikube"]), /unknown cluster provider "minikube"/);
+  });
+
+  it("an existing cluster without the opt-in", async () => {
+    expectCleanError(await helmdrill(["run", "--cluster", "existing", "--kubeconfig", "/dev/null", "--context", "prod"]), /refusing to touch context "prod" without an explicit opt-in/);
+  });
+
+  it("an unreachable existing cluster", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-cli-"));
+    try {
+      const kubeconfig = path.join(dir, "config");
+      writeFileSync(
+        kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: lab, context: {cluster: c, user: u}}]\ncurrent-context: lab\n",
+      );
+      expectCleanError(
+        await helmdrill(["run", "--cluster", "existing", "--kubeconfig", kubeconfig, "--context", "lab", "--allow-existing-cluster"]),
+        /cluster of context "lab" \(https:\/\/127\.0\.0\.1:9\) is unreachable/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("missing Docker", async () => {
+    const before = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout;
+    expectCleanError(await helmdrill(["run", "--no-provision"], { DOCKER_HOST: "unix:///nonexistent/docker.sock" }), /no Docker engine is reachable/);
+    expect((await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout).toBe(before);
+  });
+
+  it("a malformed chart", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-fixtures-"));
+    try {
+      cpSync(path.join(PROJECT_ROOT, "fixtures"), dir, { recursive: true });
+      writeFileSync(path.join(dir, "local-chart", "Chart.yaml"), "apiVersion: v2\nname: local-chart\nversion: [not, a, version\n");
+      expectCleanError(await helmdrill(["run", "--no-provision", "--scenario", "failed-upgrade-cleanup-on-fail"], { HELMDRILL_FIXTURES: dir }), /malformed chart or values in .*\n\s+local-chart: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("malformed values in a chart", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-fixtures-"));
+    try {
+      cpSync(path.join(PROJECT_ROOT, "fixtures"), dir, { recursive: true });
+      writeFileSync(path.join(dir, "mychart1", "values.yaml"), "service:\n  nodePort: 31231\n   type: NodePort\n");
+      expectCleanError(await helmdrill(["run", "--no-provision", "--scenario", "nodeport-conflict"], { HELMDRILL_FIXTURES: dir }), /malformed chart or values in .*\n\s+mychart1: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("helmdrill list and doctor", () => {
+  it("lists every scenario with its source write-up", async () => {
+    const r = await helmdrill(["list"]);
+    expect(r.exitCode).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines).toHaveLength(9);
+    expect(lines[0]).toMatch(/^failed-upgrade-cleanup-on-fail\s+Failed upgrade cleaned up by --cleanup-on-fail .*← 000_6791ce9c9c9433c6\.txt: Scenario 1: Failed Upgrade$/);
+  });
+
+  it("doctor reports a missing Docker engine with what to do, and exits 1", async () => {
+    const r = await helmdrill(["doctor"], { DOCKER_HOST: "unix:///nonexistent/docker.sock" });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/✖ Docker engine: not reachable.*\n\s+→ start Docker or set DOCKER_HOST/);
+  });
+});
