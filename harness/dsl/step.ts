@@ -16,7 +16,9 @@ export interface Action {
 }
 
 const resolveArgs = (args: Arg[], ctx: ActionContext) => args.map((a) => (typeof a === "function" ? a(ctx) : a));
-const labelOf = (tool: string, args: Arg[]) => [tool, ...args.map((a) => (typeof a === "function" ? "…" : a))].join(" ");
+/** Arguments known only at run time show as "…", unless they describe themselves (fixtures). */
+const showArg = (a: Arg) => (typeof a !== "function" ? a : a.toString === Function.prototype.toString ? "…" : a.toString());
+const labelOf = (tool: string, args: Arg[]) => [tool, ...args.map(showArg)].join(" ");
 
 /** `helm …` in the scenario's namespace with the Helm version under test. */
 export function helm(...args: Arg[]): Action {
