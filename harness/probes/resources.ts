@@ -96,3 +96,20 @@ export function renderSnapshot(snapshot: ResourceSnapshot): string {
   const width = Math.max(...rows.map((r) => `${r.kind}/${r.name}`.length));
   return rows.map((r) => `${`${r.kind}/${r.name}`.padEnd(width)}  ${r.status}${r.terminating ? " (terminating)" : ""}`).join("\n");
 }
+
+/**
+ * What changed between two snapshots, by kind/name: what an upgrade created, what
+ * --cleanup-on-fail removed, what an uninstall left behind. Pods are left out (their names
+ * change with every rollout).
+ */
+export function diffSnapshots(before: ResourceSnapshot | undefined, after: ResourceSnapshot): { added: string[]; removed: string[] } {
+  const names = (s: ResourceSnapshot | undefined) =>
+    new Set(
+      Object.values(s ?? {})
+        .flat()
+        .filter((r) => r.kind !== "pod" && r.kind !== "replicaset")
+        .map((r) => `${r.kind}/${r.name}`),
+    );
+  const [b, a] = [names(before), names(after)];
+  return { added: [...a].filter((n) => !b.has(n)).sort(), removed: [...b].filter((n) => !a.has(n)).sort() };
+}

@@ -174,7 +174,17 @@ export async function ensureNodeImage(cacheDir: string, override: string | undef
   await buildKubernetes(cacheDir, progress);
   const base = await buildNodeRootfs(cacheDir, progress);
   await assembleNodeImage(cacheDir, base, built, progress);
+  await removeOtherTags(pins().cluster.k3s.nodeImageRepository, built, progress);
   return { ref: built, how: "built" };
+}
+
+/** Older builds of the node image are ~1 GiB each: remove them once a new one exists. */
+async function removeOtherTags(repository: string, keep: string, progress: (m: string) => void): Promise<void> {
+  const list = await run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repository]);
+  const stale = list.stdout.split("\n").map((s) => s.trim()).filter((ref) => ref && ref !== keep && !ref.endsWith(":<none>"));
+  if (stale.length === 0) return;
+  progress(`removing superseded node images: ${stale.join(", ")}`);
+  await run(["docker", "rmi", ...stale]);
 }
 
 /** Which node image is there to start, without building anything. */

@@ -1,6 +1,6 @@
 import type { CheckRecord, CommandRecord, ScenarioRun, StepRecord, StepStatus } from "../dsl/scenario.ts";
 import type { ReleaseState } from "../probes/release.ts";
-import { renderSnapshot } from "../probes/resources.ts";
+import { diffSnapshots, renderSnapshot, type ResourceSnapshot } from "../probes/resources.ts";
 import { STATUS_TEXT, type Matrix, type MatrixCell, type MatrixRow } from "./model.ts";
 
 /**
@@ -276,7 +276,7 @@ function releaseSection(state: ReleaseState): string[] {
   return lines;
 }
 
-function stepSection(step: StepRecord): string[] {
+function stepSection(step: StepRecord, previous?: ResourceSnapshot): string[] {
   const out = [`## ${step.index}. ${escapeMarkdown(step.title)}`, ""];
   if (step.status === "not-run") {
     out.push(`${STATE_ICON["not-run"]} Not run: an earlier step failed, so this step was skipped.`);
@@ -299,7 +299,13 @@ function stepSection(step: StepRecord): string[] {
   if (step.release) out.push(...releaseSection(step.release), "");
   else out.push("_Release state was not captured._", "");
 
-  if (step.resources) out.push("**Resources owned by the release**", "", fenced(renderSnapshot(step.resources), "text"), "");
+  if (step.resources) {
+    out.push("**Resources owned by the release**", "", fenced(renderSnapshot(step.resources), "text"), "");
+    const { added, removed } = diffSnapshots(previous, step.resources);
+    if (added.length || removed.length) {
+      out.push(`**Changed by this step:** ${[...added.map((n) => `+ ${codeSpan(n)}`), ...removed.map((n) => `− ${codeSpan(n)}`)].join(", ")}`, "");
+    }
+  }
   else out.push("_Resources were not captured._", "");
 
   if (step.diagnostics) {
@@ -327,6 +333,10 @@ export function renderTranscript(run: ScenarioRun): string {
   ];
   if (vars.length > 0) out.push(`- **Variables:** ${vars.map(([k, v]) => codeSpan(`${k}=${v}`)).join(", ")}`);
   out.push("");
-  for (const step of run.steps) out.push(...stepSection(step), "");
+  let previous: ResourceSnapshot | undefined = {};
+  for (const step of run.steps) {
+    out.push(...stepSection(step, previous), "");
+    if (step.resources) previous = step.resources;
+  }
   return `${out.join("\n").replace(/\n+$/, "")}\n`;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import semver from "semver";
 import { kubeConfigFromYaml } from "../cluster/kubeconfig.ts";
 import { allocateNodePort } from "../cluster/nodeports.ts";
 import { RUN_LABEL } from "../cluster/types.ts";
@@ -78,8 +79,10 @@ export async function openDrill(provided: HelmdrillProvided, testName: string): 
     });
   // Uninstall every release left in the namespace before deleting it (runs first: LIFO).
   cleanup.defer("uninstall releases", async () => {
-    const r = runnersFor({ driver: "helm", helm: Object.keys(provided.tools.helm).at(-1)! });
-    const list = await r.helm(["list", "--all", "-q"], { probe: true });
+    const version = Object.keys(provided.tools.helm).at(-1)!;
+    const r = runnersFor({ driver: "helm", helm: version });
+    // Helm 4 lists every state by default and has no --all.
+    const list = await r.helm(semver.major(version) >= 4 ? ["list", "-q"] : ["list", "--all", "-q"], { probe: true });
     const names = list.exitCode === 0 ? list.stdout.split("\n").map((s) => s.trim()).filter(Boolean) : [];
     for (const name of names) await r.helm(["uninstall", name, "--timeout", "60s"], { probe: true });
   });

@@ -147,3 +147,14 @@ describe("poll (read-only probes)", () => {
     expect(r).toMatchObject({ ok: true, last: 3, attempts: 3 });
   });
 });
+
+describe("per-step resource diffs", () => {
+  it("names what a step created and removed, ignoring pod churn", async () => {
+    const { diffSnapshots } = await import("../../harness/probes/resources.ts");
+    const row = (kind: "service" | "deployment" | "serviceaccount" | "pod", name: string) => ({ kind, name, status: "", terminating: false, labels: {} });
+    const before = { serviceaccount: [row("serviceaccount", "sa")], service: [row("service", "svc")], deployment: [row("deployment", "web")], pod: [row("pod", "web-1")] };
+    const after = { serviceaccount: [row("serviceaccount", "sa")], service: [], deployment: [], pod: [row("pod", "web-2")] };
+    expect(diffSnapshots(before, after)).toEqual({ added: [], removed: ["deployment/web", "service/svc"] });
+    expect(diffSnapshots(undefined, before)).toEqual({ added: ["deployment/web", "service/svc", "serviceaccount/sa"], removed: [] });
+  });
+});
