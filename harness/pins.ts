@@ -16,6 +16,8 @@ export interface GoToolPin {
   module: string;
   version: string;
   package: string;
+  /** `{version}` is replaced by the pinned version. */
+  ldflags?: string;
 }
 export type ToolPin = NpmToolPin | GoToolPin;
 
@@ -56,7 +58,7 @@ export type ToolName = "helm" | "helmfile";
  * exactly what is wrong.
  */
 export function parseVersionList(tool: ToolName, input: string | readonly string[] | undefined): string[] {
-  const known = Object.keys(pins()[tool]);
+  const known = Object.keys(pins()[tool]).filter((k) => !k.startsWith("$"));
   if (input === undefined || input === "") return [...pins().defaults[tool]];
   const items = (typeof input === "string" ? input.split(",") : input).map((s) => s.trim()).filter(Boolean);
   if (items.length === 0) return [...pins().defaults[tool]];

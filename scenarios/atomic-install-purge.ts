@@ -5,7 +5,7 @@
  * "All resources created during install get removed with `--atomic`, and users are able to
  *  carry on with future deploys without issue."
  */
-import { fails, release, releaseAbsent, resources, succeeds } from "../harness/dsl/checks.ts";
+import { fails, history, release, releaseAbsent, resources, succeeds } from "../harness/dsl/checks.ts";
 import { defineScenario } from "../harness/dsl/scenario.ts";
 import { step } from "../harness/dsl/step.ts";
 import { sync } from "../harness/dsl/sync.ts";
@@ -60,7 +60,7 @@ export default defineScenario({
       .documents({ outcome: "succeeds", release: "my-release 2 DEPLOYED" })
       .expect(
         succeeds(),
-        release({ revision: 2, status: "deployed", history: [{ revision: 1, status: "superseded" }, { revision: 2, status: "deployed" }] }),
+        history("superseded", "deployed"),
         resources({ serviceaccount: [NAME], service: [NAME], deployment: [] }),
       ),
   ],

@@ -3,7 +3,7 @@
  * whose new database pod never becomes ready is rolled back by --atomic. While Helm waits,
  * an 11.8 pod runs next to the 11.6 one; afterwards only 11.6 remains.
  */
-import { fails, podsInclude, podsRunImages, release } from "../harness/dsl/checks.ts";
+import { fails, history, podsInclude, podsRunImages } from "../harness/dsl/checks.ts";
 import { defineScenario } from "../harness/dsl/scenario.ts";
 import { helm, step } from "../harness/dsl/step.ts";
 import { DB_11_6, DB_11_8, DB_PODS, RELEASE, chart, installV1 } from "./shared/todo-list.ts";
@@ -31,15 +31,7 @@ export default defineScenario({
       .expect(
         fails("UPGRADE FAILED: release todo-list failed, and has been rolled back due to atomic being set: context deadline exceeded").when({ helm: ">=3.12.0 <4" }),
         fails(/UPGRADE FAILED: release todo-list failed, and has been rolled back due to rollback-on-failure being set/).when({ helm: ">=4" }).drift("Helm 4 names --rollback-on-failure and the resource that was not ready"),
-        release({
-          revision: 3,
-          status: "deployed",
-          history: [
-            { revision: 1, status: "superseded" },
-            { revision: 2, status: "failed" },
-            { revision: 3, status: "deployed", description: "Rollback to 1" },
-          ],
-        }),
+        history("superseded", "failed", ["deployed", "Rollback to 1"]),
         podsRunImages(DB_PODS, DB_11_6),
       ),
   ],

@@ -6,7 +6,7 @@
  * a Deployment with an unpullable image times out after 20 s; `--cleanup-on-fail` deletes
  * the two new objects; the next upgrade (Service only) succeeds as revision 3.
  */
-import { fails, release, resources, succeeds } from "../harness/dsl/checks.ts";
+import { fails, history, release, resources, succeeds } from "../harness/dsl/checks.ts";
 import { defineScenario } from "../harness/dsl/scenario.ts";
 import { step } from "../harness/dsl/step.ts";
 import { sync } from "../harness/dsl/sync.ts";
@@ -50,7 +50,7 @@ export default defineScenario({
         fails(/UPGRADE FAILED: context deadline exceeded/).when({ helm: ">=3.12.0 <4" }).drift("Helm ≥3.12 reports `context deadline exceeded` instead of `timed out waiting for the condition`"),
         fails(/resource Deployment\/\S+\/my-release-local-chart not ready/).when({ helm: ">=4" }).drift("Helm 4's kstatus waiter names the Deployment that was not ready"),
         fails(/failed processing release my-release/, /UPGRADE FAILED/).when({ driver: "helmfile" }),
-        release({ revision: 2, status: "failed", history: [{ revision: 1, status: "deployed" }, { revision: 2, status: "failed" }] }),
+        history("deployed", "failed"),
       ),
 
     step("The new Service and Deployment no longer exist: --cleanup-on-fail removed them")
@@ -62,15 +62,7 @@ export default defineScenario({
       .documents({ outcome: "succeeds", release: "my-release 3 DEPLOYED" })
       .expect(
         succeeds(),
-        release({
-          revision: 3,
-          status: "deployed",
-          history: [
-            { revision: 1, status: "superseded" },
-            { revision: 2, status: "failed" },
-            { revision: 3, status: "deployed" },
-          ],
-        }),
+        history("superseded", "failed", "deployed"),
         resources({ serviceaccount: [NAME], service: [NAME], deployment: [] }),
       ),
   ],

@@ -4,7 +4,7 @@
  * backoffLimit 0) that checks the live database version; the database is already 11.8, the
  * check wants 11.6, so the Job fails and Helm never touches the workload.
  */
-import { fails, jobFailed, logsShow, podsRunImages, release, resources } from "../harness/dsl/checks.ts";
+import { fails, history, jobFailed, logsShow, podsRunImages, resources } from "../harness/dsl/checks.ts";
 import { defineScenario } from "../harness/dsl/scenario.ts";
 import { helm, step } from "../harness/dsl/step.ts";
 import { DB_11_8, DB_PODS, RELEASE, chart, installV1, upgradeToV3 } from "./shared/todo-list.ts";
@@ -31,15 +31,7 @@ export default defineScenario({
       .expect(
         fails(/UPGRADE FAILED: pre-upgrade hooks failed/, /job todo-list-db-check failed: BackoffLimitExceeded/).when({ helm: "<4" }).drift("Helm 3 marks the revision failed (Helm 2 left it PENDING_UPGRADE)"),
         fails(/UPGRADE FAILED: pre-upgrade hooks failed/).when({ helm: ">=4" }).drift("Helm 4 reports the hook Job through its kstatus waiter"),
-        release({
-          revision: 3,
-          status: "failed",
-          history: [
-            { revision: 1, status: "superseded" },
-            { revision: 2, status: "deployed" },
-            { revision: 3, status: "failed", description: /pre-upgrade hooks failed/ },
-          ],
-        }),
+        history("superseded", "deployed", ["failed", /pre-upgrade hooks failed/]),
         jobFailed(CHECK_JOB, "BackoffLimitExceeded"),
         logsShow(`job-name=${CHECK_JOB}`, VETO),
         podsRunImages(DB_PODS, DB_11_8),
@@ -55,7 +47,7 @@ export default defineScenario({
       .expect(
         fails(/has been rolled back due to atomic being set: pre-upgrade hooks failed/, /BackoffLimitExceeded/).when({ helm: "<4" }),
         fails(/has been rolled back due to rollback-on-failure being set: pre-upgrade hooks failed/).when({ helm: ">=4" }).drift("Helm 4 names --rollback-on-failure"),
-        release({ revision: 5, status: "deployed" }),
+        history("superseded", "superseded", ["failed", /pre-upgrade hooks failed/], ["failed", /pre-upgrade hooks failed/], ["deployed", "Rollback to 2"]),
         jobFailed(CHECK_JOB, "BackoffLimitExceeded"),
         podsRunImages(DB_PODS, DB_11_8),
         resources({ job: [CHECK_JOB], configmap: ["todo-list-db-check-scripts"] }),

@@ -3,7 +3,7 @@
  * bad version, the quickest way to get to the previous working version is using helm
  * rollback." A bad v2 deploy fails its wait; `helm rollback todo-list` restores revision 1.
  */
-import { fails, podsRunImages, release, succeeds } from "../harness/dsl/checks.ts";
+import { fails, history, podsRunImages, release, succeeds } from "../harness/dsl/checks.ts";
 import { defineScenario } from "../harness/dsl/scenario.ts";
 import { helm, step } from "../harness/dsl/step.ts";
 import { DB_11_6, DB_PODS, RELEASE, chart, installV1 } from "./shared/todo-list.ts";
@@ -33,15 +33,7 @@ export default defineScenario({
       .documents({ outcome: "succeeds", text: "Rollback was a success! Happy Helming!" })
       .expect(
         succeeds(),
-        release({
-          revision: 3,
-          status: "deployed",
-          history: [
-            { revision: 1, status: "superseded" },
-            { revision: 2, status: "failed" },
-            { revision: 3, status: "deployed", description: "Rollback to 1" },
-          ],
-        }),
+        history("superseded", "failed", ["deployed", "Rollback to 1"]),
         podsRunImages(DB_PODS, DB_11_6),
       ),
   ],

@@ -173,6 +173,16 @@ class ReleaseCheck extends Check {
 }
 
 export const release = (want: ReleaseExpectation): Check => new ReleaseCheck(want);
+
+/**
+ * The release's whole history, oldest first, as `helm history` prints it: each entry is a
+ * status, or [status, description]. The current revision is the last entry.
+ *   history("superseded", "failed", ["deployed", "Rollback to 1"])
+ */
+export function history(...entries: (string | [string, TextPattern])[]): Check {
+  const rows = entries.map((e, i) => (typeof e === "string" ? { revision: i + 1, status: e } : { revision: i + 1, status: e[0], description: e[1] }));
+  return new ReleaseCheck({ revision: rows.length, status: rows.at(-1)?.status, history: rows });
+}
 export const releaseAbsent = (name?: string): Check => new ReleaseCheck({ name, absent: true });
 
 // ------------------------------------------------------------------ resources

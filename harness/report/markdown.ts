@@ -1,6 +1,7 @@
 import type { CheckRecord, CommandRecord, ScenarioRun, StepRecord, StepStatus } from "../dsl/scenario.ts";
 import type { ReleaseState } from "../probes/release.ts";
 import { diffSnapshots, renderSnapshot, type ResourceSnapshot } from "../probes/resources.ts";
+import { formatDuration } from "../log.ts";
 import { STATUS_TEXT, type Matrix, type MatrixCell, type MatrixRow } from "./model.ts";
 
 /**
@@ -90,12 +91,7 @@ export function cellDetails(cell: MatrixCell): { observed?: string; notes: strin
   return { observed, notes: [...new Set(notes.map((n) => n.trim()).filter(Boolean))] };
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const m = Math.floor(ms / 60_000);
-  return `${m} min ${Math.round((ms - m * 60_000) / 1000)} s`;
-}
+export { formatDuration };
 
 // ------------------------------------------------------------------ markdown escaping
 

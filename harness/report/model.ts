@@ -51,7 +51,8 @@ function columnOrder(a: string, b: string): number {
   return ka[0] - kb[0] || ka[1].localeCompare(kb[1], undefined, { numeric: true });
 }
 
-export function buildMatrix(runs: ScenarioRun[], baseline: string): Matrix {
+/** `order`: scenario ids in catalogue order (others follow alphabetically). */
+export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readonly string[] = []): Matrix {
   const columns = [...new Set(runs.map((r) => r.targetLabel))].sort(columnOrder);
   const rows = new Map<string, MatrixRow>();
   for (const run of runs) {
@@ -81,7 +82,10 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string): Matrix {
       };
     }
   }
-  const sorted = [...rows.values()].sort((a, b) => (a.scenario < b.scenario ? -1 : a.scenario > b.scenario ? 1 : a.step - b.step));
+  const rank = (id: string) => (order.includes(id) ? order.indexOf(id) : order.length);
+  const sorted = [...rows.values()].sort(
+    (a, b) => rank(a.scenario) - rank(b.scenario) || (a.scenario < b.scenario ? -1 : a.scenario > b.scenario ? 1 : a.step - b.step),
+  );
   for (const row of sorted) for (const c of columns) row.cells[c] ??= { status: "absent", drift: [], failures: [] };
   const totals: Matrix["totals"] = {};
   for (const c of columns) {

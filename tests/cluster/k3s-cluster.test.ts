@@ -13,6 +13,15 @@ import path from "node:path";
 
 const BUSYBOX = pins().images.busybox;
 const labels = (app: string) => ({ app });
+/** A one-replica Deployment of one container, as the scenarios' charts would render it. */
+const deployment = (name: string, container: Record<string, unknown>) => ({
+  metadata: { name },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: labels(name) },
+    template: { metadata: { labels: labels(name) }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", ...container }] } },
+  },
+});
 
 describe("the cluster", () => {
   test("has a Ready node", async ({ drill }) => {
@@ -25,27 +34,11 @@ describe("the cluster", () => {
   test("runs the busybox HTTP server until its Deployment is Available", async ({ drill }) => {
     await drill.kube.apps.createNamespacedDeployment({
       namespace: drill.namespace,
-      body: {
-        metadata: { name: "web" },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: labels("web") },
-          template: {
-            metadata: { labels: labels("web") },
-            spec: {
-              terminationGracePeriodSeconds: 1,
-              containers: [
-                {
-                  name: "web",
-                  image: BUSYBOX,
-                  command: ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"],
-                  readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 },
-                },
-              ],
-            },
-          },
-        },
-      },
+      body: deployment("web", {
+        image: BUSYBOX,
+        command: ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"],
+        readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 },
+      }),
     });
     const r = await poll(
       () => drill.kube.apps.readNamespacedDeployment({ name: "web", namespace: drill.namespace }),
@@ -78,17 +71,7 @@ describe("the cluster", () => {
   });
 
   test("keeps a Deployment with an unpullable image unavailable in ErrImagePull/ImagePullBackOff", async ({ drill }) => {
-    await drill.kube.apps.createNamespacedDeployment({
-      namespace: drill.namespace,
-      body: {
-        metadata: { name: "bad" },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: labels("bad") },
-          template: { metadata: { labels: labels("bad") }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: pins().images.unpullable }] } },
-        },
-      },
-    });
+    await drill.kube.apps.createNamespacedDeployment({ namespace: drill.namespace, body: deployment("bad", { image: pins().images.unpullable }) });
     const r = await poll(
       () => drill.kube.core.listNamespacedPod({ namespace: drill.namespace, labelSelector: "app=bad" }),
       (pods) => (pods.items.some((p) => /ErrImagePull|ImagePullBackOff/.test(podStatus(p))) ? undefined : `pods: ${pods.items.map(podStatus).join(", ")}`),

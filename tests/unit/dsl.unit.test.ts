@@ -158,3 +158,12 @@ describe("per-step resource diffs", () => {
     expect(diffSnapshots(undefined, before)).toEqual({ added: ["deployment/web", "service/svc", "serviceaccount/sa"], removed: [] });
   });
 });
+
+describe("history()", () => {
+  it("reads like helm history and implies the current revision and status", async () => {
+    const { history } = await import("../../harness/dsl/checks.ts");
+    expect(history("superseded", "failed", ["deployed", "Rollback to 1"]).describe()).toBe(
+      'release revision 3, deployed, history r1 superseded → r2 failed → r3 deployed "Rollback to 1"',
+    );
+  });
+});
