@@ -125,7 +125,7 @@ function renderScenario(g: ScenarioGroup, matrix: Matrix, id: string): string {
     const cells = matrix.columns.map((c) => renderCell(row.cells[c] ?? ABSENT, c, row));
     return (
       `<tr${interesting ? ' class="interesting"' : ""}>` +
-      `<th scope="row" class="step"><span class="n">${row.step}.</span> ${escapeHtml(row.title)}</th>` +
+      `<th scope="row" class="step"><span class="n">${row.step}.</span> ${inlineCode(row.title)}</th>` +
       `<td class="baseline">${baselineCell(row.documented)}</td>${cells.join("")}</tr>`
     );
   });

@@ -200,7 +200,7 @@ export function renderMatrixMarkdown(matrix: Matrix): string {
     );
     for (const row of g.rows) {
       const cells = matrix.columns.map((c) => matrixCell(row.cells[c] ?? { status: "absent", drift: [], failures: [] }));
-      out.push(tableRow([cellText(`${row.step}. ${row.title}`), mixed(row.documented, true), ...cells]));
+      out.push(tableRow([mixed(`${row.step}. ${row.title}`, true), mixed(row.documented, true), ...cells]));
     }
     out.push("");
   }
@@ -273,7 +273,8 @@ function releaseSection(state: ReleaseState): string[] {
 }
 
 function stepSection(step: StepRecord, previous?: ResourceSnapshot): string[] {
-  const out = [`## ${step.index}. ${escapeMarkdown(step.title)}`, ""];
+  // Titles are the scenario author's prose and may hold `inline code`: keep the code spans.
+  const out = [`## ${step.index}. ${mixed(step.title, false, escapeMarkdown)}`, ""];
   if (step.status === "not-run") {
     out.push(`${STATE_ICON["not-run"]} Not run: an earlier step failed, so this step was skipped.`);
     if (step.action) out.push("", `It would have run ${codeSpan(step.action)}.`);
