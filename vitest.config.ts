@@ -1,4 +1,8 @@
+import path from "node:path";
 import { defineConfig } from "vitest/config";
+import { loadConfig } from "./harness/config.ts";
+
+const reports = loadConfig().reportsDir;
 
 /**
  * Three projects:
@@ -15,9 +19,9 @@ export default defineConfig({
     retry: 0,
     reporters: [
       "default",
-      ["junit", { outputFile: "reports/junit.xml" }],
-      ["json", { outputFile: "reports/vitest-results.json" }],
-      ["allure-vitest/reporter", { resultsDir: "reports/allure-results" }],
+      ["junit", { outputFile: path.join(reports, "junit.xml") }],
+      ["json", { outputFile: path.join(reports, "vitest-results.json") }],
+      ["allure-vitest/reporter", { resultsDir: path.join(reports, "allure-results") }],
       "./harness/report/reporter.ts",
     ],
     projects: [

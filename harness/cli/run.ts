@@ -30,12 +30,13 @@ export async function runSuite(config: HelmdrillConfig, options: { provision: bo
   const filters = config.scenarios.length > 0 ? config.scenarios.map((s) => `scenarios/${s}.test.ts`) : ["scenarios/"];
   info(`running ${config.scenarios.length || "all"} scenario(s) on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, cluster ${config.cluster}`);
   const { startVitest } = await import("vitest/node");
-  const results = path.join(PROJECT_ROOT, "reports", "vitest-results.json");
+  const results = path.join(config.reportsDir, "vitest-results.json");
   const vitest = await startVitest("test", filters, { project: ["cluster"], watch: false, root: PROJECT_ROOT });
   await vitest?.close();
   const failed = !vitest || (process.exitCode ?? 0) !== 0;
   if (existsSync(results)) console.log(summaryLine(JSON.parse(readFileSync(results, "utf8"))));
-  console.log(`reports: ${config.reportsDir}/conformance/matrix.md (and .html), transcripts in ${config.reportsDir}/transcripts/, JUnit in reports/junit.xml, Allure results in reports/allure-results/`);
+  const r = config.reportsDir;
+  console.log(`reports: ${r}/conformance/matrix.md (and .html), transcripts in ${r}/transcripts/, JUnit in ${r}/junit.xml, Allure results in ${r}/allure-results/`);
   process.exitCode = 0;
   return failed ? 1 : 0;
 }

@@ -102,3 +102,27 @@ describe("helmdrill list and doctor", () => {
     expect(r.stdout).toMatch(/✖ Docker engine: not reachable.*\n\s+→ start Docker or set DOCKER_HOST/);
   });
 });
+
+describe("helmdrill run on a real cluster", () => {
+  it("exits 1 and reports a failed cell when behaviour departs from the expectations", { timeout: 300_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-drift-"));
+    try {
+      const fixtures = path.join(dir, "fixtures");
+      const reports = path.join(dir, "reports");
+      cpSync(path.join(PROJECT_ROOT, "fixtures"), fixtures, { recursive: true });
+      // A chart whose Service no longer asks for a fixed NodePort: qa101 no longer conflicts.
+      writeFileSync(
+        path.join(fixtures, "mychart1", "templates", "service.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-mychart1\n  labels: {release: {{ .Release.Name }}, app.kubernetes.io/instance: {{ .Release.Name }}}\nspec:\n  type: ClusterIP\n  ports: [{port: 80, targetPort: 8080}]\n  selector: {release: {{ .Release.Name }}}\n",
+      );
+      const r = await helmdrill(["run", "--no-provision", "--scenario", "nodeport-conflict", "--helm", "4.1.4", "--reports", reports], { HELMDRILL_FIXTURES: fixtures });
+      expect(r.exitCode, r.stderr.slice(-2000)).toBe(1);
+      expect(r.stdout).toContain("0 passed, 1 failed");
+      const { readFileSync } = await import("node:fs");
+      const matrix = readFileSync(path.join(reports, "conformance", "matrix.md"), "utf8");
+      expect(matrix).toMatch(/2\. `helm install qa101 mychart1` without --atomic.*❌ failed/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
