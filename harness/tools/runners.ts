@@ -1,5 +1,6 @@
 import path from "node:path";
 import { run, type CommandResult, type RunOptions } from "../exec.ts";
+import { PROJECT_ROOT } from "../pins.ts";
 
 /**
  * helm / helmfile / kubectl bound to one namespace, one kubeconfig and the tool versions
@@ -62,7 +63,13 @@ export function bindRunners(b: RunnerBinding): ToolRunners {
   };
 }
 
-/** argv as a person would type it: tool paths shortened to their names. */
-export function displayArgv(argv: readonly string[]): string[] {
-  return argv.map((a, i) => (i === 0 || (argv[i - 1] === "--helm-binary") ? path.basename(a) : a));
+/**
+ * argv as a person would type it from the repository root: tool paths shortened to their
+ * names, paths inside the repository made relative (./fixtures/…).
+ */
+export function displayArgv(argv: readonly string[], root = PROJECT_ROOT): string[] {
+  return argv.map((a, i) => {
+    if (i === 0 || argv[i - 1] === "--helm-binary") return path.basename(a);
+    return a.startsWith(`${root}/`) ? `./${path.relative(root, a)}` : a;
+  });
 }

@@ -33,7 +33,7 @@ describe("helmdrill walk in a terminal", () => {
     try {
       const first = await waitForScreen(session, /Press Enter for the next step/, 180_000);
       expect(first).toContain("Step 1/2: `helm install --atomic todo-list v1`");
-      expect(first).toMatch(/\$ helm install --atomic todo-list \S+fixtures\/todo-list\/v1 --namespace hd-walk-atomic-upgrade-rollback-/);
+      expect(first).toMatch(/\$ helm install --atomic todo-list \.\/fixtures\/todo-list\/v1 --namespace hd-walk-atomic-upgrade-rollback-/);
       expect(first).toMatch(/Release todo-list:\s+REVISION\s+STATUS\s+DESCRIPTION\s+1\s+deployed/);
       expect(first).toContain("✅ Step 1: matches the write-up");
       expect(first).not.toContain("Step 2/2");

@@ -167,3 +167,13 @@ describe("history()", () => {
     );
   });
 });
+
+describe("transcript commands", () => {
+  it("read as typed from the repository root", async () => {
+    const { displayArgv } = await import("../../harness/tools/runners.ts");
+    expect(displayArgv(["/c/tools/helm/4.1.4/helm", "install", "qa101", "/repo/fixtures/mychart1", "--namespace", "ns"], "/repo")).toEqual([
+      "helm", "install", "qa101", "./fixtures/mychart1", "--namespace", "ns",
+    ]);
+    expect(displayArgv(["/c/helmfile", "--helm-binary", "/c/helm", "-f", "/elsewhere/h.yaml"], "/repo")).toEqual(["helmfile", "--helm-binary", "helm", "-f", "/elsewhere/h.yaml"]);
+  });
+});
