@@ -37,6 +37,21 @@ async function attachStep(record: StepRecord): Promise<void> {
   if (record.diagnostics) await allure.attachment("diagnostics", record.diagnostics, "text/plain");
 }
 
+/**
+ * With HELMDRILL_PROGRESS=1 (set by `helmdrill run`) each step prints a start and an end
+ * line as it happens, so a 30 s Helm wait is never silent.
+ */
+function liveProgress(spec: ScenarioSpec, target: Target) {
+  const on = process.env.HELMDRILL_PROGRESS === "1";
+  const tag = `[${spec.id} · ${targetLabel(target)}]`;
+  return async (title: string, fn: () => Promise<StepRecord>): Promise<StepRecord> => {
+    if (on) process.stderr.write(`helmdrill: ${tag} ${title} …\n`);
+    const record = await fn();
+    if (on) process.stderr.write(`helmdrill: ${tag} step ${record.index}: ${record.status} (${(record.durationMs / 1000).toFixed(1)} s)\n`);
+    return record;
+  };
+}
+
 class StepFailed extends Error {}
 
 /** Each scenario step as an Allure step; a failed step fails the Allure step too. */
@@ -71,7 +86,15 @@ export function replay(spec: ScenarioSpec): void {
         await allure.parameter("helm", target.helm);
         if (target.helmfile) await allure.parameter("helmfile", `${target.helmfile} (${target.style})`);
         await allure.description(`${spec.summary}\n\nReplays **${spec.source.section}** of \`${spec.source.file}\`.`);
-        const run = await executeScenario(spec, target, drill.environment(target, { wrapStep: allureStep, afterStep: attachStep }));
+        const live = liveProgress(spec, target);
+        const run = await executeScenario(
+          spec,
+          target,
+          drill.environment(target, {
+            wrapStep: (title, fn) => allureStep(title, () => live(title, fn)),
+            afterStep: attachStep,
+          }),
+        );
         task.meta.helmdrill = run;
         if (run.status === "failed") {
           drill.markFailed();
