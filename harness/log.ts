@@ -5,11 +5,7 @@
  */
 export type Sink = (line: string) => void;
 
-let sink: Sink = (line) => process.stderr.write(`${line}\n`);
-
-export function setLogSink(next: Sink): void {
-  sink = next;
-}
+const sink: Sink = (line) => process.stderr.write(`${line}\n`);
 
 export function info(message: string): void {
   sink(`helmdrill: ${message}`);

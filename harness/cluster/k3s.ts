@@ -201,4 +201,3 @@ export class StartedK3sCluster implements StartedCluster {
   }
 }
 
-export { RUN_LABEL };

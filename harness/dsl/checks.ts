@@ -118,6 +118,7 @@ class OutcomeCheck extends Check {
 export const succeeds = (): Check => new OutcomeCheck("succeeds", []);
 /** Fails, and the output (stderr + stdout) matches every pattern. */
 export const fails = (...patterns: TextPattern[]): Check => new OutcomeCheck("fails", patterns);
+/** Fails with this exit code (helmfile: 1 release failed, 3 no release matched), and every pattern. */
 export const failsWithExit = (exitCode: number, ...patterns: TextPattern[]): Check => new OutcomeCheck("fails", patterns, exitCode);
 
 // ------------------------------------------------------------------ release
@@ -314,7 +315,6 @@ class JobCheck extends Check {
 
 export const jobFailed = (name: string, reason?: string): Check => new JobCheck(name, "Failed", reason);
 export const jobComplete = (name: string): Check => new JobCheck(name, "Complete");
-export const jobAbsent = (name: string): Check => resources({ job: [] }, { selector: `job-name=${name}` });
 
 class LogsCheck extends Check {
   readonly category = "logs";
