@@ -6,7 +6,7 @@
  * a Deployment with an unpullable image times out after 20 s; `--cleanup-on-fail` deletes
  * the two new objects; the next upgrade (Service only) succeeds as revision 3.
  */
-import { fails, history, release, resources, succeeds } from "../harness/dsl/checks.ts";
+import { fails, failsWithExit, history, release, resources, succeeds } from "../harness/dsl/checks.ts";
 import { defineScenario } from "../harness/dsl/scenario.ts";
 import { step } from "../harness/dsl/step.ts";
 import { sync } from "../harness/dsl/sync.ts";
@@ -49,7 +49,8 @@ export default defineScenario({
         fails(/UPGRADE FAILED/).when({ driver: "helm" }),
         fails(/UPGRADE FAILED: context deadline exceeded/).when({ helm: ">=3.12.0 <4" }).drift("Helm ≥3.12 reports `context deadline exceeded` instead of `timed out waiting for the condition`"),
         fails(/resource Deployment\/\S+\/my-release-local-chart not ready/).when({ helm: ">=4" }).drift("Helm 4's kstatus waiter names the Deployment that was not ready"),
-        fails(/failed processing release my-release/, /UPGRADE FAILED/).when({ driver: "helmfile" }),
+        // helmfile exits 1 when a release fails (2 is --detailed-exitcode with changes, 3 no release matched).
+        failsWithExit(1, /failed processing release my-release/, /UPGRADE FAILED/).when({ driver: "helmfile" }),
         history("deployed", "failed"),
       ),
 

@@ -72,6 +72,13 @@ describe("outcome matchers", () => {
     expect((await fails().verify(ctx(result({ exitCode: 124, timedOut: true })))).ok).toBe(false);
   });
 
+  it("failsWithExit() also needs the exit code", async () => {
+    const { failsWithExit } = await import("../../harness/dsl/checks.ts");
+    const r = result({ exitCode: 2, stderr: "in ./helmfile.yaml: failed processing release my-release" });
+    expect((await failsWithExit(2, /failed processing release/).verify(ctx(r))).ok).toBe(true);
+    expect((await failsWithExit(1, /failed processing release/).verify(ctx(r))).ok).toBe(false);
+  });
+
   it("errorText picks Helm's and helmfile's error lines, once each", () => {
     const stderr = [
       'level=WARN msg="upgrade failed"',
