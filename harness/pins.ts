@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import semver from "semver";
 import { HelmdrillError } from "./errors.ts";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -18,6 +19,8 @@ export interface GoToolPin {
   package: string;
   /** `{version}` is replaced by the pinned version. */
   ldflags?: string;
+  /** For helmfile: the Helm versions it drives (semver range); other pairings are not run. */
+  supportsHelm?: string;
 }
 export type ToolPin = NpmToolPin | GoToolPin;
 
@@ -44,6 +47,13 @@ export interface Pins {
 }
 
 let cached: Pins | undefined;
+
+/** Does this pinned helmfile drive this Helm version? (helmfile < 1.2 predates Helm 4.) */
+export function helmfileSupportsHelm(helmfile: string, helm: string): boolean {
+  const pin = pins().helmfile[helmfile];
+  const range = pin && pin.source === "go-module" ? pin.supportsHelm : undefined;
+  return range === undefined || semver.satisfies(helm, range);
+}
 
 /** pins.json, the single source of versions. */
 export function pins(): Pins {

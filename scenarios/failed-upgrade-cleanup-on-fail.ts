@@ -51,6 +51,9 @@ export default defineScenario({
         fails(/resource Deployment\/\S+\/my-release-local-chart not ready/).when({ helm: ">=4" }).drift("Helm 4's kstatus waiter names the Deployment that was not ready"),
         // helmfile exits 1 when a release fails (2 is --detailed-exitcode with changes, 3 no release matched).
         failsWithExit(1, /failed processing release my-release/, /UPGRADE FAILED/).when({ driver: "helmfile" }),
+        // helmfile's failed-releases table, as the write-up's 0.106.3 printed it — retitled in 1.x.
+        fails(/^FAILED RELEASES:$/m).when({ driver: "helmfile", helmfile: "<1.0.0" }),
+        fails(/^=+ Failed Releases =+$/m).when({ driver: "helmfile", helmfile: ">=1.7.0" }).drift("helmfile 1.x retitled the failed-releases table `==== Failed Releases ====`"),
         history("deployed", "failed"),
       ),
 

@@ -68,3 +68,26 @@ export function validateSelector(selector: Selector): void {
     }
   }
 }
+
+/**
+ * Every (driver, versions, style) combination to run: each Helm version through helm, and
+ * through every helmfile version in both styles — except pairings the helmfile cannot drive.
+ */
+export function targetsFor(
+  drivers: readonly Driver[],
+  versions: { helmVersions: readonly string[]; helmfileVersions: readonly string[] },
+  helmfileSupports: (helmfile: string, helm: string) => boolean = () => true,
+): Target[] {
+  const targets: Target[] = [];
+  for (const driver of drivers) {
+    for (const helm of versions.helmVersions) {
+      if (driver === "helm") targets.push({ driver, helm });
+      else
+        for (const helmfile of versions.helmfileVersions) {
+          if (!helmfileSupports(helmfile, helm)) continue;
+          for (const style of ["args", "defaults"] as const) targets.push({ driver, helm, helmfile, style });
+        }
+    }
+  }
+  return targets;
+}

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Reporter, TestModule } from "vitest/node";
 import type { ScenarioRun } from "../dsl/scenario.ts";
@@ -38,6 +38,8 @@ export function writeReports(runs: ScenarioRun[], reportsDir: string): string[] 
   write("conformance/matrix.html", renderMatrixHtml(matrix, { generatedAt: new Date().toISOString() }));
   write("conformance/matrix.json", JSON.stringify(matrix, null, 2));
   write("conformance/runs.json", JSON.stringify(runs, null, 2));
+  // Transcripts describe this run only: drop those of earlier runs.
+  rmSync(path.join(reportsDir, "transcripts"), { recursive: true, force: true });
   for (const run of runs) write(`transcripts/${run.scenario}/${targetSlug(run.target)}.md`, renderTranscript(run));
   return written;
 }

@@ -3,26 +3,14 @@ import { describe, inject } from "vitest";
 import { renderSnapshot } from "../probes/resources.ts";
 import { describeRelease } from "../probes/release.ts";
 import { executeScenario, summarizeFailure, type ScenarioRun, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
-import { targetLabel, type Target } from "../dsl/target.ts";
-import type { HelmdrillConfig } from "../config.ts";
+import { targetLabel, targetsFor, type Target } from "../dsl/target.ts";
+import { helmfileSupportsHelm } from "../pins.ts";
 import { drillTest } from "./fixtures.ts";
 
 declare module "vitest" {
   interface TaskMeta {
     helmdrill?: ScenarioRun;
   }
-}
-
-/** Every (driver, version) combination a scenario runs on under this configuration. */
-export function targetsFor(spec: ScenarioSpec, config: Pick<HelmdrillConfig, "helmVersions" | "helmfileVersions">): Target[] {
-  const targets: Target[] = [];
-  for (const driver of spec.drivers ?? ["helm"]) {
-    for (const helm of config.helmVersions) {
-      if (driver === "helm") targets.push({ driver, helm });
-      else for (const helmfile of config.helmfileVersions) for (const style of ["args", "defaults"] as const) targets.push({ driver, helm, helmfile, style });
-    }
-  }
-  return targets;
 }
 
 async function attachStep(record: StepRecord): Promise<void> {
@@ -78,7 +66,7 @@ export function replay(spec: ScenarioSpec): void {
   const { config } = inject("helmdrill");
   const selected = config.scenarios.length === 0 || config.scenarios.includes(spec.id);
   describe.skipIf(!selected).concurrent(`${spec.id} — ${spec.title}`, () => {
-    for (const target of targetsFor(spec, config)) {
+    for (const target of targetsFor(spec.drivers ?? ["helm"], config, helmfileSupportsHelm)) {
       drillTest(targetLabel(target), { timeout: 15 * 60_000 }, async ({ drill, task }) => {
         await allure.epic("helmdrill conformance");
         await allure.feature(spec.id);

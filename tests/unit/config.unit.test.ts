@@ -19,12 +19,15 @@ describe("pins and version lists", () => {
   it("rejects unknown and malformed versions with a hint", () => {
     expect(() => parseVersionList("helm", "3.99.0")).toThrow(/unknown helm version "3.99.0"/);
     expect(() => parseVersionList("helm", "three")).toThrow(/malformed helm version "three"/);
-    try {
-      parseVersionList("helmfile", "0.106.3");
-    } catch (e) {
-      expect(e).toBeInstanceOf(HelmdrillError);
-      expect((e as HelmdrillError).describe()).toMatch(/pinned helmfile versions: 1\.8\.0/);
-    }
+    const error = (() => {
+      try {
+        parseVersionList("helmfile", "0.106.3");
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(HelmdrillError);
+    expect((error as HelmdrillError).describe()).toMatch(/pinned helmfile versions: 0\.167\.1, 1\.8\.0/);
   });
   it("every pinned helm has a checksum and an npm integrity or a Go module", () => {
     for (const [v, pin] of Object.entries(pins().helm)) {

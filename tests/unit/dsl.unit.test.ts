@@ -184,3 +184,23 @@ describe("transcript commands", () => {
     expect(displayArgv(["/c/helmfile", "--helm-binary", "/c/helm", "-f", "/elsewhere/h.yaml"], "/repo")).toEqual(["helmfile", "--helm-binary", "helm", "-f", "/elsewhere/h.yaml"]);
   });
 });
+
+describe("targets", () => {
+  it("pairs every helm with every helmfile and style, skipping pairings the helmfile cannot drive", async () => {
+    const { targetsFor } = await import("../../harness/dsl/target.ts");
+    const versions = { helmVersions: ["3.18.0", "4.1.4"], helmfileVersions: ["0.167.1", "1.8.0"] };
+    const supports = (hf: string, helm: string) => !(hf.startsWith("0.") && helm.startsWith("4."));
+    const labels = targetsFor(["helm", "helmfile"], versions, supports).map(targetLabel);
+    expect(labels).toEqual([
+      "helm 3.18.0",
+      "helm 4.1.4",
+      "helmfile 0.167.1 (--args) + helm 3.18.0",
+      "helmfile 0.167.1 (helmDefaults) + helm 3.18.0",
+      "helmfile 1.8.0 (--args) + helm 3.18.0",
+      "helmfile 1.8.0 (helmDefaults) + helm 3.18.0",
+      "helmfile 1.8.0 (--args) + helm 4.1.4",
+      "helmfile 1.8.0 (helmDefaults) + helm 4.1.4",
+    ]);
+    expect(targetsFor(["helm"], versions)).toHaveLength(2);
+  });
+});

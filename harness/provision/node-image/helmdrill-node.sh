@@ -184,6 +184,12 @@ if [ ! -f "$PKI/ca.crt" ]; then
 fi
 sans=("DNS:localhost" "DNS:kubernetes" "DNS:kubernetes.default" "DNS:kubernetes.default.svc"
   "DNS:kubernetes.default.svc.cluster.local" "DNS:$NODE_NAME" "IP:127.0.0.1" "IP:$NODE_IP" "IP:$API_SERVICE_IP")
+# Clients reach the mapped port through whatever address their Docker host resolves to:
+# localhost, or — when they run in a container themselves (testcontainers checks
+# /.dockerenv) — the bridge gateway. k3s covers this with dynamic certificates; here the
+# gateway joins the SANs.
+GATEWAY_IP=$(ip -4 route show default | awk '{print $3; exit}')
+[ -n "$GATEWAY_IP" ] && sans+=("IP:$GATEWAY_IP")
 for san in "${TLS_SANS[@]}"; do
   if [[ "$san" =~ ^[0-9.]+$ ]]; then sans+=("IP:$san"); else sans+=("DNS:$san"); fi
 done
