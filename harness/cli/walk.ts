@@ -122,7 +122,7 @@ export async function walk(config: HelmdrillConfig, id: string, options: WalkOpt
       beforeStep: async (step: Step, index: number) => {
         out(bold(`━━ Step ${index}/${total}: ${step.title}`));
         if (step.explanation) out(step.explanation);
-        if (step.documented) out(`The write-up saw: ${documentedText({ documented: step.documented } as StepRecord)}`);
+        if (step.documented) out(`The write-up saw: ${documentedText(step.documented)}`);
         if (step.action) {
           out(`Running: ${step.action.label}`);
           const t0 = Date.now();

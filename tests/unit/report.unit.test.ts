@@ -148,10 +148,10 @@ describe("buildMatrix", () => {
   });
 
   it("renders the documented baseline text", () => {
-    expect(documentedText(rec(2, "matches", { documented: documented2 }))).toBe(
+    expect(documentedText(rec(2, "matches", { documented: documented2 }).documented)).toBe(
       "fails; `Error: UPGRADE FAILED: timed out waiting for the condition`; my-release 2 FAILED",
     );
-    expect(documentedText(rec(1, "matches"))).toBe("—");
+    expect(documentedText(rec(1, "matches").documented)).toBe("—");
     expect(m.rows.find((r) => r.scenario === UPGRADE && r.step === 3)!.documented).toBe("serviceaccount only");
   });
 });
