@@ -3,7 +3,7 @@ import path from "node:path";
 import type { HelmdrillConfig } from "../config.ts";
 import { HelmdrillError } from "../errors.ts";
 import { run } from "../exec.ts";
-import { dockerReachable, missingDockerError } from "../provision/docker.ts";
+import { requireDocker } from "../provision/docker.ts";
 import { catalogue } from "../../scenarios/index.ts";
 
 /** Unknown scenario names are an error, with the list of known ones. */
@@ -18,8 +18,7 @@ export function checkScenarioNames(names: string[]): void {
 /** The providers that start containers need Docker. */
 export async function checkDocker(config: HelmdrillConfig): Promise<void> {
   if (config.cluster === "existing") return;
-  const docker = await dockerReachable();
-  if (!docker.ok) throw missingDockerError(docker.error);
+  await requireDocker();
 }
 
 /** Every chart under the fixtures directory (a folder with a Chart.yaml). */

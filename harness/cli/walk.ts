@@ -1,5 +1,4 @@
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
+import { rmSync } from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 import { startCluster } from "../cluster/index.ts";
@@ -11,7 +10,7 @@ import { targetLabel, type Driver, type Target } from "../dsl/target.ts";
 import { documentedText, STATUS_TEXT } from "../report/model.ts";
 import { renderSnapshot } from "../probes/resources.ts";
 import { resolveTools } from "../tools/index.ts";
-import { openDrill } from "../vitest/drill.ts";
+import { openDrill, providedFor } from "../vitest/drill.ts";
 import { findScenario } from "../../scenarios/index.ts";
 import { checkDocker, checkScenarioNames } from "./preflight.ts";
 
@@ -91,21 +90,13 @@ export async function walk(config: HelmdrillConfig, id: string, options: WalkOpt
   const nextLine = () => new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : (waiting = resolve)));
   let quit = false;
   let ticker: NodeJS.Timeout | undefined;
-  const drill = await openDrill(
-    {
-      config,
-      tools,
-      kubeconfig: cluster.kubeconfig,
-      kubeconfigPath: cluster.kubeconfigPath,
-      cluster: { kind: cluster.kind, name: cluster.name, createdByHelmdrill: cluster.createdByHelmdrill, description: cluster.describe() },
-      keepMarker: path.join(mkdtempSync(path.join(os.tmpdir(), "helmdrill-walk-")), "kept"),
-    },
-    `walk-${id}`,
-  );
+  const provided = providedFor(config, tools, cluster);
+  const drill = await openDrill(provided, `walk-${id}`);
   const cleanUp = async () => {
     clearInterval(ticker);
     rl?.close();
     await drill.close().catch((e: Error) => out(`cleanup: ${e.message}`));
+    rmSync(path.dirname(provided.keepMarker), { recursive: true, force: true });
     if (config.keep) out(`--keep: the cluster stays up. ${cluster.describe()}`);
     else await cluster.stop();
   };

@@ -4,7 +4,7 @@ import { run, succeeded } from "../exec.ts";
 import { pins } from "../pins.ts";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { HelmdrillError } from "../errors.ts";
-import { dockerReachable, missingDockerError } from "../provision/docker.ts";
+import { requireDocker } from "../provision/docker.ts";
 import { findNodeImage } from "../provision/node-image.ts";
 import { imageExists } from "../provision/images.ts";
 import { kubeConfigFromYaml, writeKubeconfig } from "./kubeconfig.ts";
@@ -93,8 +93,7 @@ export class K3sProvider implements ClusterProvider {
   }
 
   async start(progress: (message: string) => void = () => {}): Promise<StartedK3sCluster> {
-    const docker = await dockerReachable();
-    if (!docker.ok) throw missingDockerError(docker.error);
+    await requireDocker();
     const image = this.image ?? (await findNodeImage());
     if (!image) {
       throw new HelmdrillError("no k3s node image is present locally", "run `npm run provision` (it builds one offline if none can be pulled)");

@@ -1,7 +1,7 @@
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked, succeeded } from "../exec.ts";
 import { pins } from "../pins.ts";
-import { dockerReachable, missingDockerError } from "../provision/docker.ts";
+import { dockerReachable, requireDocker } from "../provision/docker.ts";
 import { imageExists } from "../provision/images.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import type { ClusterProvider, StartedCluster } from "./types.ts";
@@ -35,8 +35,7 @@ export class KindProvider implements ClusterProvider {
   }
 
   async start(progress: (message: string) => void = () => {}): Promise<StartedCluster> {
-    const docker = await dockerReachable();
-    if (!docker.ok) throw missingDockerError(docker.error);
+    await requireDocker();
     const reason = await this.unavailableReason();
     if (reason) throw new HelmdrillError(`the kind provider cannot start: ${reason}`);
     progress(`kind create cluster --name ${this.clusterName}`);

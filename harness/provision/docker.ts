@@ -18,6 +18,12 @@ export function missingDockerError(detail?: string): HelmdrillError {
   );
 }
 
+/** Throws the clear "no Docker engine" error unless one answers. */
+export async function requireDocker(): Promise<void> {
+  const docker = await dockerReachable();
+  if (!docker.ok) throw missingDockerError(docker.error);
+}
+
 const isRoot = () => process.getuid?.() === 0;
 const isDebian = () => existsSync("/etc/debian_version");
 

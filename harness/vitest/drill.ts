@@ -15,7 +15,32 @@ import { info } from "../log.ts";
 import { PROJECT_ROOT } from "../pins.ts";
 import { kubeClients, type Kube } from "../probes/resources.ts";
 import { bindRunners, type ToolRunners } from "../tools/runners.ts";
-import type { HelmdrillProvided } from "./global-setup.ts";
+import type { HelmdrillConfig } from "../config.ts";
+import type { StartedCluster } from "../cluster/types.ts";
+import type { ResolvedTools } from "../tools/index.ts";
+
+/** What every worker receives through `inject("helmdrill")`. */
+export interface HelmdrillProvided {
+  config: HelmdrillConfig;
+  tools: ResolvedTools;
+  kubeconfig: string;
+  kubeconfigPath: string;
+  cluster: { kind: string; name: string; createdByHelmdrill: boolean; description: string };
+  /** A worker touches this file when it keeps a failed scenario's namespace (HELMDRILL_KEEP=1). */
+  keepMarker: string;
+}
+
+/** What a run hands its scenarios: the cluster, the tools, and a private scratch dir for the keep marker. */
+export function providedFor(config: HelmdrillConfig, tools: ResolvedTools, cluster: StartedCluster): HelmdrillProvided {
+  return {
+    config,
+    tools,
+    kubeconfig: cluster.kubeconfig,
+    kubeconfigPath: cluster.kubeconfigPath,
+    cluster: { kind: cluster.kind, name: cluster.name, createdByHelmdrill: cluster.createdByHelmdrill, description: cluster.describe() },
+    keepMarker: path.join(mkdtempSync(path.join(os.tmpdir(), "helmdrill-run-")), "kept"),
+  };
+}
 
 /**
  * The per-test fixture: a fresh namespace on the run's cluster, tool runners bound to it and

@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { startCluster, type StartedCluster } from "../cluster/index.ts";
@@ -7,17 +6,7 @@ import { loadConfig, type HelmdrillConfig } from "../config.ts";
 import { describeError } from "../errors.ts";
 import { info } from "../log.ts";
 import { resolveTools, type ResolvedTools } from "../tools/index.ts";
-
-/** What every worker receives through `inject("helmdrill")`. */
-export interface HelmdrillProvided {
-  config: HelmdrillConfig;
-  tools: ResolvedTools;
-  kubeconfig: string;
-  kubeconfigPath: string;
-  cluster: { kind: string; name: string; createdByHelmdrill: boolean; description: string };
-  /** A worker touches this file when it keeps a failed scenario's namespace (HELMDRILL_KEEP=1). */
-  keepMarker: string;
-}
+import { providedFor, type HelmdrillProvided } from "./drill.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -43,19 +32,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw new Error(`helmdrill could not start its cluster: ${describeError(error)}`);
   }
   info(`cluster ready: ${cluster.describe()}`);
-  const scratch = mkdtempSync(path.join(os.tmpdir(), "helmdrill-run-"));
-  const keepMarker = path.join(scratch, "kept");
+  const provided = providedFor(config, tools, cluster);
+  const scratch = path.dirname(provided.keepMarker);
   mkdirSync(config.reportsDir, { recursive: true });
-  project.provide("helmdrill", {
-    config,
-    tools,
-    kubeconfig: cluster.kubeconfig,
-    kubeconfigPath: cluster.kubeconfigPath,
-    cluster: { kind: cluster.kind, name: cluster.name, createdByHelmdrill: cluster.createdByHelmdrill, description: cluster.describe() },
-    keepMarker,
-  });
+  project.provide("helmdrill", provided);
   return async () => {
-    if (config.keep && existsSync(keepMarker)) {
+    if (config.keep && existsSync(provided.keepMarker)) {
       info(`HELMDRILL_KEEP=1 and a scenario failed: the cluster stays up for inspection.\n  ${cluster.describe()}`);
       return;
     }
