@@ -1,3 +1,6 @@
+import { readdirSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { Command, Option } from "commander";
 import { loadConfig, type ConfigOverrides } from "../config.ts";
 import { describeError, HelmdrillError } from "../errors.ts";
@@ -80,11 +83,15 @@ export function program(): Command {
     });
 
   p.command("clean")
-    .description("remove every container helmdrill started and left behind (crashed runs, --keep)")
+    .description("remove every container and scratch directory helmdrill left behind (crashed runs, --keep) — including those of runs still in progress")
     .action(async () => {
       const ids = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout.trim().split("\n").filter(Boolean);
       if (ids.length) await run(["docker", "rm", "-f", "-v", ...ids]);
-      console.log(`removed ${ids.length} container(s)`);
+      const dirs = readdirSync(os.tmpdir())
+        .filter((d) => d.startsWith("helmdrill-"))
+        .map((d) => path.join(os.tmpdir(), d));
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      console.log(`removed ${ids.length} container(s) and ${dirs.length} scratch director${dirs.length === 1 ? "y" : "ies"} (temporary kubeconfigs, Helm homes)`);
     });
 
   return p;

@@ -5,6 +5,7 @@ import { info } from "../log.ts";
 import { PROJECT_ROOT } from "../pins.ts";
 import { provision } from "../provision/index.ts";
 import { ExistingClusterProvider } from "../cluster/existing.ts";
+import { runReaper } from "../cluster/reaper.ts";
 import { resolveTools } from "../tools/index.ts";
 import { summaryLine } from "../report/ci-summary.ts";
 import { checkDocker, checkScenarioNames, lintFixtures } from "./preflight.ts";
@@ -16,13 +17,17 @@ import { checkDocker, checkScenarioNames, lintFixtures } from "./preflight.ts";
  */
 export async function runSuite(config: HelmdrillConfig, options: { provision: boolean }): Promise<number> {
   checkScenarioNames(config.scenarios);
-  await checkDocker(config);
   if (config.cluster === "existing") {
     // Refuse (and fail fast on an unreachable API server) before anything is started.
     const started = await new ExistingClusterProvider(config.existing).start((m) => info(m));
     await started.stop();
   }
-  if (options.provision) await provision({ skipNodeImage: config.cluster !== "k3s" });
+  // From here on the run owns things (builds, a cluster, temp kubeconfigs): Ctrl-C, SIGTERM or
+  // a crash removes them.
+  const reaper = runReaper(config.runId);
+  // Provisioning comes first: on a fresh machine it is what installs and starts the engine.
+  if (options.provision) await provision({ skipNodeImage: config.cluster !== "k3s", noDocker: config.cluster === "existing" });
+  await checkDocker(config);
   const tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
   await lintFixtures(Object.values(tools.helm).at(-1)!, config.fixturesDir);
 
@@ -38,5 +43,6 @@ export async function runSuite(config: HelmdrillConfig, options: { provision: bo
   const r = config.reportsDir;
   console.log(`reports: ${r}/conformance/matrix.md (and .html), transcripts in ${r}/transcripts/, JUnit in ${r}/junit.xml, Allure results in ${r}/allure-results/`);
   process.exitCode = 0;
+  reaper.release();
   return failed ? 1 : 0;
 }

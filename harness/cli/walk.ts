@@ -1,7 +1,6 @@
-import { rmSync } from "node:fs";
-import path from "node:path";
 import readline from "node:readline";
 import { startCluster } from "../cluster/index.ts";
+import { runReaper } from "../cluster/reaper.ts";
 import type { HelmdrillConfig } from "../config.ts";
 import { HelmdrillError } from "../errors.ts";
 import { executeScenario, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
@@ -82,6 +81,9 @@ export async function walk(config: HelmdrillConfig, id: string, options: WalkOpt
   out(`Replays: ${spec.source.file} — ${spec.source.section}`);
   out(`Target: ${targetLabel(target)}\n`);
   out("Starting a cluster …");
+  // Ctrl-C at any point (cluster start, a Helm wait, the Enter prompt) removes the cluster,
+  // the namespace and the scratch files, and exits 130.
+  const reaper = runReaper(config.runId);
   const cluster = await startCluster(config, (m) => out(`  ${m}`));
   const rl = options.pause ? readline.createInterface({ input: process.stdin }) : undefined;
   const lines: string[] = [];
@@ -95,16 +97,15 @@ export async function walk(config: HelmdrillConfig, id: string, options: WalkOpt
   const cleanUp = async () => {
     clearInterval(ticker);
     rl?.close();
-    await drill.close().catch((e: Error) => out(`cleanup: ${e.message}`));
-    rmSync(path.dirname(provided.keepMarker), { recursive: true, force: true });
-    if (config.keep) out(`--keep: the cluster stays up. ${cluster.describe()}`);
-    else await cluster.stop();
+    if (config.keep) {
+      reaper.keep();
+      out(`--keep: the cluster and namespace ${drill.namespace} stay up. ${cluster.describe()}\n  remove them with: helmdrill clean`);
+    } else {
+      await drill.close().catch((e: Error) => out(`cleanup: ${e.message}`));
+      await cluster.stop();
+    }
+    reaper.release();
   };
-  const onSignal = () => {
-    out("\ninterrupted: cleaning up …");
-    void cleanUp().then(() => process.exit(130));
-  };
-  process.once("SIGINT", onSignal);
   out(`Cluster ready. Namespace: ${drill.namespace}\n  KUBECONFIG=${cluster.kubeconfigPath} kubectl -n ${drill.namespace} get all\n`);
   try {
     const total = spec.steps.length;
@@ -140,7 +141,6 @@ export async function walk(config: HelmdrillConfig, id: string, options: WalkOpt
     }
     throw error;
   } finally {
-    process.removeListener("SIGINT", onSignal);
     out("Cleaning up …");
     await cleanUp();
     out("Done.");

@@ -1,11 +1,11 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
+import { scratchDir } from "./reaper.ts";
 
 /** Writes a kubeconfig to a fresh private directory; returns its path and a remover. */
 export function writeKubeconfig(yaml: string, label: string): { file: string; remove: () => void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `helmdrill-${label}-`));
+  const dir = scratchDir(label);
   const file = path.join(dir, "kubeconfig.yaml");
   writeFileSync(file, yaml, { mode: 0o600 });
   chmodSync(file, 0o600);

@@ -238,7 +238,9 @@ async function runStep(
       checks.push(...(await Promise.all(watched)));
     }
     if (!problem) {
-      for (const c of after.applied) checks.push(record(c, await verifySafely(c, { ...ctx, result }), "after"));
+      // Independent read-only probes: polled together, so a failing step costs the longest
+      // check's timeout, not the sum of them. Records keep the declared order.
+      checks.push(...(await Promise.all(after.applied.map(async (c) => record(c, await verifySafely(c, { ...ctx, result }), "after")))));
     }
   }
 

@@ -30,6 +30,8 @@ const isDebian = () => existsSync("/etc/debian_version");
 async function aptInstall(packages: string[], progress: (m: string) => void): Promise<void> {
   progress(`apt-get install ${packages.join(" ")}`);
   const env = { DEBIAN_FRONTEND: "noninteractive" };
+  // An install interrupted earlier leaves dpkg half-configured; finish it first (a no-op otherwise).
+  await run(["dpkg", "--configure", "-a"], { env, timeoutMs: 600_000 });
   let r = await run(["apt-get", "install", "-y", "--no-install-recommends", ...packages], { env, timeoutMs: 900_000 });
   if (!succeeded(r)) {
     progress("apt-get update");

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked, succeeded } from "../exec.ts";
 import { PROJECT_ROOT, pins } from "../pins.ts";
 import { ensureDebianPackages } from "./docker.ts";
+import { scratchDir } from "../cluster/reaper.ts";
 
 /**
  * Workload images: built from Debian's busybox-static with `docker import`, tagged with a
@@ -21,7 +21,7 @@ export async function imageExists(ref: string): Promise<boolean> {
 
 /** A busybox root filesystem in a temp dir: /bin/busybox, every applet as a symlink, /tmp, /etc. */
 async function busyboxRootfs(): Promise<string> {
-  const root = mkdtempSync(path.join(os.tmpdir(), "helmdrill-rootfs-"));
+  const root = scratchDir("rootfs");
   for (const dir of ["bin", "tmp", "etc", "www", "proc", "sys", "dev", "root"]) mkdirSync(path.join(root, dir), { recursive: true });
   chmodSync(path.join(root, "tmp"), 0o1777);
   copyFileSync(BUSYBOX, path.join(root, "bin", "busybox"));
@@ -73,7 +73,7 @@ export async function buildWorkloadImages(progress: (m: string) => void): Promis
     }
   }
   if (!(await imageExists(images.pause))) {
-    const root = mkdtempSync(path.join(os.tmpdir(), "helmdrill-pause-"));
+    const root = scratchDir("pause");
     try {
       const cc = await run(["cc", "--version"]);
       if (!succeeded(cc)) throw new HelmdrillError("a C compiler (cc) is needed to build the pause image", "install gcc (Debian: apt-get install gcc libc6-dev)");

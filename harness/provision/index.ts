@@ -5,12 +5,13 @@ import { installTools } from "../tools/index.ts";
 import { ensureDocker } from "./docker.ts";
 import { buildWorkloadImages, saveImages, workloadImageRefs } from "./images.ts";
 import { ensureNodeImage } from "./node-image.ts";
+import { runReaper } from "../cluster/reaper.ts";
 
 /**
  * `npm run provision`: everything a run needs, each phase skipped when its result exists.
  * Prints a timing line per phase and a summary table at the end.
  */
-export async function provision(options: { skipNodeImage?: boolean } = {}): Promise<PhaseTiming[]> {
+export async function provision(options: { skipNodeImage?: boolean; noDocker?: boolean } = {}): Promise<PhaseTiming[]> {
   const config = loadConfig();
   const timings: PhaseTiming[] = [];
   const timed = async (name: string, fn: (progress: (m: string) => void) => Promise<string>) => {
@@ -24,17 +25,17 @@ export async function provision(options: { skipNodeImage?: boolean } = {}): Prom
     }
   };
   try {
-    await timed("docker engine", (p) => ensureDocker(config.cacheDir, p));
+    if (!options.noDocker) await timed("docker engine", (p) => ensureDocker(config.cacheDir, p));
     await timed("tools (helm, kubectl, helmfile)", async (p) => {
       const r = await installTools(config.cacheDir, p);
       return r.installed.length === 0 ? `cached: ${r.cached.join(", ")}` : `installed: ${r.installed.join(", ")}`;
     });
-    await timed("workload images", async (p) => {
+    if (!options.noDocker) await timed("workload images", async (p) => {
       const built = await buildWorkloadImages(p);
       const archive = await saveImages(config.cacheDir, "workloads", workloadImageRefs());
       return built.length === 0 ? `cached: ${archive}` : `built ${built.join(", ")} → ${archive}`;
     });
-    if (!options.skipNodeImage) {
+    if (!options.skipNodeImage && !options.noDocker) {
       await timed("k3s node image", async (p) => {
         const r = await ensureNodeImage(config.cacheDir, config.k3sImage, p);
         return `${r.how === "built-cached" || r.how.startsWith("upstream-local") || r.how === "override" ? "cached" : r.how}: ${r.ref}`;
@@ -51,6 +52,8 @@ export async function provision(options: { skipNodeImage?: boolean } = {}): Prom
 
 const isMain = import.meta.url === `file://${process.argv[1]}`;
 if (isMain) {
+  // Interrupted builds leave no scratch behind; cache entries are only ever renamed into place whole.
+  runReaper(loadConfig().runId);
   provision({ skipNodeImage: process.argv.includes("--no-node-image") }).then(
     () => process.exit(0),
     (error) => {

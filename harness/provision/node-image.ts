@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked, succeeded } from "../exec.ts";
 import { pins } from "../pins.ts";
 import { ensureDebianPackages } from "./docker.ts";
 import { NODE_IMAGE_SOURCES, imageExists, saveImages } from "./images.ts";
+import { scratchDir } from "../cluster/reaper.ts";
 
 /**
  * The k3s node image. Preference order (issue #2): the pinned upstream `rancher/k3s` image
@@ -68,7 +68,10 @@ export async function buildKubernetes(cacheDir: string, progress: (m: string) =>
     "",
   ].join("\n");
   const goModPath = path.join(src, "go.mod");
-  if (!existsSync(goModPath) || !readFileSync(goModPath, "utf8").startsWith(goMod)) {
+  // The marker is written only after `go mod tidy` finished: an interrupted tidy is redone.
+  const tidied = path.join(src, ".tidy-done");
+  if (!existsSync(goModPath) || !readFileSync(goModPath, "utf8").startsWith(goMod) || !existsSync(tidied)) {
+    rmSync(tidied, { force: true });
     writeFileSync(goModPath, goMod);
     writeFileSync(
       path.join(src, "tools.go"),
@@ -76,6 +79,7 @@ export async function buildKubernetes(cacheDir: string, progress: (m: string) =>
     );
     progress(`go mod tidy (${staging.length} staging modules pinned to ${k.stagingVersion})`);
     await runChecked(["go", "mod", "tidy"], { cwd: src, env: { GOFLAGS: "-mod=mod" }, timeoutMs: 1_800_000 });
+    writeFileSync(tidied, "");
   }
   const [major, minor] = k.version.replace(/^v/, "").split(".");
   const ld = ["-s", "-w"];
@@ -121,7 +125,7 @@ export async function buildNodeRootfs(cacheDir: string, progress: (m: string) =>
 
 /** Adds the Kubernetes binaries, entrypoint, containerd/CNI config and the pause image. */
 async function assembleNodeImage(cacheDir: string, base: string, ref: string, progress: (m: string) => void): Promise<void> {
-  const ctx = mkdtempSync(path.join(os.tmpdir(), "helmdrill-node-"));
+  const ctx = scratchDir("node-build");
   try {
     const k = pins().cluster.kubernetes;
     for (const c of k.components) copyFileSync(path.join(kubeBinDir(cacheDir), c), path.join(ctx, c));

@@ -1,11 +1,11 @@
-import { copyFileSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, createReadStream, existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { HelmdrillError } from "../errors.ts";
 import { runChecked } from "../exec.ts";
+import { scratchDir } from "../cluster/reaper.ts";
 
 /**
  * A Helm chart repository served by helmdrill itself: packaged charts + `helm repo index` +
@@ -56,7 +56,7 @@ export function readIndex(dir: string): ChartEntry[] {
 }
 
 export async function serveChartRepository(options: ChartRepositoryOptions): Promise<ChartRepository> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-repo-"));
+  const dir = scratchDir("repo");
   const listenHost = options.listenHost ?? "127.0.0.1";
   const server = http.createServer((req, res) => {
     const name = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname).replace(/^\/+/, "");

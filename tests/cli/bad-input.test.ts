@@ -64,6 +64,34 @@ describe("helmdrill rejects bad input clearly", () => {
     expect((await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout).toBe(before);
   });
 
+  it("first run with no engine reachable: `helmdrill run` goes to provisioning (which installs and starts Docker) before it asks for one", async () => {
+    const before = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout;
+    // DOCKER_HOST names an engine that is not there: provisioning may not start another one,
+    // so it stops at its first phase with the clear message — after having reached it.
+    const r = await helmdrill(["run", "--scenario", "nodeport-conflict"], { DOCKER_HOST: "unix:///nonexistent/docker.sock" });
+    expect(r.stderr).toMatch(/▶ docker engine\n/);
+    expect(r.stderr).toMatch(/provisioning summary:\n\s+failed .* docker engine: no Docker engine is reachable/);
+    expectCleanError(r, /no Docker engine is reachable/);
+    expect((await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout).toBe(before);
+  });
+
+  it("first run as a user who cannot have Docker (not root): exit 2 with the message, no container started", async () => {
+    const before = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout;
+    const home = mkdtempSync(path.join(os.tmpdir(), "helmdrill-nobody-"));
+    try {
+      await run(["chmod", "0777", home]);
+      const r = await run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", `HOME=${home}`, `HELMDRILL_CACHE=${home}/cache`, "node", CLI, "run", "--scenario", "nodeport-conflict"],
+        { timeoutMs: 120_000, env: { DOCKER_HOST: "" } },
+      );
+      expect(r.stderr).toMatch(/▶ docker engine\n/);
+      expectCleanError(r, /no Docker engine is reachable .*\n\s+→ start Docker \(or set DOCKER_HOST\); on Debian as root/);
+      expect((await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout).toBe(before);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it("a malformed chart", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-fixtures-"));
     try {
