@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,15 +61,30 @@ export class RunReaper {
           process.stderr.write(`\nhelmdrill: interrupted (${signal}): removing this run's containers, namespaces and scratch files\n`);
           before?.(signal);
         } finally {
-          this.sweepNow();
+          this.sweepNow({ killDescendants: true });
           process.exit(code);
         }
       };
       process.prependListener(signal, fn);
       this.handlers.push({ signal, fn });
     }
+    // `npm test` / `npm run …`: npm exits on a SIGTERM sent to it alone but does not pass it
+    // on, orphaning its script. Losing the npm parent counts as that SIGTERM.
+    if (process.env.npm_lifecycle_event) {
+      const parent = process.ppid;
+      const orphaned = setInterval(() => {
+        if (process.ppid !== parent) {
+          clearInterval(orphaned);
+          this.handlers.find((h) => h.signal === "SIGTERM")?.fn();
+        }
+      }, 1000);
+      orphaned.unref();
+      this.stopOrphanWatch = () => clearInterval(orphaned);
+    }
     return this;
   }
+
+  private stopOrphanWatch = () => {};
 
   /** A process the run started (a controller, a server) that must not outlive it. */
   registerProcess(pid: number): void {
@@ -96,10 +111,22 @@ export class RunReaper {
     return existsSync(path.join(this.root, "keep"));
   }
 
-  /** Removes everything of the run now (synchronous: safe inside a signal handler). */
-  sweepNow(): void {
+  /**
+   * Removes everything of the run now (synchronous: safe inside a signal handler). With
+   * `killDescendants` (the interrupted process is about to exit) whatever it started goes
+   * first — vitest workers, helm, builds — so nothing acts on the cluster while it is removed.
+   */
+  sweepNow({ killDescendants = false }: { killDescendants?: boolean } = {}): void {
     if (this.swept) return;
     this.swept = true;
+    for (const pid of killDescendants ? descendants(process.pid) : []) {
+      if (pid === this.watchdog) continue;
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
     rmSync(path.join(this.root, "keep"), { force: true });
     try {
       execFileSync("bash", [REAPER, "sweep", this.runId, this.root], { stdio: "ignore", timeout: 60_000 });
@@ -116,10 +143,36 @@ export class RunReaper {
   /** Normal end: signal handlers off; the scratch root goes unless the run is kept. */
   release(): void {
     this.released = true;
+    this.stopOrphanWatch();
     for (const { signal, fn } of this.handlers) process.removeListener(signal, fn);
     this.handlers = [];
     if (!this.kept()) rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** Every live descendant of `pid`, read from /proc (synchronously). */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name (field 2) may contain spaces and parentheses: ppid follows the last ")".
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // exited while we looked
+    }
+  }
+  const out: number[] = [];
+  const visit = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      visit(c);
+    }
+  };
+  visit(pid);
+  return out;
 }
 
 let current: RunReaper | undefined;

@@ -34,6 +34,7 @@ interface Interrupted {
   stopMs: number;
   /** Processes of the interrupted process group still alive after it exited. */
   survivors: string[];
+  pgid: number;
 }
 
 /**
@@ -71,7 +72,7 @@ async function interrupt(argv: string[], at: RegExp, signal: NodeJS.Signals, env
   await new Promise((r) => setTimeout(r, 1500));
   const ps = await run(["ps", "-o", "pid=,args=", "-g", String(child.pid)]);
   rmSync(reports, { recursive: true, force: true });
-  return { runId, exitCode, output, stopMs, survivors: ps.stdout.split("\n").map((l) => l.trim()).filter(Boolean) };
+  return { runId, exitCode, output, stopMs, survivors: ps.stdout.split("\n").map((l) => l.trim()).filter(Boolean), pgid: child.pid! };
 }
 
 async function containersOf(runId: string): Promise<string[]> {
@@ -147,6 +148,14 @@ describe("interrupting npm test and npm run provision", { timeout: 300_000 }, ()
 
   it("npm test during cluster start", async () => {
     await expectNothingLeft(await interrupt(npmTest, /cluster: starting/, "SIGINT", narrow, 2000), "SIGINT", "npm test, cluster start");
+  });
+
+  it("npm test, SIGTERM to npm alone (npm exits without passing it on): the orphaned run stops too", async () => {
+    const r = await interrupt(npmTest, HELM_WAITS, "SIGTERM", narrow, 4000);
+    // npm itself exits 143 at once; what matters is that the orphaned vitest swept and stopped.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const ps = await run(["ps", "-o", "pid=,args=", "-g", String(r.pgid)]);
+    await expectNothingLeft({ ...r, survivors: ps.stdout.split("\n").map((l) => l.trim()).filter(Boolean) }, "SIGTERM", "npm test, SIGTERM to npm only");
   });
 
   it("npm test while Helm waits", async () => {
