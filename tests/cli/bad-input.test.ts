@@ -12,10 +12,13 @@ import { RUN_LABEL } from "../../harness/cluster/types.ts";
 
 const CLI = path.join(PROJECT_ROOT, "bin", "helmdrill.mjs");
 const helmdrill = (args: string[], env: Record<string, string> = {}) => run(["node", CLI, ...args], { env, timeoutMs: 120_000 });
+/** Containers of one run (other tests start clusters at the same time). */
+const containersOf = async (runId: string) => (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout.trim();
 
 function expectCleanError(r: Awaited<ReturnType<typeof helmdrill>>, message: RegExp) {
   expect(r.exitCode, r.stderr).toBe(2);
-  expect(r.stderr).toMatch(/^helmdrill: /);
+  // Provisioning may print its phase lines first; the error is one `helmdrill: …` line plus its hint.
+  expect(r.stderr).toMatch(/^helmdrill: /m);
   expect(r.stderr).toMatch(message);
   expect(r.stderr).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/); // no stack trace
 }
@@ -59,34 +62,34 @@ describe("helmdrill rejects bad input clearly", () => {
   });
 
   it("missing Docker", async () => {
-    const before = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout;
-    expectCleanError(await helmdrill(["run", "--no-provision"], { DOCKER_HOST: "unix:///nonexistent/docker.sock" }), /no Docker engine is reachable/);
-    expect((await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout).toBe(before);
+    const runId = `nodocker${Date.now().toString(36)}`;
+    expectCleanError(await helmdrill(["run", "--no-provision"], { DOCKER_HOST: "unix:///nonexistent/docker.sock", HELMDRILL_RUN_ID: runId }), /no Docker engine is reachable/);
+    expect(await containersOf(runId)).toBe("");
   });
 
   it("first run with no engine reachable: `helmdrill run` goes to provisioning (which installs and starts Docker) before it asks for one", async () => {
-    const before = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout;
+    const runId = `firstrun${Date.now().toString(36)}`;
     // DOCKER_HOST names an engine that is not there: provisioning may not start another one,
     // so it stops at its first phase with the clear message — after having reached it.
-    const r = await helmdrill(["run", "--scenario", "nodeport-conflict"], { DOCKER_HOST: "unix:///nonexistent/docker.sock" });
+    const r = await helmdrill(["run", "--scenario", "nodeport-conflict"], { DOCKER_HOST: "unix:///nonexistent/docker.sock", HELMDRILL_RUN_ID: runId });
     expect(r.stderr).toMatch(/▶ docker engine\n/);
     expect(r.stderr).toMatch(/provisioning summary:\n\s+failed .* docker engine: no Docker engine is reachable/);
     expectCleanError(r, /no Docker engine is reachable/);
-    expect((await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout).toBe(before);
+    expect(await containersOf(runId)).toBe("");
   });
 
   it("first run as a user who cannot have Docker (not root): exit 2 with the message, no container started", async () => {
-    const before = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout;
+    const runId = `nobody${Date.now().toString(36)}`;
     const home = mkdtempSync(path.join(os.tmpdir(), "helmdrill-nobody-"));
     try {
       await run(["chmod", "0777", home]);
       const r = await run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", `HOME=${home}`, `HELMDRILL_CACHE=${home}/cache`, "node", CLI, "run", "--scenario", "nodeport-conflict"],
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", `HOME=${home}`, `HELMDRILL_CACHE=${home}/cache`, `HELMDRILL_RUN_ID=${runId}`, "node", CLI, "run", "--scenario", "nodeport-conflict"],
         { timeoutMs: 120_000, env: { DOCKER_HOST: "" } },
       );
       expect(r.stderr).toMatch(/▶ docker engine\n/);
       expectCleanError(r, /no Docker engine is reachable .*\n\s+→ start Docker \(or set DOCKER_HOST\); on Debian as root/);
-      expect((await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout).toBe(before);
+      expect(await containersOf(runId)).toBe("");
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

