@@ -11,6 +11,18 @@ interface VitestJson {
   numTodoTests: number;
   numTotalTests: number;
   numFailedTestSuites?: number;
+  testResults?: { name: string; status: string; message?: string; assertionResults: { status: string }[] }[];
+}
+
+/**
+ * Test files that failed without a failed test in them: they failed to load or their hooks
+ * threw, so their tests never ran. vitest's numFailedTestSuites counts describe blocks too
+ * (a file with one failing test inside a describe counts 2), so it cannot be added as is.
+ */
+export function filesFailedToRun(results: VitestJson): { name: string; message?: string }[] {
+  return (results.testResults ?? []).filter(
+    (f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed"),
+  );
 }
 
 export function summaryLine(results: VitestJson): string {
@@ -26,6 +38,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(1);
   }
   const results = JSON.parse(readFileSync(file, "utf8")) as VitestJson;
-  if (results.numFailedTestSuites) console.error(`helmdrill: ${results.numFailedTestSuites} test files failed to run`);
-  console.log(summaryLine({ ...results, numFailedTests: results.numFailedTests + (results.numFailedTestSuites ?? 0) }));
+  const broken = filesFailedToRun(results);
+  for (const f of broken) console.error(`helmdrill: ${f.name} failed to run${f.message ? `: ${f.message.split("\n")[0]}` : ""}`);
+  console.log(summaryLine({ ...results, numFailedTests: results.numFailedTests + broken.length }));
 }

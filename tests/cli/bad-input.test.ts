@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from "../../harness/pins.ts";
 import { RUN_LABEL } from "../../harness/cluster/types.ts";
 
 const CLI = path.join(PROJECT_ROOT, "bin", "helmdrill.mjs");
-const helmdrill = (args: string[], env: Record<string, string> = {}) => run(["node", CLI, ...args], { env, timeoutMs: 120_000 });
+const helmdrill = (args: string[], env: Record<string, string> = {}, timeoutMs = 120_000) => run(["node", CLI, ...args], { env, timeoutMs });
 /** Containers of one run (other tests start clusters at the same time). */
 const containersOf = async (runId: string) => (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout.trim();
 
@@ -146,7 +146,7 @@ describe("helmdrill run on a real cluster", () => {
         path.join(fixtures, "mychart1", "templates", "service.yaml"),
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-mychart1\n  labels: {release: {{ .Release.Name }}, app.kubernetes.io/instance: {{ .Release.Name }}}\nspec:\n  type: ClusterIP\n  ports: [{port: 80, targetPort: 8080}]\n  selector: {release: {{ .Release.Name }}}\n",
       );
-      const r = await helmdrill(["run", "--no-provision", "--scenario", "nodeport-conflict", "--helm", "4.1.4", "--reports", reports], { HELMDRILL_FIXTURES: fixtures });
+      const r = await helmdrill(["run", "--no-provision", "--scenario", "nodeport-conflict", "--helm", "4.1.4", "--reports", reports], { HELMDRILL_FIXTURES: fixtures }, 280_000);
       expect(r.exitCode, r.stderr.slice(-2000)).toBe(1);
       expect(r.stdout).toContain("0 passed, 1 failed");
       const { readFileSync } = await import("node:fs");

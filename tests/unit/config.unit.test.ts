@@ -5,7 +5,7 @@ import { parseVersionList, pins } from "../../harness/pins.ts";
 import { pickPort, STATIC_BAND } from "../../harness/cluster/nodeports.ts";
 import { missingCapabilities } from "../../harness/cluster/k3s.ts";
 import { ExistingClusterProvider } from "../../harness/cluster/existing.ts";
-import { summaryLine } from "../../harness/report/ci-summary.ts";
+import { filesFailedToRun, summaryLine } from "../../harness/report/ci-summary.ts";
 import { run, renderArgv, runChecked } from "../../harness/exec.ts";
 
 describe("pins and version lists", () => {
@@ -120,5 +120,17 @@ describe("CI closing line", () => {
   it("is `N passed, N failed` with skipped when there are some", () => {
     expect(summaryLine({ numPassedTests: 45, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0, numTotalTests: 45 })).toBe("45 passed, 0 failed");
     expect(summaryLine({ numPassedTests: 4, numFailedTests: 1, numPendingTests: 1, numTodoTests: 0, numTotalTests: 6 })).toBe("4 passed, 1 failed, 1 skipped");
+  });
+
+  it("adds files that failed to run, not describe blocks around a failed test", () => {
+    const results = {
+      numPassedTests: 3, numFailedTests: 1, numPendingTests: 0, numTodoTests: 0, numTotalTests: 4, numFailedTestSuites: 3,
+      testResults: [
+        { name: "a.test.ts", status: "failed", assertionResults: [{ status: "passed" }, { status: "failed" }] },
+        { name: "b.test.ts", status: "failed", message: "Cannot find module x\n  at …", assertionResults: [] },
+        { name: "c.test.ts", status: "passed", assertionResults: [{ status: "passed" }, { status: "passed" }] },
+      ],
+    };
+    expect(filesFailedToRun(results).map((f) => f.name)).toEqual(["b.test.ts"]);
   });
 });
