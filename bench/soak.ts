@@ -20,6 +20,7 @@ async function main() {
   const args = passThrough(["runs"]);
   const tally = new Map<string, { pass: number; fail: number; failures: string[] }>();
   let leaks = 0;
+  const runLevel: string[] = [];
   for (let i = 1; i <= n; i++) {
     const r = await runSuiteOnce(args);
     const failed = r.runs.filter((x) => x.status === "failed");
@@ -37,13 +38,22 @@ async function main() {
     console.log(
       `run ${i}/${n}: ${r.runs.length - failed.length} passed, ${failed.length} failed in ${seconds(r.wallMs)} (exit ${r.exitCode}); left behind: ${r.leakedContainers.length} container(s), scratch ${r.leakedScratch ? "PRESENT" : "gone"}`,
     );
-    if (r.runs.length === 0) console.log(`  no run records; output tail:\n  ${r.output.split("\n").slice(-10).join("\n  ")}`);
+    if (r.runs.length === 0 || (r.exitCode !== 0 && failed.length === 0)) {
+      // The run failed outside any scenario (a test file that did not load, a crash): show why.
+      runLevel.push(`run ${i}: exit ${r.exitCode}`);
+      const lines = r.output.split("\n");
+      const why = lines.filter((l) => /FAIL|Error|failed to run|helmdrill: /.test(l) && !/scenario runs|\] /.test(l)).slice(-8);
+      console.log(`  the run failed outside its scenarios (${r.runs.length} run records); output:\n    ${[...why, "…", ...lines.slice(-6)].join("\n    ")}`);
+    }
     for (const x of failed) console.log(`  ✖ ${x.scenario} · ${x.targetLabel}: ${failureOf(x)}`);
   }
   console.log(`\nsoak: ${n} runs of the catalogue; per scenario and target:`);
   for (const [key, t] of [...tally].sort()) console.log(`  ${t.fail ? "✖" : "✔"} ${String(t.pass).padStart(3)} passed ${String(t.fail).padStart(3)} failed  ${key}`);
   const failures = [...tally.values()].flatMap((t) => t.failures);
-  console.log(`\ntotal: ${[...tally.values()].reduce((a, t) => a + t.pass, 0)} passed, ${failures.length} failed; leaks after runs: ${leaks}`);
+  console.log(
+    `\ntotal: ${[...tally.values()].reduce((a, t) => a + t.pass, 0)} passed, ${failures.length} failed; runs failing outside scenarios: ${runLevel.length}; leaks after runs: ${leaks}`,
+  );
+  for (const f of runLevel) console.log(`  ${f}`);
   for (const f of failures) console.log(`  ${f}`);
 }
 

@@ -27,6 +27,8 @@ export interface HelmdrillConfig {
   scenarios: string[];
   /** Per-run label value put on every container/namespace helmdrill creates. */
   runId: string;
+  /** Live step lines from every scenario run (HELMDRILL_PROGRESS; `helmdrill run` turns it on). */
+  progress: boolean;
 }
 
 export interface ConfigOverrides {
@@ -40,6 +42,7 @@ export interface ConfigOverrides {
   keep?: boolean;
   scenarios?: string[];
   reportsDir?: string;
+  progress?: boolean;
 }
 
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
@@ -74,6 +77,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     keep: overrides.keep ?? truthy(env.HELMDRILL_KEEP),
     scenarios,
     runId: env.HELMDRILL_RUN_ID ?? `${Date.now().toString(36)}${process.pid.toString(36)}`,
+    progress: overrides.progress ?? truthy(env.HELMDRILL_PROGRESS),
   };
 }
 
@@ -89,6 +93,7 @@ export function configToEnv(config: HelmdrillConfig): Record<string, string> {
     HELMDRILL_KEEP: config.keep ? "1" : "0",
     HELMDRILL_SCENARIOS: config.scenarios.join(","),
     HELMDRILL_RUN_ID: config.runId,
+    HELMDRILL_PROGRESS: config.progress ? "1" : "0",
   };
   if (config.existing.kubeconfig) env.HELMDRILL_KUBECONFIG = config.existing.kubeconfig;
   if (config.existing.context) env.HELMDRILL_CONTEXT = config.existing.context;

@@ -1,4 +1,5 @@
 import { execa } from "execa";
+import { $ } from "zx";
 import { HelmdrillError } from "./errors.ts";
 
 /** What every external command returns: enough to assert on, report and replay. */
@@ -29,9 +30,15 @@ export function succeeded(r: CommandResult): boolean {
   return r.exitCode === 0 && !r.timedOut && !r.spawnError;
 }
 
-/** Shell-like rendering of an argv, for transcripts and messages. */
+/** Shell-quotes an argument only when it needs it, so transcripts read like a terminal. */
+export function shellQuote(arg: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Shell-like rendering of an argv, for transcripts, the walkthrough and messages. */
 export function renderArgv(argv: readonly string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(" ");
+  return argv.map(shellQuote).join(" ");
 }
 
 /**
@@ -74,11 +81,44 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   };
 }
 
+/**
+ * `from | to` with pipefail semantics, through zx: each argv is quoted by zx (no shell string
+ * is assembled by hand) and the bytes flow process to process (a root filesystem streamed
+ * into `docker import -`). The result is the first failing side's, else the consumer's;
+ * `argv` reads like the pipeline.
+ */
+export async function runPipeline(from: readonly string[], to: readonly string[], options: Pick<RunOptions, "timeoutMs" | "env" | "cwd"> = {}): Promise<CommandResult> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const zx = $({ nothrow: true, quiet: true, timeout: options.timeoutMs, env: { ...process.env, ...options.env }, cwd: options.cwd });
+  const producer = zx`${from}`;
+  const consumer = producer.pipe(zx`${to}`);
+  const [p, c] = await Promise.all([producer, consumer]);
+  const failed = [p, c].find((o) => o.exitCode !== 0) ?? c;
+  return {
+    argv: [...from, "|", ...to],
+    exitCode: failed.exitCode ?? 124,
+    stdout: c.stdout,
+    stderr: `${p.stderr}${c.stderr}`,
+    durationMs: Math.round(performance.now() - t0),
+    startedAt,
+    timedOut: failed.exitCode === null && failed.signal === "SIGTERM" && options.timeoutMs !== undefined,
+  };
+}
+
+/** A pipeline for provisioning: any failure stops with a clear message. */
+export async function runPipelineChecked(from: readonly string[], to: readonly string[], options: Pick<RunOptions, "timeoutMs" | "env" | "cwd"> & { what: string }): Promise<CommandResult> {
+  return checked(await runPipeline(from, to, options), options);
+}
+
 /** For provisioning and setup, where any failure must stop with a clear message. */
 export async function runChecked(argv: readonly string[], options: RunOptions & { what?: string } = {}): Promise<CommandResult> {
-  const r = await run(argv, options);
+  return checked(await run(argv, options), options);
+}
+
+function checked(r: CommandResult, options: { what?: string; timeoutMs?: number }): CommandResult {
   if (!succeeded(r)) {
-    const what = options.what ?? renderArgv(argv);
+    const what = options.what ?? renderArgv(r.argv);
     const detail = r.spawnError ?? (r.timedOut ? `timed out after ${options.timeoutMs} ms` : tail(r.stderr || r.stdout, 15));
     throw new HelmdrillError(`${what} failed (exit ${r.exitCode})`, detail);
   }

@@ -11,6 +11,40 @@ export function info(message: string): void {
   sink(`helmdrill: ${message}`);
 }
 
+/**
+ * The one heartbeat: `line(elapsed)` every `everyMs` until the returned stop is called, so
+ * no long wait (a build, a cluster start, a Helm --wait) is ever silent.
+ */
+export function heartbeat(line: (elapsed: string) => void, everyMs: number): () => void {
+  const t0 = performance.now();
+  const timer = setInterval(() => line(formatDuration(Math.round(performance.now() - t0))), everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * Live lines for a scenario step run by a test worker: a start line, a heartbeat while it
+ * runs and an end line with its status. Off unless the run asked for progress.
+ */
+export async function stepProgress<T extends { index: number; status: string; durationMs: number }>(
+  enabled: boolean,
+  tag: string,
+  title: string,
+  fn: () => Promise<T>,
+  { heartbeatMs = 30_000 }: { heartbeatMs?: number } = {},
+): Promise<T> {
+  if (!enabled) return fn();
+  info(`${tag} ${title} …`);
+  const stop = heartbeat((elapsed) => info(`${tag} … still running after ${elapsed}`), heartbeatMs);
+  try {
+    const record = await fn();
+    info(`${tag} step ${record.index}: ${record.status} (${formatDuration(record.durationMs)})`);
+    return record;
+  } finally {
+    stop();
+  }
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
@@ -37,10 +71,7 @@ export async function phase<T>(
   const t0 = performance.now();
   let last = "";
   sink(`▶ ${name}`);
-  const timer = setInterval(() => {
-    sink(`  … ${name}: still running after ${formatDuration(Math.round(performance.now() - t0))}${last ? ` (${last})` : ""}`);
-  }, heartbeatMs);
-  timer.unref();
+  const stop = heartbeat((elapsed) => sink(`  … ${name}: still running after ${elapsed}${last ? ` (${last})` : ""}`), heartbeatMs);
   try {
     const result = await fn((message) => {
       last = message;
@@ -52,6 +83,6 @@ export async function phase<T>(
     sink(`✖ ${name} failed after ${formatDuration(Math.round(performance.now() - t0))}`);
     throw error;
   } finally {
-    clearInterval(timer);
+    stop();
   }
 }

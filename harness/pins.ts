@@ -50,9 +50,14 @@ let cached: Pins | undefined;
 
 /** Does this pinned helmfile drive this Helm version? (helmfile < 1.2 predates Helm 4.) */
 export function helmfileSupportsHelm(helmfile: string, helm: string): boolean {
-  const pin = pins().helmfile[helmfile];
-  const range = pin && pin.source === "go-module" ? pin.supportsHelm : undefined;
+  const range = helmfileHelmRange(helmfile);
   return range === undefined || semver.satisfies(helm, range);
+}
+
+/** The Helm versions a pinned helmfile drives (undefined: any). */
+export function helmfileHelmRange(helmfile: string): string | undefined {
+  const pin = pins().helmfile[helmfile];
+  return pin && pin.source === "go-module" ? pin.supportsHelm : undefined;
 }
 
 /** pins.json, the single source of versions. */
@@ -63,12 +68,17 @@ export function pins(): Pins {
 
 export type ToolName = "helm" | "helmfile";
 
+/** Every pinned version of a tool (not only the default selection). */
+export function pinnedVersions(tool: ToolName): string[] {
+  return Object.keys(pins()[tool]).filter((k) => !k.startsWith("$"));
+}
+
 /**
  * Turns user input such as "3.18.0,4.1.4" or "v4.1.4" into pinned versions, or explains
  * exactly what is wrong.
  */
 export function parseVersionList(tool: ToolName, input: string | readonly string[] | undefined): string[] {
-  const known = Object.keys(pins()[tool]).filter((k) => !k.startsWith("$"));
+  const known = pinnedVersions(tool);
   if (input === undefined || input === "") return [...pins().defaults[tool]];
   const items = (typeof input === "string" ? input.split(",") : input).map((s) => s.trim()).filter(Boolean);
   if (items.length === 0) return [...pins().defaults[tool]];

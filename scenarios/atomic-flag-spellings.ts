@@ -24,7 +24,7 @@ export default defineScenario({
     step("`helm install --atomic` of a release whose Deployment can never be ready: purged after the timeout")
       .explain("--atomic implies --wait: the install waits for the Deployment, gives up after 20 s, and uninstalls everything it created.")
       .does(helm("install", "my-release", fixture("local-chart"), "--set", "deploymentEnabled=true", "--set", "serviceEnabled=true", "--atomic", "--timeout", "20s"))
-      .whileRunning(resources({ serviceaccount: [NAME], service: [NAME], deployment: [NAME] }, { timeoutMs: 25_000 }))
+      .whileRunning(resources({ serviceaccount: [NAME], service: [NAME], deployment: [NAME] }))
       .documents({ outcome: "fails", text: "INSTALL FAILED / PURGING CHART", release: "<no results>" })
       .expect(
         fails(/INSTALLATION FAILED: release my-release failed, and has been uninstalled due to atomic being set: context deadline exceeded/)

@@ -30,7 +30,7 @@ export default defineScenario({
     step("Install with the Deployment and the Service enabled and --atomic: it fails and purges itself")
       .explain("--atomic implies --wait. When the Deployment is not ready within 20 s, Helm uninstalls the release it just created.")
       .does(sync({ set: { deploymentEnabled: true, serviceEnabled: true }, args: ATOMIC }))
-      .whileRunning(resources({ serviceaccount: [NAME], service: [NAME], deployment: [NAME] }, { timeoutMs: 25_000 }))
+      .whileRunning(resources({ serviceaccount: [NAME], service: [NAME], deployment: [NAME] }))
       .documents({
         outcome: "fails",
         text: "INSTALL FAILED / PURGING CHART / Error: release my-release failed: timed out waiting for the condition / Successfully purged a chart!",

@@ -39,7 +39,7 @@ export default defineScenario({
           "While Helm waits, the new Service and Deployment exist — the write-up watched them from a second shell.",
       )
       .does(sync({ set: { deploymentEnabled: true, serviceEnabled: true }, args: ARGS }))
-      .whileRunning(resources({ serviceaccount: [NAME], service: [NAME], deployment: [NAME] }, { timeoutMs: 25_000 }))
+      .whileRunning(resources({ serviceaccount: [NAME], service: [NAME], deployment: [NAME] }))
       .documents({
         outcome: "fails",
         text: "Error: UPGRADE FAILED: timed out waiting for the condition",

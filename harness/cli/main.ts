@@ -79,7 +79,8 @@ export function program(): Command {
     .action(async (id: string, o) => {
       const config = loadConfig(overrides(o));
       const helm = o.helm ? config.helmVersions.at(-1) : undefined;
-      process.exitCode = await walk(config, id, { helm, driver: o.driver, style: o.style, pause: o.pause !== false });
+      const helmfile = o.helmfile ? config.helmfileVersions.at(-1) : undefined;
+      process.exitCode = await walk(config, id, { helm, helmfile, driver: o.driver, style: o.style, pause: o.pause !== false });
     });
 
   p.command("clean")

@@ -31,7 +31,7 @@ export async function runSuite(config: HelmdrillConfig, options: { provision: bo
   const tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
   await lintFixtures(Object.values(tools.helm).at(-1)!, config.fixturesDir);
 
-  Object.assign(process.env, configToEnv(config), { HELMDRILL_PROGRESS: "1" });
+  Object.assign(process.env, configToEnv({ ...config, progress: true }));
   const filters = config.scenarios.length > 0 ? config.scenarios.map((s) => `scenarios/${s}.test.ts`) : ["scenarios/"];
   info(`running ${config.scenarios.length || "all"} scenario(s) on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, cluster ${config.cluster}`);
   const { startVitest } = await import("vitest/node");

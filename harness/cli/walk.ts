@@ -2,11 +2,15 @@ import readline from "node:readline";
 import { startCluster } from "../cluster/index.ts";
 import { runReaper } from "../cluster/reaper.ts";
 import type { HelmdrillConfig } from "../config.ts";
+import semver from "semver";
 import { HelmdrillError } from "../errors.ts";
+import { renderArgv } from "../exec.ts";
+import { heartbeat } from "../log.ts";
+import { helmfileHelmRange, helmfileSupportsHelm } from "../pins.ts";
 import { executeScenario, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
 import type { Step } from "../dsl/step.ts";
 import { targetLabel, type Driver, type Target } from "../dsl/target.ts";
-import { documentedText, STATUS_TEXT } from "../report/model.ts";
+import { documentedText, STATE_ICON, STATUS_TEXT } from "../report/model.ts";
 import { renderSnapshot } from "../probes/resources.ts";
 import { resolveTools } from "../tools/index.ts";
 import { openDrill, providedFor } from "../vitest/drill.ts";
@@ -14,7 +18,10 @@ import { findScenario } from "../../scenarios/index.ts";
 import { checkDocker, checkScenarioNames } from "./preflight.ts";
 
 export interface WalkOptions {
+  /** Named with --helm (else the newest pinned Helm that the chosen helmfile drives). */
   helm?: string;
+  /** Named with --helmfile (else the newest pinned helmfile that drives the Helm version). */
+  helmfile?: string;
   driver?: Driver;
   style?: "args" | "defaults";
   pause: boolean;
@@ -22,23 +29,29 @@ export interface WalkOptions {
 }
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
-const MARK: Record<string, string> = { matches: "✅", differs: "🔶", failed: "❌", "not-run": "⏭" };
 
 export function walkTarget(spec: ScenarioSpec, config: HelmdrillConfig, options: WalkOptions): Target {
   const driver = options.driver ?? "helm";
   if (!(spec.drivers ?? ["helm"]).includes(driver)) {
     throw new HelmdrillError(`scenario ${spec.id} does not run through ${driver}`, `it runs through: ${(spec.drivers ?? ["helm"]).join(", ")}`);
   }
-  const helm = options.helm ?? config.helmVersions.at(-1)!;
-  if (driver === "helm") return { driver, helm };
-  return { driver, helm, helmfile: config.helmfileVersions[0]!, style: options.style ?? "args" };
+  const newestFirst = (vs: string[]) => [...vs].sort(semver.rcompare);
+  if (driver === "helm") return { driver, helm: options.helm ?? newestFirst(config.helmVersions)[0]! };
+  const helms = options.helm ? [options.helm] : newestFirst(config.helmVersions);
+  const helmfiles = options.helmfile ? [options.helmfile] : newestFirst(config.helmfileVersions);
+  for (const helm of helms) {
+    const helmfile = helmfiles.find((hf) => helmfileSupportsHelm(hf, helm));
+    if (helmfile) return { driver, helm, helmfile, style: options.style ?? "args" };
+  }
+  const ranges = helmfiles.map((hf) => `helmfile ${hf} drives helm ${helmfileHelmRange(hf) ?? "any"}`).join("; ");
+  throw new HelmdrillError(`no helmfile among ${helmfiles.join(", ")} drives helm ${helms.join(", ")}`, `${ranges}; pick a pair with --helm and --helmfile`);
 }
 
 /** Terminal rendering of one finished step: commands, expectations, release and resources. */
 export function renderStepForTerminal(r: StepRecord): string {
   const lines: string[] = [];
   for (const c of r.commands.filter((c) => !c.probe)) {
-    lines.push(`$ ${c.argv.join(" ")}`);
+    lines.push(`$ ${renderArgv(c.argv)}`);
     const output = `${c.stdout}${c.stderr}`.trimEnd().split("\n").filter(Boolean);
     lines.push(...(output.length > 14 ? [...output.slice(0, 4), `  … ${output.length - 12} lines …`, ...output.slice(-8)] : output).map((l) => `  ${l}`));
     lines.push(`  (exit ${c.exitCode}, ${(c.durationMs / 1000).toFixed(1)} s)`);
@@ -59,7 +72,7 @@ export function renderStepForTerminal(r: StepRecord): string {
     }
   }
   if (r.resources) lines.push("", bold("Resources:"), ...renderSnapshot(r.resources).split("\n").map((l) => `  ${l}`));
-  lines.push("", `${MARK[r.status] ?? ""} Step ${r.index}: ${STATUS_TEXT[r.status]}`);
+  lines.push("", `${STATE_ICON[r.status]} Step ${r.index}: ${STATUS_TEXT[r.status]}`);
   return lines.join("\n");
 }
 
@@ -91,11 +104,11 @@ export async function walk(config: HelmdrillConfig, id: string, options: WalkOpt
   rl?.on("line", (line) => (waiting ? (waiting(line), (waiting = undefined)) : lines.push(line)));
   const nextLine = () => new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : (waiting = resolve)));
   let quit = false;
-  let ticker: NodeJS.Timeout | undefined;
+  let stopTicker = () => {};
   const provided = providedFor(config, tools, cluster);
   const drill = await openDrill(provided, `walk-${id}`);
   const cleanUp = async () => {
-    clearInterval(ticker);
+    stopTicker();
     rl?.close();
     if (config.keep) {
       reaper.keep();
@@ -117,12 +130,11 @@ export async function walk(config: HelmdrillConfig, id: string, options: WalkOpt
         if (step.documented) out(`The write-up saw: ${documentedText(step.documented)}`);
         if (step.action) {
           out(`Running: ${step.action.label}`);
-          const t0 = Date.now();
-          ticker = setInterval(() => out(`  … still running (${Math.round((Date.now() - t0) / 1000)} s)`), 5000);
+          stopTicker = heartbeat((elapsed) => out(`  … still running (${elapsed})`), 5000);
         }
       },
       afterStep: async (record: StepRecord) => {
-        clearInterval(ticker);
+        stopTicker();
         out(renderStepForTerminal(record));
         if (options.pause && record.index < total && !quit) {
           out(bold("\nPress Enter for the next step (q + Enter to stop)"));

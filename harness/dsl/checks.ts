@@ -1,6 +1,7 @@
 import type { CommandResult } from "../exec.ts";
 import { readRelease, describeRelease, type ReleaseState } from "../probes/release.ts";
-import { listKind, podStatus, type Kube, type ResourceKind, type ResourceRow } from "../probes/resources.ts";
+import type { V1Job, V1Pod } from "@kubernetes/client-node";
+import { jobStatus, listKind, podStatus, type Kube, type ResourceKind, type ResourceRow } from "../probes/resources.ts";
 import type { ToolRunners } from "../tools/runners.ts";
 import { poll } from "./poll.ts";
 import { describeSelector, selects, validateSelector, type Selector, type Target } from "./target.ts";
@@ -248,12 +249,14 @@ export const resources = (want: ResourceSet | ((vars: Record<string, string | nu
 
 // ------------------------------------------------------------------ pods, jobs, logs
 
+type PodJudge = (pods: V1Pod[]) => string | undefined;
+
 class PodsCheck extends Check {
   readonly category = "pods";
   constructor(
     private readonly selector: string,
     private readonly what: string,
-    private readonly judgePods: (pods: { name: string; status: string; image: string; phase: string }[]) => string | undefined,
+    private readonly judgePods: PodJudge,
     private readonly timeoutMs = 90_000,
   ) {
     super();
@@ -263,32 +266,68 @@ class PodsCheck extends Check {
   }
   async verify(ctx: CheckContext): Promise<CheckOutcome> {
     const observe = async () =>
-      (await ctx.kube.core.listNamespacedPod({ namespace: ctx.namespace, labelSelector: this.selector })).items
-        .filter((p) => !p.metadata?.deletionTimestamp)
-        .map((p) => ({ name: p.metadata?.name ?? "?", status: podStatus(p), image: p.spec?.containers[0]?.image ?? "?", phase: p.status?.phase ?? "?" }));
+      (await ctx.kube.core.listNamespacedPod({ namespace: ctx.namespace, labelSelector: this.selector })).items.filter((p) => !p.metadata?.deletionTimestamp);
     const r = await poll(observe, this.judgePods, { timeoutMs: this.timeoutMs, intervalMs: 1000, signal: ctx.signal });
-    const observed = r.last ? r.last.map((p) => `${p.name} ${p.status} ${p.image}`).join("; ") || "no pods" : r.lastProblem;
+    const observed = r.last ? r.last.map((p) => `${p.metadata?.name ?? "?"} ${podStatus(p)} ${podImages(p).join("+")}`).join("; ") || "no pods" : r.lastProblem;
     return { ok: r.ok, expected: this.describe(), observed: r.ok ? observed : `${observed} — ${r.lastProblem}` };
   }
 }
 
-/** Every (non-terminating) pod matching the selector shows one of these statuses (e.g. ImagePullBackOff). */
-export const podsInState = (selector: string, ...states: TextPattern[]): Check =>
-  new PodsCheck(selector, `all ${states.map(showPattern).join(" or ")}`, (pods) =>
-    pods.length === 0 ? "no pods" : pods.every((p) => states.some((s) => matchText(p.status, s))) ? undefined : "some pod is in another state",
+/** Every container's image, init containers excluded. */
+export function podImages(p: V1Pod): string[] {
+  return (p.spec?.containers ?? []).map((c) => c.image ?? "?");
+}
+
+/** Running, and every container of the spec has a status that says ready. */
+export function podReady(p: V1Pod): boolean {
+  const statuses = new Map((p.status?.containerStatuses ?? []).map((c) => [c.name, c]));
+  const containers = p.spec?.containers ?? [];
+  return p.status?.phase === "Running" && containers.length > 0 && containers.every((c) => statuses.get(c.name)?.ready === true);
+}
+
+/** What a pod can be said to be in: its phase and every container's waiting/terminated reason. */
+export function podStates(p: V1Pod): string[] {
+  const reasons = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].flatMap((c) =>
+    [c.state?.waiting?.reason, c.state?.terminated?.reason].filter((r): r is string => Boolean(r)),
   );
+  return [p.status?.phase ?? "Unknown", ...reasons];
+}
 
-/** Exactly the given images run in Ready pods (and no other pods exist), e.g. the old version after a rollback. */
+/** The judges behind the pod checks, exported for unit tests of their logic. */
+export const podJudges = {
+  inState:
+    (states: TextPattern[]): PodJudge =>
+    (pods) => {
+      if (pods.length === 0) return "no pods";
+      const other = pods.find((p) => !podStates(p).some((st) => states.some((s) => matchText(st, s))));
+      return other ? `${other.metadata?.name} is ${podStates(other).join("/")}` : undefined;
+    },
+  runImages:
+    (images: string[]): PodJudge =>
+    (pods) => {
+      if (pods.length === 0) return "no pods";
+      const got = [...new Set(pods.flatMap(podImages))].sort();
+      const want = [...new Set(images)].sort();
+      if (got.join(",") !== want.join(",")) return `images are [${got.join(", ")}]`;
+      const notReady = pods.filter((p) => !podReady(p));
+      return notReady.length ? `not ready: ${notReady.map((p) => `${p.metadata?.name} ${podStatus(p)}`).join(", ")}` : undefined;
+    },
+  include:
+    (image: string): PodJudge =>
+    (pods) =>
+      pods.some((p) => podImages(p).includes(image)) ? undefined : `no pod with ${image}`,
+};
+
+/** Every (non-terminating) pod matching the selector is in one of these states: its phase or a container's reason (e.g. ImagePullBackOff). */
+export const podsInState = (selector: string, ...states: TextPattern[]): Check =>
+  new PodsCheck(selector, `all ${states.map(showPattern).join(" or ")}`, podJudges.inState(states));
+
+/** The pods' containers run exactly these images (no other image in any container), and every pod is Running with all containers ready. */
 export const podsRunImages = (selector: string, ...images: string[]): Check =>
-  new PodsCheck(selector, `running and ready with ${images.join(", ")} only`, (pods) => {
-    const got = pods.map((p) => p.image).sort().join(",");
-    if (got !== [...images].sort().join(",")) return `images are [${got}]`;
-    return pods.every((p) => /Running 1\/1 ready|Running \d+\/\d+ ready/.test(p.status) && !/0\//.test(p.status)) ? undefined : "not all pods ready";
-  });
+  new PodsCheck(selector, `running and ready with ${images.join(", ")} only`, podJudges.runImages(images));
 
-/** At least one pod matching the selector runs this image, ready or not (e.g. the new version while Helm waits). */
-export const podsInclude = (selector: string, image: string): Check =>
-  new PodsCheck(selector, `some pod with ${image}`, (pods) => (pods.some((p) => p.image === image) ? undefined : `no pod with ${image}`));
+/** At least one pod matching the selector runs this image in some container, ready or not (e.g. the new version while Helm waits). */
+export const podsInclude = (selector: string, image: string): Check => new PodsCheck(selector, `some pod with ${image}`, podJudges.include(image));
 
 class JobCheck extends Check {
   readonly category = "jobs";
@@ -303,14 +342,19 @@ class JobCheck extends Check {
     return `job ${this.name} ${this.condition}${this.reason ? ` (${this.reason})` : ""}`;
   }
   async verify(ctx: CheckContext): Promise<CheckOutcome> {
-    const observe = async () => (await listKind(ctx.kube, ctx.namespace, "job")).find((j) => j.name === this.name);
-    const r = await poll(
-      observe,
-      (j) => (!j ? "job not found" : j.status.startsWith(this.condition) && (!this.reason || j.status.includes(this.reason)) ? undefined : `job is ${j.status}`),
-      { timeoutMs: 60_000, intervalMs: 1000 },
-    );
-    return { ok: r.ok, expected: this.describe(), observed: r.last ? `job ${r.last.name} ${r.last.status}` : r.lastProblem };
+    const observe = async () =>
+      (await ctx.kube.batch.listNamespacedJob({ namespace: ctx.namespace, fieldSelector: `metadata.name=${this.name}` })).items.at(0);
+    const r = await poll(observe, (j) => judgeJob(j, this.condition, this.reason), { timeoutMs: 60_000, intervalMs: 1000 });
+    return { ok: r.ok, expected: this.describe(), observed: r.last ? `job ${this.name} ${jobStatus(r.last)}` : r.lastProblem };
   }
+}
+
+/** Judges a Job from its conditions: the wanted condition is True, with the reason when one is asked for. */
+export function judgeJob(job: V1Job | undefined, condition: "Complete" | "Failed", reason?: string): string | undefined {
+  if (!job) return "job not found";
+  const c = (job.status?.conditions ?? []).find((x) => x.type === condition && x.status === "True");
+  if (c && (!reason || c.reason === reason)) return undefined;
+  return `job is ${jobStatus(job)}`;
 }
 
 export const jobFailed = (name: string, reason?: string): Check => new JobCheck(name, "Failed", reason);

@@ -15,7 +15,11 @@ export interface PollResult<T> {
 export interface PollOptions {
   timeoutMs: number;
   intervalMs?: number;
-  /** Stop early (e.g. the action a `during` check watches has finished). */
+  /**
+   * The end of a `during` check's window: the action it watches has finished. With a signal,
+   * polling lasts until it fires and timeoutMs does not apply — the expectation is "holds at
+   * some point while the action runs", however long a contended machine makes the action.
+   */
   signal?: AbortSignal;
 }
 
@@ -43,9 +47,10 @@ export async function poll<T>(
       lastProblem = `probe failed: ${error instanceof Error ? error.message : String(error)}`;
     }
     const elapsed = performance.now() - t0;
-    if (elapsed >= timeoutMs || signal?.aborted) {
+    const deadline = signal ? Number.POSITIVE_INFINITY : timeoutMs;
+    if (elapsed >= deadline || signal?.aborted) {
       return { ok: false, last, lastProblem, attempts, elapsedMs: Math.round(elapsed) };
     }
-    await new Promise((r) => setTimeout(r, Math.min(intervalMs, Math.max(0, timeoutMs - elapsed))));
+    await new Promise((r) => setTimeout(r, Math.min(intervalMs, Math.max(0, deadline - elapsed))));
   }
 }

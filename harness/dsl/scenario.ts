@@ -2,8 +2,7 @@ import type { CommandResult } from "../exec.ts";
 import { collectDiagnostics } from "../probes/diagnostics.ts";
 import { readRelease, type ReleaseState } from "../probes/release.ts";
 import { snapshotResources, type Kube, type ResourceSnapshot } from "../probes/resources.ts";
-import type { ToolRunners } from "../tools/runners.ts";
-import { displayArgv } from "../tools/runners.ts";
+import { displayArgv, withCommandTimeout, type ToolRunners } from "../tools/runners.ts";
 import type { Check, CheckCategory, CheckContext, CheckOutcome } from "./checks.ts";
 import { errorText } from "./checks.ts";
 import type { ActionContext, Documented, Step } from "./step.ts";
@@ -228,7 +227,8 @@ async function runStep(
     await env.beforeStep?.(step, base.index);
     if (step.action) {
       const controller = new AbortController();
-      const running = step.action.run(ctx).finally(() => controller.abort());
+      // The step's own per-operation timeout bounds every command its action runs (not the probes).
+      const running = step.action.run({ ...ctx, runners: withCommandTimeout(env.runners, step.timeoutMs) }).finally(() => controller.abort());
       const watched = during.applied.map(async (c) => record(c, await verifySafely(c, { ...ctx, signal: controller.signal }), "during"));
       try {
         result = await running;

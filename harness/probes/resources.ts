@@ -55,15 +55,18 @@ export async function listKind(kube: Kube, namespace: string, kind: ResourceKind
     case "pod":
       return (await kube.core.listNamespacedPod(q)).items.map((o) => row(kind, o, podStatus(o)));
     case "job":
-      return (await kube.batch.listNamespacedJob(q)).items.map((o) => {
-        const c = (o.status?.conditions ?? []).find((x) => x.status === "True" && (x.type === "Failed" || x.type === "Complete"));
-        return row(kind, o, c ? `${c.type}${c.reason ? ` (${c.reason})` : ""}` : `running, ${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1} complete`);
-      });
+      return (await kube.batch.listNamespacedJob(q)).items.map((o) => row(kind, o, jobStatus(o)));
     case "configmap":
       return (await kube.core.listNamespacedConfigMap(q)).items.map((o) => row(kind, o, `${Object.keys(o.data ?? {}).length} keys`));
     case "secret":
       return (await kube.core.listNamespacedSecret(q)).items.map((o) => row(kind, o, `${o.type}`));
   }
+}
+
+/** A Job's final condition (Complete/Failed with its reason), or how far it got. */
+export function jobStatus(o: import("@kubernetes/client-node").V1Job): string {
+  const c = (o.status?.conditions ?? []).find((x) => x.status === "True" && (x.type === "Failed" || x.type === "Complete"));
+  return c ? `${c.type}${c.reason ? ` (${c.reason})` : ""}` : `running, ${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1} complete`;
 }
 
 /** kubectl's STATUS column: the waiting/terminated reason when there is one, else the phase. */

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
-import { run, runChecked, succeeded } from "../exec.ts";
+import { run, runChecked, runPipelineChecked, succeeded } from "../exec.ts";
 import { PROJECT_ROOT, pins } from "../pins.ts";
 import { ensureDebianPackages } from "./docker.ts";
 import { scratchDir } from "../cluster/reaper.ts";
@@ -36,9 +36,10 @@ async function busyboxRootfs(): Promise<string> {
 }
 
 async function importRootfs(root: string, ref: string, changes: string[]): Promise<void> {
-  const args = ["docker", "import", ...changes.flatMap((c) => ["--change", c]), "-", ref];
-  const tar = `tar -C ${JSON.stringify(root)} -c . | ${args.map((a) => JSON.stringify(a)).join(" ")}`;
-  await runChecked(["bash", "-o", "pipefail", "-c", tar], { what: `docker import ${ref}`, timeoutMs: 300_000 });
+  await runPipelineChecked(["tar", "-C", root, "-c", "."], ["docker", "import", ...changes.flatMap((c) => ["--change", c]), "-", ref], {
+    what: `docker import ${ref}`,
+    timeoutMs: 300_000,
+  });
 }
 
 const LABEL = 'LABEL io.helmdrill.built-by="helmdrill provision"';

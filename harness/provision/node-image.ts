@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
-import { run, runChecked, succeeded } from "../exec.ts";
+import { run, runChecked, runPipelineChecked, succeeded } from "../exec.ts";
 import { pins } from "../pins.ts";
 import { ensureDebianPackages } from "./docker.ts";
 import { NODE_IMAGE_SOURCES, imageExists, saveImages } from "./images.ts";
@@ -117,8 +117,7 @@ export async function buildNodeRootfs(cacheDir: string, progress: (m: string) =>
     rmSync(path.join(target, junk), { recursive: true, force: true });
   }
   progress(`docker import ${ref}`);
-  const cmd = `tar -C ${JSON.stringify(target)} -c . | docker import - ${ref}`;
-  await runChecked(["bash", "-o", "pipefail", "-c", cmd], { timeoutMs: 600_000, what: `docker import ${ref}` });
+  await runPipelineChecked(["tar", "-C", target, "-c", "."], ["docker", "import", "-", ref], { timeoutMs: 600_000, what: `docker import ${ref}` });
   rmSync(target, { recursive: true, force: true });
   return ref;
 }

@@ -2,33 +2,15 @@ import type { CheckRecord, CommandRecord, ScenarioRun, StepRecord, StepStatus } 
 import type { ReleaseState } from "../probes/release.ts";
 import { diffSnapshots, renderSnapshot, type ResourceSnapshot } from "../probes/resources.ts";
 import { formatDuration } from "../log.ts";
-import { STATUS_TEXT, type Matrix, type MatrixCell, type MatrixRow } from "./model.ts";
+import { CELL_STATES, STATE_ICON, STATE_WORD, STATUS_TEXT, type CellStatus, type Matrix, type MatrixCell, type MatrixRow } from "./model.ts";
+import { renderArgv } from "../exec.ts";
 
 /**
  * Markdown renderings of helmdrill results: the conformance matrix (one table per scenario,
  * one column per target) and per-run transcripts shaped like the write-ups they replay.
  */
 
-export type CellStatus = MatrixCell["status"];
-
-export const CELL_STATES: readonly CellStatus[] = ["matches", "differs", "failed", "not-run", "absent"];
-
-/** Icon and word per state, as shown in matrix cells. */
-export const STATE_ICON: Record<CellStatus, string> = {
-  matches: "✅",
-  differs: "🔶",
-  failed: "❌",
-  "not-run": "⏭",
-  absent: "·",
-};
-
-export const STATE_WORD: Record<CellStatus, string> = {
-  matches: "matches",
-  differs: "differs",
-  failed: "failed",
-  "not-run": "not run",
-  absent: "absent",
-};
+export { CELL_STATES, STATE_ICON, STATE_WORD, type CellStatus } from "./model.ts";
 
 export const stateLabel = (s: CellStatus): string => `${STATE_ICON[s]} ${STATE_WORD[s]}`;
 
@@ -204,17 +186,26 @@ export function renderMatrixMarkdown(matrix: Matrix): string {
     }
     out.push("");
   }
+  out.push(...coverageSection(matrix));
   return out.join("\n");
 }
 
-// ------------------------------------------------------------------ transcript
-
-/** Shell-quotes an argument only when it needs it, so transcripts read like a terminal. */
-export function shellQuote(arg: string): string {
-  if (arg === "") return "''";
-  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
+/** Expectations no pinned version reaches and holes between keyed ranges: listed, never dropped. */
+function coverageSection(matrix: Matrix): string[] {
+  const findings = matrix.coverage ?? [];
+  if (findings.length === 0) return [];
+  return [
+    "## Expectations outside the pinned versions",
+    "",
+    "Versioned expectations that no pinned version runs, and versions between keyed ranges that no expectation of that kind covers. " +
+      "A run on such a version stops at that step with “no expectation for …”; pin the version or widen a range.",
+    "",
+    ...findings.map((f) => `- ${codeSpan(f.scenario)} step ${f.step} (${escapeMarkdown(f.stepTitle)}): ${f.kind === "unreached" ? "unreached" : "gap"} — ${escapeMarkdown(f.text)}`),
+    "",
+  ];
 }
+
+// ------------------------------------------------------------------ transcript
 
 /** Keeps the first and last lines of long output, with a marker for what was left out. */
 export function trimLines(text: string, limit = OUTPUT_LINE_LIMIT): string {
@@ -241,7 +232,7 @@ function documentedProse(step: StepRecord): string[] {
 }
 
 function commandBlock(c: CommandRecord): string[] {
-  const body = [`$ ${c.argv.map(shellQuote).join(" ")}`];
+  const body = [`$ ${renderArgv(c.argv)}`];
   if (c.stdout.trim()) body.push(trimLines(c.stdout));
   if (c.stderr.trim()) body.push(trimLines(c.stderr));
   return [fenced(body.join("\n"), "console"), "", `_exit ${c.exitCode} · ${formatDuration(c.durationMs)}_`];
@@ -325,7 +316,7 @@ export function renderTranscript(run: ScenarioRun): string {
     `- **Source:** ${escapeMarkdown(run.source.file)} — ${escapeMarkdown(run.source.section)}`,
     `- **Target:** ${escapeMarkdown(run.targetLabel)}`,
     `- **Namespace:** ${codeSpan(run.namespace)}`,
-    `- **Status:** ${run.status === "passed" ? "✅ passed" : "❌ failed"} (${counts.join(", ") || "no steps"})`,
+    `- **Status:** ${run.status === "passed" ? `${STATE_ICON.matches} passed` : `${STATE_ICON.failed} failed`} (${counts.join(", ") || "no steps"})`,
     `- **Started:** ${escapeMarkdown(run.startedAt)}, took ${formatDuration(run.durationMs)}`,
   ];
   if (vars.length > 0) out.push(`- **Variables:** ${vars.map(([k, v]) => codeSpan(`${k}=${v}`)).join(", ")}`);

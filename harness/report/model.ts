@@ -1,5 +1,6 @@
 import type { ScenarioRun, StepStatus } from "../dsl/scenario.ts";
 import type { Documented } from "../dsl/step.ts";
+import type { CoverageFinding } from "../dsl/coverage.ts";
 
 /**
  * The conformance matrix: rows are scenario steps, columns are the targets run (tool
@@ -32,6 +33,8 @@ export interface Matrix {
   rows: MatrixRow[];
   totals: Record<string, Record<StepStatus, number>>;
   runs: { scenario: string; target: string; status: string; durationMs: number }[];
+  /** Expectations no pinned version reaches, and version holes between keyed ranges. */
+  coverage?: CoverageFinding[];
 }
 
 export function documentedText(d: Documented | undefined): string {
@@ -103,6 +106,27 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readon
     runs: runs.map((r) => ({ scenario: r.scenario, target: r.targetLabel, status: r.status, durationMs: r.durationMs })),
   };
 }
+
+export type CellStatus = MatrixCell["status"];
+
+export const CELL_STATES: readonly CellStatus[] = ["matches", "differs", "failed", "not-run", "absent"];
+
+/** Icon and word per state: matrix cells, transcripts and the walkthrough show the same. */
+export const STATE_ICON: Record<CellStatus, string> = {
+  matches: "✅",
+  differs: "🔶",
+  failed: "❌",
+  "not-run": "⏭",
+  absent: "·",
+};
+
+export const STATE_WORD: Record<CellStatus, string> = {
+  matches: "matches",
+  differs: "differs",
+  failed: "failed",
+  "not-run": "not run",
+  absent: "absent",
+};
 
 export const STATUS_TEXT: Record<MatrixCell["status"], string> = {
   matches: "matches the write-up",

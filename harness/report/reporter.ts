@@ -4,7 +4,8 @@ import type { Reporter, TestModule } from "vitest/node";
 import type { ScenarioRun } from "../dsl/scenario.ts";
 import { targetSlug } from "../dsl/target.ts";
 import { loadConfig } from "../config.ts";
-import { pins } from "../pins.ts";
+import { helmfileSupportsHelm, pinnedVersions, pins } from "../pins.ts";
+import { expectationCoverage } from "../dsl/coverage.ts";
 import { renderMatrixHtml } from "./html.ts";
 import { renderMatrixMarkdown, renderTranscript } from "./markdown.ts";
 import { buildMatrix } from "./model.ts";
@@ -26,6 +27,9 @@ export function writeReports(runs: ScenarioRun[], reportsDir: string): string[] 
   const p = pins();
   const baseline = `${p.baseline.helm} / Helmfile ${p.baseline.helmfile}`;
   const matrix = buildMatrix(runs, baseline, catalogue.map((s) => s.id));
+  const ran = new Set(runs.map((r) => r.scenario));
+  const pinned = { helmVersions: pinnedVersions("helm"), helmfileVersions: pinnedVersions("helmfile") };
+  matrix.coverage = catalogue.filter((s) => ran.has(s.id)).flatMap((s) => expectationCoverage(s, pinned, helmfileSupportsHelm));
   mkdirSync(reportsDir, { recursive: true });
   const written: string[] = [];
   const write = (rel: string, content: string) => {

@@ -22,6 +22,22 @@ export interface ResolvedTools {
   helmfile: Record<string, string>;
 }
 
+/**
+ * The binary resolved for one version — never a stand-in: a target whose version was not
+ * resolved would run another binary under its label and mislabel a report column.
+ */
+export function toolFor(tools: ResolvedTools, tool: "helm" | "helmfile", version: string): string {
+  const p = tools[tool][version];
+  if (p === undefined) {
+    const have = Object.keys(tools[tool]);
+    throw new HelmdrillError(
+      `${tool} ${version} was not resolved for this run`,
+      `resolved ${tool} versions: ${have.join(", ") || "none"}; select it with --${tool} ${version} (HELMDRILL_${tool.toUpperCase()})`,
+    );
+  }
+  return p;
+}
+
 /** Paths of the configured versions, or a clear error naming what is missing. */
 export function resolveTools(cacheDir: string, helmVersions: string[], helmfileVersions: string[]): ResolvedTools {
   const missing: string[] = [];

@@ -64,6 +64,16 @@ export function bindRunners(b: RunnerBinding): ToolRunners {
 }
 
 /**
+ * The same runners with a default per-command timeout (a step's `withTimeout`): a command
+ * still running then is killed and its result says so; an explicit timeoutMs still wins.
+ */
+export function withCommandTimeout(runners: ToolRunners, timeoutMs: number | undefined): ToolRunners {
+  if (timeoutMs === undefined) return runners;
+  const wrap = (fn: ToolRunners["helm"]): ToolRunners["helm"] => (args, options) => fn(args, { timeoutMs, ...options });
+  return { namespace: runners.namespace, helm: wrap(runners.helm), helmfile: wrap(runners.helmfile), kubectl: wrap(runners.kubectl) };
+}
+
+/**
  * argv as a person would type it from the repository root: tool paths shortened to their
  * names, paths inside the repository made relative (./fixtures/…).
  */

@@ -17,7 +17,7 @@ import { kubeClients, type Kube } from "../probes/resources.ts";
 import { bindRunners, type ToolRunners } from "../tools/runners.ts";
 import type { HelmdrillConfig } from "../config.ts";
 import type { StartedCluster } from "../cluster/types.ts";
-import type { ResolvedTools } from "../tools/index.ts";
+import { toolFor, type ResolvedTools } from "../tools/index.ts";
 
 /** What every worker receives through `inject("helmdrill")`. */
 export interface HelmdrillProvided {
@@ -93,12 +93,11 @@ export async function openDrill(provided: HelmdrillProvided, testName: string): 
   // The namespace's default ServiceAccount is created asynchronously; pods need it.
   await poll(() => kube.core.readNamespacedServiceAccount({ name: "default", namespace }), () => undefined, { timeoutMs: 60_000 });
 
-  const latestHelm = Object.values(provided.tools.helm).at(-1)!;
   const commandLog: RunEnvironment["commandLog"] = [];
   const runnersFor = (target: Target) =>
     bindRunners({
-      helm: provided.tools.helm[target.helm] ?? latestHelm,
-      helmfile: target.helmfile ? provided.tools.helmfile[target.helmfile] : undefined,
+      helm: toolFor(provided.tools, "helm", target.helm),
+      helmfile: target.helmfile ? toolFor(provided.tools, "helmfile", target.helmfile) : undefined,
       kubectl: provided.tools.kubectl,
       kubeconfigPath: provided.kubeconfigPath,
       namespace,

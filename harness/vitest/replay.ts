@@ -3,7 +3,8 @@ import { describe, inject } from "vitest";
 import { renderSnapshot } from "../probes/resources.ts";
 import { describeRelease } from "../probes/release.ts";
 import { executeScenario, summarizeFailure, type ScenarioRun, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
-import { targetLabel, targetsFor, type Target } from "../dsl/target.ts";
+import { targetLabel, targetsFor } from "../dsl/target.ts";
+import { stepProgress } from "../log.ts";
 import { helmfileSupportsHelm } from "../pins.ts";
 import { drillTest } from "./fixtures.ts";
 
@@ -23,21 +24,6 @@ async function attachStep(record: StepRecord): Promise<void> {
   const checks = record.checks.map((c) => `${c.ok ? "✔" : "✖"} [${c.phase}] ${c.expected}\n    observed: ${c.observed}${c.drift ? `\n    drift from the write-up: ${c.drift}` : ""}`);
   await allure.attachment("expectations", [`status: ${record.status}`, record.problem ?? "", ...checks].join("\n"), "text/plain");
   if (record.diagnostics) await allure.attachment("diagnostics", record.diagnostics, "text/plain");
-}
-
-/**
- * With HELMDRILL_PROGRESS=1 (set by `helmdrill run`) each step prints a start and an end
- * line as it happens, so a 30 s Helm wait is never silent.
- */
-function liveProgress(spec: ScenarioSpec, target: Target) {
-  const on = process.env.HELMDRILL_PROGRESS === "1";
-  const tag = `[${spec.id} · ${targetLabel(target)}]`;
-  return async (title: string, fn: () => Promise<StepRecord>): Promise<StepRecord> => {
-    if (on) process.stderr.write(`helmdrill: ${tag} ${title} …\n`);
-    const record = await fn();
-    if (on) process.stderr.write(`helmdrill: ${tag} step ${record.index}: ${record.status} (${(record.durationMs / 1000).toFixed(1)} s)\n`);
-    return record;
-  };
 }
 
 class StepFailed extends Error {}
@@ -74,12 +60,12 @@ export function replay(spec: ScenarioSpec): void {
         await allure.parameter("helm", target.helm);
         if (target.helmfile) await allure.parameter("helmfile", `${target.helmfile} (${target.style})`);
         await allure.description(`${spec.summary}\n\nReplays **${spec.source.section}** of \`${spec.source.file}\`.`);
-        const live = liveProgress(spec, target);
+        const tag = `[${spec.id} · ${targetLabel(target)}]`;
         const run = await executeScenario(
           spec,
           target,
           drill.environment(target, {
-            wrapStep: (title, fn) => allureStep(title, () => live(title, fn)),
+            wrapStep: (title, fn) => allureStep(title, () => stepProgress(config.progress, tag, title, fn)),
             afterStep: attachStep,
           }),
         );

@@ -6,7 +6,7 @@ import { pickPort, STATIC_BAND } from "../../harness/cluster/nodeports.ts";
 import { missingCapabilities } from "../../harness/cluster/k3s.ts";
 import { ExistingClusterProvider } from "../../harness/cluster/existing.ts";
 import { filesFailedToRun, summaryLine } from "../../harness/report/ci-summary.ts";
-import { run, renderArgv, runChecked } from "../../harness/exec.ts";
+import { run, renderArgv, runChecked, runPipeline, runPipelineChecked } from "../../harness/exec.ts";
 
 describe("pins and version lists", () => {
   it("defaults to the pinned set", () => {
@@ -110,6 +110,17 @@ describe("typed command results", () => {
   });
   it("runChecked turns a failure into one clear HelmdrillError", async () => {
     await expect(runChecked(["sh", "-c", "echo broken >&2; exit 2"], { what: "building the thing" })).rejects.toThrow(/building the thing failed \(exit 2\)/);
+  });
+  it("pipes one program into another with every argument intact (zx quotes them, no shell string)", async () => {
+    const r = await runPipeline(["printf", "%s", "a b$HOME'\"x"], ["wc", "-c"]);
+    expect(r).toMatchObject({ exitCode: 0, stdout: "11\n", timedOut: false });
+    expect(r.argv).toEqual(["printf", "%s", "a b$HOME'\"x", "|", "wc", "-c"]);
+  });
+  it("a pipeline fails when its producer fails (pipefail), and stops at its timeout", async () => {
+    const r = await runPipeline(["sh", "-c", "echo half; echo 'tar: short read' >&2; exit 2"], ["cat"]);
+    expect(r).toMatchObject({ exitCode: 2, stderr: "tar: short read\n" });
+    await expect(runPipelineChecked(["sh", "-c", "exit 2"], ["cat"], { what: "docker import x" })).rejects.toThrow(/docker import x failed \(exit 2\)/);
+    expect(await runPipeline(["sleep", "5"], ["cat"], { timeoutMs: 200 })).toMatchObject({ timedOut: true });
   });
   it("renders argv the way a shell would need it", () => {
     expect(renderArgv(["helmfile", "sync", "--args", "--cleanup-on-fail --atomic"])).toBe("helmfile sync --args '--cleanup-on-fail --atomic'");

@@ -153,6 +153,17 @@ describe("poll (read-only probes)", () => {
     const r = await poll(async () => ++n, (v) => (v >= 3 ? undefined : "not yet"), { timeoutMs: 5000, intervalMs: 1 });
     expect(r).toMatchObject({ ok: true, last: 3, attempts: 3 });
   });
+
+  it("a `during` check watches until the action ends, not until its own timeout (a slow machine creates late)", async () => {
+    const action = new AbortController();
+    const t0 = performance.now();
+    // The watched object appears after 300 ms; the action ends at 600 ms; the check's timeout is 50 ms.
+    setTimeout(() => action.abort(), 600);
+    const r = await poll(async () => performance.now() - t0 > 300, (seen) => (seen ? undefined : "not created yet"), { timeoutMs: 50, intervalMs: 20, signal: action.signal });
+    expect(r.ok).toBe(true);
+    const never = await poll(async () => false, () => "not created yet", { timeoutMs: 50, intervalMs: 20, signal: AbortSignal.timeout(200) });
+    expect(never).toMatchObject({ ok: false, lastProblem: "not created yet" });
+  });
 });
 
 describe("per-step resource diffs", () => {

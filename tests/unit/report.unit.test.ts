@@ -4,7 +4,8 @@ import { targetLabel, type Target } from "../../harness/dsl/target.ts";
 import type { ReleaseState } from "../../harness/probes/release.ts";
 import type { ResourceSnapshot } from "../../harness/probes/resources.ts";
 import { escapeHtml, renderMatrixHtml } from "../../harness/report/html.ts";
-import { renderMatrixMarkdown, renderTranscript, shellQuote, trimLines, truncate } from "../../harness/report/markdown.ts";
+import { renderMatrixMarkdown, renderTranscript, trimLines, truncate } from "../../harness/report/markdown.ts";
+import { shellQuote } from "../../harness/exec.ts";
 import { buildMatrix, documentedText, STATUS_TEXT, type Matrix } from "../../harness/report/model.ts";
 
 // ------------------------------------------------------------------ fixtures (pure data, no cluster)

@@ -1,0 +1,83 @@
+import semver from "semver";
+import type { Check, CheckCategory } from "./checks.ts";
+import { applicableChecks, type ScenarioSpec } from "./scenario.ts";
+import { targetLabel, targetsFor, type Target } from "./target.ts";
+
+/**
+ * Expectations keyed to versions can miss: a check keyed to a range no pinned version falls
+ * in never runs, and two ranges with a hole between them (helmfile `<1.0.0` and `>=1.7.0`)
+ * leave every version in the hole without that kind of expectation. Neither shows up in a
+ * run of the pinned versions, so both are reported here instead of being dropped silently.
+ */
+export interface CoverageFinding {
+  scenario: string;
+  step: number;
+  stepTitle: string;
+  kind: "unreached" | "gap";
+  text: string;
+}
+
+export interface PinnedVersions {
+  helmVersions: readonly string[];
+  helmfileVersions: readonly string[];
+}
+
+type Supports = (helmfile: string, helm: string) => boolean;
+
+/** Versions on both sides of every bound the scenario's selectors name. */
+function boundaryVersions(checks: Check[], tool: "helm" | "helmfile"): string[] {
+  const out = new Set<string>();
+  for (const c of checks) {
+    const range = c.targets?.[tool];
+    if (!range) continue;
+    for (const comparator of new semver.Range(range).set.flat()) {
+      const v = comparator.semver;
+      if (typeof v === "symbol" || !v.version || v.version === "0.0.0") continue;
+      // Release versions only (a bound such as <4.0.0-0 stands for 4.0.0).
+      out.add(`${v.major}.${v.minor}.${v.patch}`);
+      out.add(`${v.major}.${v.minor}.${v.patch + 1}`);
+      if (v.patch > 0) out.add(`${v.major}.${v.minor}.${v.patch - 1}`);
+      else if (v.minor > 0) out.add(`${v.major}.${v.minor - 1}.0`);
+      else if (v.major > 0) out.add(`${v.major - 1}.0.0`);
+    }
+  }
+  return [...out];
+}
+
+export function expectationCoverage(spec: ScenarioSpec, pinned: PinnedVersions, supports: Supports = () => true): CoverageFinding[] {
+  const drivers = spec.drivers ?? ["helm"];
+  const pinnedTargets = targetsFor(drivers, pinned, supports);
+  const findings: CoverageFinding[] = [];
+  for (const [i, step] of spec.steps.entries()) {
+    const at = { scenario: spec.id, step: i + 1, stepTitle: step.title };
+    for (const checks of [step.checks, step.during]) {
+      for (const c of checks) {
+        if (c.targets && !pinnedTargets.some((t) => c.appliesTo(t))) {
+          findings.push({ ...at, kind: "unreached", text: `${c.label()} applies to no pinned target` });
+        }
+      }
+      const keyed = checks.filter((c) => c.targets);
+      if (keyed.length === 0) continue;
+      const unpinned = (tool: "helm" | "helmfile", pinnedList: readonly string[]) => [
+        ...new Set([...pinnedList, ...boundaryVersions(keyed, tool)]),
+      ];
+      const candidates = targetsFor(drivers, { helmVersions: unpinned("helm", pinned.helmVersions), helmfileVersions: unpinned("helmfile", pinned.helmfileVersions) });
+      const holes = new Map<CheckCategory, Target[]>();
+      for (const t of candidates) {
+        for (const cat of applicableChecks(checks, t).uncovered) holes.set(cat, [...(holes.get(cat) ?? []), t]);
+      }
+      for (const [cat, targets] of holes) {
+        const shown = targets.slice(0, 3).map(targetLabel).join("; ");
+        findings.push({
+          ...at,
+          kind: "gap",
+          text: `no ${cat} expectation for ${shown}${targets.length > 3 ? ` and ${targets.length - 3} more` : ""} (between the ranges ${keyed
+            .filter((c) => c.category === cat)
+            .map((c) => c.label())
+            .join(" | ")})`,
+        });
+      }
+    }
+  }
+  return findings;
+}
