@@ -1,9 +1,9 @@
 import type { CommandResult } from "../exec.ts";
 import { readRelease, describeRelease, type ReleaseState } from "../probes/release.ts";
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
-import { jobStatus, listKind, podStatus, type Kube, type ResourceKind, type ResourceRow } from "../probes/resources.ts";
+import { jobStatus, listKind, podStatus, watchKinds, type Kube, type ResourceKind, type ResourceRow } from "../probes/resources.ts";
 import type { ToolRunners } from "../tools/runners.ts";
-import { poll } from "./poll.ts";
+import { observedText, poll } from "./poll.ts";
 import { describeSelector, selects, validateSelector, type Selector, type Target } from "./target.ts";
 
 /** What a check can see. */
@@ -170,7 +170,7 @@ class ReleaseCheck extends Check {
   async verify(ctx: CheckContext): Promise<CheckOutcome> {
     const name = this.want.name ?? ctx.release;
     const r = await poll(() => readRelease(ctx.runners, ctx.kube.core, name), (s) => this.judge(s), { timeoutMs: 15_000, intervalMs: 1000 });
-    return { ok: r.ok, expected: this.describe(), observed: r.last ? describeRelease(r.last) + (r.ok ? "" : ` — ${r.lastProblem}`) : r.lastProblem };
+    return { ok: r.ok, expected: this.describe(), observed: observedText(r, describeRelease) };
   }
 }
 
@@ -227,9 +227,57 @@ class ResourcesCheck extends Check {
       }
       return problems.length ? `found ${problems.join("; ")}` : undefined;
     };
+    if (ctx.signal && ctx.kube.watch) return this.watchUntil(ctx.signal, ctx, kinds, selector, judge, set);
     const r = await poll(observe, judge, { timeoutMs: this.timeoutMs, intervalMs: 1000, signal: ctx.signal });
-    const observed = r.last ? renderSeen(r.last) : r.lastProblem;
+    const observed = observedText(r, renderSeen);
     return { ok: r.ok, expected: describeResourceSet(set, selector), observed };
+  }
+
+  /**
+   * While an action runs: watch, not poll. Objects that exist only for a moment (created by
+   * an upgrade, removed by --cleanup-on-fail or --atomic seconds later) are seen even when a
+   * busy machine would make a poll miss them.
+   */
+  private watchUntil(
+    signal: AbortSignal,
+    ctx: CheckContext,
+    kinds: ResourceKind[],
+    selector: string,
+    judge: (seen: Record<string, ResourceRow[]>) => string | undefined,
+    set: ResourceSet,
+  ): Promise<CheckOutcome> {
+    const asRows = (current: Record<string, Set<string>>) =>
+      Object.fromEntries(kinds.map((k) => [k, [...(current[k] ?? [])].map((name) => ({ kind: k, name, status: "", terminating: false, labels: {} }))]));
+    const t0 = performance.now();
+    let events = 0;
+    let lastError: string | undefined;
+    let done = false;
+    return new Promise((resolve) => {
+      const finish = (ok: boolean, current: Record<string, Set<string>>) => {
+        if (done) return;
+        done = true;
+        watched.stop();
+        signal.removeEventListener("abort", onAbort);
+        const seen = renderSeen(asRows(current));
+        const why = ok ? "" : ` — ${judge(asRows(current))} (watched ${events} event(s) for ${((performance.now() - t0) / 1000).toFixed(1)} s${lastError ? `; last watch error: ${lastError}` : ""})`;
+        resolve({ ok, expected: describeResourceSet(set, selector), observed: `${seen}${why}` });
+      };
+      const watched = watchKinds(
+        ctx.kube,
+        ctx.namespace,
+        kinds,
+        selector,
+        (current) => {
+          events++;
+          if (judge(asRows(current)) === undefined) finish(true, current);
+        },
+        (message) => (lastError = message),
+      );
+      // The action ended: what exists at its end counts too (e.g. an expected absence).
+      const onAbort = () => finish(judge(asRows(watched.current)) === undefined, watched.current);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    });
   }
 }
 
@@ -268,8 +316,8 @@ class PodsCheck extends Check {
     const observe = async () =>
       (await ctx.kube.core.listNamespacedPod({ namespace: ctx.namespace, labelSelector: this.selector })).items.filter((p) => !p.metadata?.deletionTimestamp);
     const r = await poll(observe, this.judgePods, { timeoutMs: this.timeoutMs, intervalMs: 1000, signal: ctx.signal });
-    const observed = r.last ? r.last.map((p) => `${p.metadata?.name ?? "?"} ${podStatus(p)} ${podImages(p).join("+")}`).join("; ") || "no pods" : r.lastProblem;
-    return { ok: r.ok, expected: this.describe(), observed: r.ok ? observed : `${observed} — ${r.lastProblem}` };
+    const render = (pods: V1Pod[]) => pods.map((p) => `${p.metadata?.name ?? "?"} ${podStatus(p)} ${podImages(p).join("+")}`).join("; ") || "no pods";
+    return { ok: r.ok, expected: this.describe(), observed: observedText(r, render) };
   }
 }
 
@@ -345,7 +393,7 @@ class JobCheck extends Check {
     const observe = async () =>
       (await ctx.kube.batch.listNamespacedJob({ namespace: ctx.namespace, fieldSelector: `metadata.name=${this.name}` })).items.at(0);
     const r = await poll(observe, (j) => judgeJob(j, this.condition, this.reason), { timeoutMs: 60_000, intervalMs: 1000 });
-    return { ok: r.ok, expected: this.describe(), observed: r.last ? `job ${this.name} ${jobStatus(r.last)}` : r.lastProblem };
+    return { ok: r.ok, expected: this.describe(), observed: observedText(r, (j) => (j ? `job ${this.name} ${jobStatus(j)}` : `job ${this.name} not found`)) };
   }
 }
 

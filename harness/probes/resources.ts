@@ -1,14 +1,16 @@
-import { AppsV1Api, BatchV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, CoreV1Api, Watch, type KubeConfig } from "@kubernetes/client-node";
 
 /** The API clients probes use, made once per kubeconfig. */
 export interface Kube {
   core: CoreV1Api;
   apps: AppsV1Api;
   batch: BatchV1Api;
+  /** Watches (a `during` check sees objects that exist only briefly). */
+  watch?: Watch;
 }
 
 export function kubeClients(kc: KubeConfig): Kube {
-  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), batch: kc.makeApiClient(BatchV1Api) };
+  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), batch: kc.makeApiClient(BatchV1Api), watch: new Watch(kc) };
 }
 
 export const RESOURCE_KINDS = ["serviceaccount", "service", "deployment", "replicaset", "pod", "job", "configmap", "secret"] as const;
@@ -67,6 +69,81 @@ export async function listKind(kube: Kube, namespace: string, kind: ResourceKind
 export function jobStatus(o: import("@kubernetes/client-node").V1Job): string {
   const c = (o.status?.conditions ?? []).find((x) => x.status === "True" && (x.type === "Failed" || x.type === "Complete"));
   return c ? `${c.type}${c.reason ? ` (${c.reason})` : ""}` : `running, ${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1} complete`;
+}
+
+const API_PATH: Record<ResourceKind, [group: string, plural: string]> = {
+  serviceaccount: ["/api/v1", "serviceaccounts"],
+  service: ["/api/v1", "services"],
+  deployment: ["/apis/apps/v1", "deployments"],
+  replicaset: ["/apis/apps/v1", "replicasets"],
+  pod: ["/api/v1", "pods"],
+  job: ["/apis/batch/v1", "jobs"],
+  configmap: ["/api/v1", "configmaps"],
+  secret: ["/api/v1", "secrets"],
+};
+
+export interface WatchedSet {
+  /** Names present now, per kind (a watch starts with every existing object as ADDED). */
+  current: Record<string, Set<string>>;
+  stop(): void;
+}
+
+/**
+ * Watches the named kinds in a namespace by label selector and calls `onChange` after every
+ * event. Read-only; a watch that ends early (the server closes it, an error) is reopened and
+ * its error passed to `onError`.
+ */
+export function watchKinds(
+  kube: Kube,
+  namespace: string,
+  kinds: readonly ResourceKind[],
+  labelSelector: string,
+  onChange: (current: Record<string, Set<string>>) => void,
+  onError: (message: string) => void,
+): WatchedSet {
+  if (!kube.watch) throw new Error("no watch client");
+  const watch = kube.watch;
+  const current: Record<string, Set<string>> = Object.fromEntries(kinds.map((k) => [k, new Set<string>()]));
+  const controllers: AbortController[] = [];
+  let stopped = false;
+  const open = (kind: ResourceKind) => {
+    const [group, plural] = API_PATH[kind];
+    current[kind] = new Set();
+    void watch
+      .watch(
+        `${group}/namespaces/${namespace}/${plural}`,
+        // resourceVersion 0: the initial state from the watch cache, whatever its age. Without
+        // it the apiserver wants its cache as fresh as etcd, and for a kind nothing writes to
+        // (serviceaccounts) answers "Too large resource version" until etcd reports progress.
+        { labelSelector, resourceVersion: "0" },
+        (phase, obj: { metadata?: { name?: string }; message?: string }) => {
+          if (phase === "ERROR") return onError(`watch ${plural}: ${obj?.message ?? "error"}`);
+          const name = obj?.metadata?.name;
+          if (!name) return;
+          if (phase === "DELETED") current[kind]!.delete(name);
+          else if (phase === "ADDED" || phase === "MODIFIED") current[kind]!.add(name);
+          onChange(current);
+        },
+        (err: unknown) => {
+          if (stopped) return;
+          if (err) onError(`watch ${plural}: ${err instanceof Error ? err.message : String(err)}`);
+          setTimeout(() => !stopped && open(kind), 500).unref();
+        },
+      )
+      .then((c) => (stopped ? c.abort() : controllers.push(c)))
+      .catch((err: unknown) => {
+        onError(`watch ${plural}: ${err instanceof Error ? err.message : String(err)}`);
+        if (!stopped) setTimeout(() => !stopped && open(kind), 500).unref();
+      });
+  };
+  kinds.forEach(open);
+  return {
+    current,
+    stop() {
+      stopped = true;
+      for (const c of controllers) c.abort();
+    },
+  };
 }
 
 /** kubectl's STATUS column: the waiting/terminated reason when there is one, else the phase. */

@@ -5,8 +5,8 @@
  */
 import { describe, expect, inject } from "vitest";
 import { fails, release, resources, succeeds } from "../../harness/dsl/checks.ts";
-import { defineScenario, executeScenario } from "../../harness/dsl/scenario.ts";
-import { step, type Step } from "../../harness/dsl/step.ts";
+import { defineScenario, executeScenario, summarizeFailure } from "../../harness/dsl/scenario.ts";
+import { step, type Action, type Step } from "../../harness/dsl/step.ts";
 import { sync } from "../../harness/dsl/sync.ts";
 import { openDrill } from "../../harness/vitest/drill.ts";
 import { drillTest as test } from "../../harness/vitest/fixtures.ts";
@@ -30,7 +30,9 @@ describe("expectations that do not hold fail, with the real observation", () => 
     const [rel, res] = run2.steps[0]!.checks;
     expect(rel).toMatchObject({ ok: false });
     expect(rel!.observed).toMatch(/r1 deployed .*current revision is 1/);
-    expect(res).toMatchObject({ ok: false, observed: "serviceaccount: my-release-local-chart; deployment: none" });
+    expect(res).toMatchObject({ ok: false });
+    // The real observation, why it does not hold, and how often it was looked at.
+    expect(res!.observed).toMatch(/^serviceaccount: my-release-local-chart; deployment: none — found serviceaccount: \[my-release-local-chart\]; deployment: \[\] \(\d+ observation\(s\) in \d+\.\d s\)$/);
     expect(run2.steps[0]!.diagnostics).toMatch(/== diagnostics for namespace/);
   });
 
@@ -40,6 +42,32 @@ describe("expectations that do not hold fail, with the real observation", () => 
     expect(r.status).toBe("failed");
     expect(r.steps[0]!.problem).toMatch(/no expectation for helm .* in: outcome/);
     expect(r.steps[0]!.commands.filter((c) => !c.probe)).toEqual([]);
+  });
+});
+
+describe("while an action runs", () => {
+  // An action that creates a labelled ConfigMap and deletes it again at once: it exists for a
+  // fraction of a second, far less than a poll interval.
+  const blink: Action = {
+    label: "kubectl create configmap blink; kubectl delete configmap blink",
+    run: async (ctx) => {
+      const created = await ctx.runners.kubectl(["create", "configmap", "blink", "--from-literal=a=b"]);
+      if (created.exitCode !== 0) return created;
+      await ctx.runners.kubectl(["label", "configmap", "blink", "app.kubernetes.io/instance=blink"]);
+      return ctx.runners.kubectl(["delete", "configmap", "blink", "--wait=false"]);
+    },
+  };
+
+  test("a `during` resources check sees an object that existed only briefly, and reports one that never existed", async ({ drill }) => {
+    const seen = stub(step("blink").does(blink).whileRunning(resources({ configmap: ["blink"] }, { selector: "app.kubernetes.io/instance=blink" })).expect(succeeds()));
+    const r1 = await executeScenario(seen, target, drill.environment(target));
+    expect(r1.steps[0]!.checks.find((c) => c.phase === "during")).toMatchObject({ ok: true, observed: "configmap: blink" });
+
+    const never = stub(step("blink").does(blink).whileRunning(resources({ configmap: ["other"] }, { selector: "app.kubernetes.io/instance=blink" })).expect(succeeds()));
+    const r2 = await executeScenario(never, target, drill.environment(target));
+    const during = r2.steps[0]!.checks.find((c) => c.phase === "during")!;
+    expect(during.ok).toBe(false);
+    expect(during.observed).toMatch(/^configmap: none — found configmap: \[\] \(watched \d+ event\(s\) for \d+\.\d s\)$/);
   });
 });
 
@@ -53,7 +81,7 @@ describe("parallel copies", () => {
         executeScenario(cleanupOnFail, target, b.environment(target)),
       ]);
       expect(a.namespace).not.toBe(b.namespace);
-      expect([ra.status, rb.status]).toEqual(["passed", "passed"]);
+      expect([ra.status, rb.status], `${summarizeFailure(ra)}\n${summarizeFailure(rb)}`).toEqual(["passed", "passed"]);
       expect(ra.steps.map((s) => s.status)).toEqual(rb.steps.map((s) => s.status));
     } finally {
       await Promise.all([a.close(), b.close()]);
