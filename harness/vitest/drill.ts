@@ -61,14 +61,23 @@ export interface Drill {
   markFailed(): void;
 }
 
-function namespaceFor(name: string): string {
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 48).replace(/-$/, "");
-  return `hd-${slug}-${randomBytes(2).toString("hex")}`;
+/**
+ * A namespace name for one test: its scenario (or test file) and target, and 6 random hex
+ * digits, so the many tests of one target never draw the same name.
+ */
+export function namespaceFor(...names: string[]): string {
+  const slug = names
+    .map((n) => n.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, ""))
+    .filter(Boolean)
+    .join("-")
+    .slice(0, 52)
+    .replace(/-$/, "");
+  return `hd-${slug}-${randomBytes(3).toString("hex")}`;
 }
 
-export async function openDrill(provided: HelmdrillProvided, testName: string): Promise<Drill & { close(): Promise<void> }> {
+export async function openDrill(provided: HelmdrillProvided, ...testNames: string[]): Promise<Drill & { close(): Promise<void> }> {
   const kube = kubeClients(kubeConfigFromYaml(provided.kubeconfig));
-  const namespace = namespaceFor(testName);
+  const namespace = namespaceFor(...testNames);
   const cleanup = new CleanupStack();
   useScratchRoot(scratchRootFor(provided.config.runId));
   const helmHome = scratchDir("helm");

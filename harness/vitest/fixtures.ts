@@ -8,7 +8,8 @@ import { openDrill, type Drill } from "./drill.ts";
  */
 export const drillTest = test.extend<{ drill: Drill }>({
   drill: async ({ task }, use) => {
-    const drill = await openDrill(inject("helmdrill"), task.name);
+    // Scenario and target (or test file and test) name the namespace: `hd-<scenario>-<target>-…`.
+    const drill = await openDrill(inject("helmdrill"), task.suite?.name.split(" ")[0] ?? task.file.name, task.name);
     try {
       await use(drill);
     } finally {

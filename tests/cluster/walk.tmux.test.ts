@@ -41,7 +41,7 @@ describe("helmdrill walk in a terminal", () => {
       await tmux("send-keys", "-t", session, "Enter");
       const done = await waitForScreen(session, /HELMDRILL_EXIT=\d+/, 180_000);
       expect(done).toContain("Step 2/2");
-      expect(done).toMatch(/… still running \(\d+ s\)/);
+      expect(done).toMatch(/… still running \([\d.]+ s\)/);
       expect(done).toMatch(/✔ \(while it ran\) pods -l app=todo-list-db: some pod with helmdrill\.local\/todo-db:11\.8/);
       expect(done).toMatch(/3\s+deployed\s+Rollback to 1/);
       expect(done).toContain("Scenario passed");
