@@ -19,17 +19,18 @@ export interface GoToolPin {
   package: string;
   /** `{version}` is replaced by the pinned version. */
   ldflags?: string;
-  /** For helmfile: the Helm versions it drives (semver range); other pairings are not run. */
+  /** For helmfile and helm-diff: the Helm versions it works with (semver range); other pairings are not run. */
   supportsHelm?: string;
 }
 export type ToolPin = NpmToolPin | GoToolPin;
 
 export interface Pins {
-  defaults: { helm: string[]; helmfile: string[]; cluster: string };
+  defaults: { helm: string[]; helmfile: string[]; helmDiff: string; cluster: string };
   baseline: { helm: string; helmfile: string };
   helm: Record<string, ToolPin>;
   kubectl: NpmToolPin & { version: string };
   helmfile: Record<string, ToolPin>;
+  helmDiff: Record<string, GoToolPin>;
   cluster: {
     k3s: { upstreamImage: string; nodeImageRepository: string };
     kubernetes: {

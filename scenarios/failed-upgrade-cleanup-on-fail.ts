@@ -6,13 +6,15 @@
  * a Deployment with an unpullable image times out after 20 s; `--cleanup-on-fail` deletes
  * the two new objects; the next upgrade (Service only) succeeds as revision 3.
  */
-import { fails, failsWithExit, history, release, resources, succeeds } from "../harness/dsl/checks.ts";
+import { exitsWith, fails, failsWithExit, history, release, resources, succeeds } from "../harness/dsl/checks.ts";
 import { defineScenario } from "../harness/dsl/scenario.ts";
 import { step } from "../harness/dsl/step.ts";
-import { sync } from "../harness/dsl/sync.ts";
+import { diff, sync } from "../harness/dsl/sync.ts";
 
 const NAME = "my-release-local-chart";
 const ARGS = ["--cleanup-on-fail"];
+const FAILED_VALUES = { deploymentEnabled: true, serviceEnabled: true };
+const NO_DIFF = "helm-diff compares with the newest revision, the failed one, not with what runs in the cluster";
 
 export default defineScenario({
   id: "failed-upgrade-cleanup-on-fail",
@@ -61,6 +63,16 @@ export default defineScenario({
       .documents({ outcome: "n/a", resources: "serviceaccount/my-release-local-chart only" })
       .expect(resources({ serviceaccount: [NAME], service: [], deployment: [] })),
 
+    step("A CI gate asks `diff --detailed-exitcode` with the failed upgrade's values: exit 0, no changes")
+      .explain(
+        "Not in the write-up; what a pipeline running `helmfile diff --detailed-exitcode` (or `helm diff upgrade`) as a gate sees now. " +
+          "The release is FAILED and --cleanup-on-fail deleted the Service and the Deployment, yet the diff reports nothing to do: " +
+          `${NO_DIFF}. So \`helmfile apply\` with these values would not even try (see apply-after-failed-upgrade).`,
+      )
+      .does(diff({ set: FAILED_VALUES }))
+      .documents({ outcome: "n/a" })
+      .expect(exitsWith(0), history("deployed", "failed"), resources({ serviceaccount: [NAME], service: [], deployment: [] })),
+
     step("Upgrade enabling only the Service: revision 3 deploys")
       .does(sync({ set: { serviceEnabled: true }, args: ARGS }))
       .documents({ outcome: "succeeds", release: "my-release 3 DEPLOYED" })
@@ -69,5 +81,16 @@ export default defineScenario({
         history("superseded", "failed", "deployed"),
         resources({ serviceaccount: [NAME], service: [NAME], deployment: [] }),
       ),
+
+    step("`diff --detailed-exitcode` with unchanged values (Service only): exit 0")
+      .explain("With revision 3 deployed, the same values diff clean (0); the next step enables the Deployment, a change (2). Read-only: nothing is upgraded.")
+      .does(diff({ set: { serviceEnabled: true } }))
+      .documents({ outcome: "n/a" })
+      .expect(exitsWith(0), history("superseded", "failed", "deployed")),
+
+    step("`diff --detailed-exitcode` with the Deployment enabled: exit 2, changes")
+      .does(diff({ set: FAILED_VALUES }))
+      .documents({ outcome: "n/a" })
+      .expect(exitsWith(2, /deployment/i), history("superseded", "failed", "deployed")),
   ],
 });

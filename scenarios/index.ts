@@ -13,9 +13,11 @@ import preUpgradeHookVeto from "./pre-upgrade-hook-veto.ts";
 import atomicUpgradeRollback from "./atomic-upgrade-rollback.ts";
 import helmTestSmoke from "./helm-test-smoke.ts";
 import rollbackBadDeploy from "./rollback-bad-deploy.ts";
+import applyAfterFailedUpgrade from "./apply-after-failed-upgrade.ts";
 
 export const catalogue: ScenarioSpec[] = [
   failedUpgradeCleanupOnFail,
+  applyAfterFailedUpgrade,
   failedInstallNeedsPurge,
   atomicInstallPurge,
   atomicFlagSpellings,

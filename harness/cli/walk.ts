@@ -9,10 +9,11 @@ import { heartbeat } from "../log.ts";
 import { helmfileHelmRange, helmfileSupportsHelm } from "../pins.ts";
 import { executeScenario, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
 import type { Step } from "../dsl/step.ts";
-import { targetLabel, type Driver, type Target } from "../dsl/target.ts";
+import { targetLabel, type Driver, type HelmfileStyle, type Target } from "../dsl/target.ts";
 import { documentedText, STATE_ICON, STATUS_TEXT } from "../report/model.ts";
 import { renderSnapshot } from "../probes/resources.ts";
 import { resolveTools } from "../tools/index.ts";
+import { helmDiffForRun } from "../tools/helm-diff.ts";
 import { openDrill, providedFor } from "../vitest/drill.ts";
 import { findScenario } from "../../scenarios/index.ts";
 import { checkDocker, checkScenarioNames } from "./preflight.ts";
@@ -23,7 +24,7 @@ export interface WalkOptions {
   /** Named with --helmfile (else the newest pinned helmfile that drives the Helm version). */
   helmfile?: string;
   driver?: Driver;
-  style?: "args" | "defaults";
+  style?: HelmfileStyle;
   pause: boolean;
   out?: (text: string) => void;
 }
@@ -88,6 +89,11 @@ export async function walk(config: HelmdrillConfig, id: string, options: WalkOpt
   const target = walkTarget(spec, config, options);
   await checkDocker(config);
   const tools = resolveTools(config.cacheDir, [target.helm], target.helmfile ? [target.helmfile] : []);
+  if (target.style === "apply") {
+    tools.helmDiff = await helmDiffForRun(config.cacheDir, tools.helm);
+    const reason = tools.helmDiff.unusable[target.helm];
+    if (reason) throw new HelmdrillError(`helmfile apply cannot run on helm ${target.helm}: ${reason}`, "pick another --helm, or another --style");
+  }
 
   out(bold(`\n${spec.title}`));
   out(`${spec.summary}`);

@@ -121,6 +121,12 @@ export const succeeds = (): Check => new OutcomeCheck("succeeds", []);
 export const fails = (...patterns: TextPattern[]): Check => new OutcomeCheck("fails", patterns);
 /** Fails with this exit code (helmfile: 1 release failed, 3 no release matched), and every pattern. */
 export const failsWithExit = (exitCode: number, ...patterns: TextPattern[]): Check => new OutcomeCheck("fails", patterns, exitCode);
+/**
+ * Exits with exactly this code — for commands whose exit code is an answer rather than a
+ * failure, such as `diff --detailed-exitcode` (0 no changes, 2 changes, 1 error).
+ */
+export const exitsWith = (exitCode: number, ...patterns: TextPattern[]): Check =>
+  exitCode === 0 && patterns.length === 0 ? succeeds() : new OutcomeCheck("fails", patterns, exitCode);
 
 // ------------------------------------------------------------------ release
 

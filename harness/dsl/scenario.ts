@@ -7,6 +7,7 @@ import type { Check, CheckCategory, CheckContext, CheckOutcome } from "./checks.
 import { errorText } from "./checks.ts";
 import type { ActionContext, Documented, Step } from "./step.ts";
 import { describeSelector, targetLabel, type Driver, type Target } from "./target.ts";
+import { poll } from "./poll.ts";
 
 export interface ScenarioSource {
   /** File name in shared/scenarios-source. */
@@ -93,6 +94,8 @@ export interface ScenarioRun {
   targetLabel: string;
   namespace: string;
   status: "passed" | "failed";
+  /** Set when the target could not run here (the reason); its steps are all not run. */
+  skipped?: string;
   steps: StepRecord[];
   vars: Record<string, string | number>;
   startedAt: string;
@@ -193,6 +196,36 @@ export async function executeScenario(spec: ScenarioSpec, target: Target, env: R
   };
 }
 
+/** The record of a target that cannot run here: every step not run, each saying why. */
+export function notRunScenario(spec: ScenarioSpec, target: Target, reason: string): ScenarioRun {
+  return {
+    scenario: spec.id,
+    title: spec.title,
+    source: spec.source,
+    target,
+    targetLabel: targetLabel(target),
+    namespace: "",
+    status: "passed",
+    skipped: reason,
+    steps: spec.steps.map((step, i) => ({
+      index: i + 1,
+      title: step.title,
+      explanation: step.explanation,
+      action: step.action?.label,
+      documented: step.documented,
+      commands: [],
+      checks: [],
+      status: "not-run",
+      drift: [],
+      problem: `not run: ${reason}`,
+      durationMs: 0,
+    })),
+    vars: {},
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+  };
+}
+
 async function runStep(
   spec: ScenarioSpec,
   step: Step,
@@ -247,11 +280,15 @@ async function runStep(
   // Snapshot after every step: release history + resources owned by the release.
   let release: ReleaseState | undefined;
   let resources: ResourceSnapshot | undefined;
-  try {
-    [release, resources] = await Promise.all([readRelease(env.runners, env.kube.core, spec.release), snapshotResources(env.kube, env.namespace, selector)]);
-  } catch (error) {
-    problem ??= `snapshot failed: ${error instanceof Error ? error.message : String(error)}`;
-  }
+  // Read-only, so it may be retried: a reused keep-alive connection can be reset (ECONNRESET)
+  // by a busy API server, and one such read must not fail the step.
+  const snapshot = await poll(
+    () => Promise.all([readRelease(env.runners, env.kube.core, spec.release), snapshotResources(env.kube, env.namespace, selector)]),
+    () => undefined,
+    { timeoutMs: 20_000, intervalMs: 1000 },
+  );
+  if (snapshot.ok) [release, resources] = snapshot.last!;
+  else problem ??= `snapshot failed: ${snapshot.lastProblem} (${snapshot.attempts} attempt(s) in ${(snapshot.elapsedMs / 1000).toFixed(1)} s)`;
   const status = stepStatus(checks, problem);
   let diagnostics: string | undefined;
   if (status === "failed") diagnostics = await collectDiagnostics(env.runners, env.kube, env.namespace, spec.release);

@@ -8,6 +8,8 @@ import type { Action, ActionContext } from "./step.ts";
  *   helmfile, "args"     helmfile -f helmfile.yaml.gotmpl sync --set … --args "<args>"   (as written in 2020)
  *   helmfile, "defaults" helmfile -f helmfile.cleanup-on-fail.yaml.gotmpl sync --set …  (helmDefaults.cleanupOnFail;
  *                        --atomic becomes helmDefaults.atomic through HELMDRILL_ATOMIC)
+ *   helmfile, "apply"    helmfile -f helmfile.cleanup-on-fail.yaml.gotmpl apply --set …  (the same helmDefaults; helm-diff
+ *                        decides whether anything is synced at all)
  */
 export interface SyncOptions {
   set?: Record<string, string | number | boolean>;
@@ -31,14 +33,36 @@ export function sync(options: SyncOptions = {}): Action {
       if (t.driver === "helm") {
         return ctx.runners.helm(["upgrade", "--install", RELEASE, ctx.fixture(CHART), "--wait", "--timeout", TIMEOUT, ...sets, ...args]);
       }
-      if (t.style === "defaults") {
+      if (t.style === "defaults" || t.style === "apply") {
         const unsupported = args.filter((a) => a !== "--cleanup-on-fail" && a !== "--atomic");
         if (unsupported.length) throw new Error(`helmDefaults style cannot express ${unsupported.join(" ")}`);
         const file = ctx.fixture(path.join(HELMFILE_DIR, "helmfile.cleanup-on-fail.yaml.gotmpl"));
-        return ctx.runners.helmfile(["-f", file, "sync", ...sets], { env: { HELMDRILL_ATOMIC: args.includes("--atomic") ? "true" : "false" } });
+        return ctx.runners.helmfile(["-f", file, t.style === "apply" ? "apply" : "sync", ...sets], {
+          env: { HELMDRILL_ATOMIC: args.includes("--atomic") ? "true" : "false" },
+        });
       }
       const file = ctx.fixture(path.join(HELMFILE_DIR, "helmfile.yaml.gotmpl"));
       return ctx.runners.helmfile(["-f", file, "sync", ...sets, ...(args.length ? ["--args", args.join(" ")] : [])]);
+    },
+  };
+}
+
+/**
+ * A CI gate's question — would a sync with these values change anything? — asked with
+ * helm-diff's detailed exit code (0 no changes, 2 changes, 1 error):
+ *   helm      helm diff upgrade my-release ./local-chart --detailed-exitcode --set …
+ *   helmfile  helmfile -f <the style's file> diff --detailed-exitcode --set …
+ * Read-only: nothing is installed or upgraded.
+ */
+export function diff(options: Pick<SyncOptions, "set"> = {}): Action {
+  const sets = Object.entries(options.set ?? {}).flatMap(([k, v]) => ["--set", `${k}=${v}`]);
+  return {
+    label: `diff --detailed-exitcode ${sets.join(" ")}`.trim(),
+    run: (ctx: ActionContext) => {
+      const t = ctx.target;
+      if (t.driver === "helm") return ctx.runners.helm(["diff", "upgrade", RELEASE, ctx.fixture(CHART), "--detailed-exitcode", ...sets]);
+      const file = t.style === "args" ? "helmfile.yaml.gotmpl" : "helmfile.cleanup-on-fail.yaml.gotmpl";
+      return ctx.runners.helmfile(["-f", ctx.fixture(path.join(HELMFILE_DIR, file)), "diff", "--detailed-exitcode", ...sets]);
     },
   };
 }

@@ -3,18 +3,21 @@ import semver from "semver";
 /**
  * What a scenario run exercises: which tool drives the release and which versions.
  * - driver "helm": plain `helm upgrade --install` / `helm install`
- * - driver "helmfile": `helmfile sync`, in one of two styles:
- *   "args"     — the write-up's `--args "--cleanup-on-fail"` usage
- *   "defaults" — the recommended `helmDefaults.cleanupOnFail: true`
+ * - driver "helmfile", in one of three styles:
+ *   "args"     — `helmfile sync --args "--cleanup-on-fail"`, the write-up's usage
+ *   "defaults" — `helmfile sync` with the recommended `helmDefaults.cleanupOnFail: true`
+ *   "apply"    — `helmfile apply` (helm-diff first, then sync only what changed) with helmDefaults
  */
 export type Driver = "helm" | "helmfile";
-export type HelmfileStyle = "args" | "defaults";
+export type HelmfileStyle = "args" | "defaults" | "apply";
 
 export interface Target {
   driver: Driver;
   helm: string;
   helmfile?: string;
   style?: HelmfileStyle;
+  /** Why this target cannot run here (e.g. no helm-diff that this Helm loads): reported as not run. */
+  unavailable?: string;
 }
 
 /** Keys an expectation to targets. Every field given must match; ranges are semver ranges. */
@@ -22,13 +25,14 @@ export interface Selector {
   driver?: Driver;
   helm?: string;
   helmfile?: string;
-  style?: HelmfileStyle;
+  /** One style or several (`["args", "defaults"]`: every `helmfile sync` style). */
+  style?: HelmfileStyle | readonly HelmfileStyle[];
 }
 
 export function selects(selector: Selector | undefined, target: Target): boolean {
   if (!selector) return true;
   if (selector.driver && selector.driver !== target.driver) return false;
-  if (selector.style && selector.style !== target.style) return false;
+  if (selector.style && !(target.style && ([selector.style].flat() as HelmfileStyle[]).includes(target.style))) return false;
   if (selector.helm && !semver.satisfies(target.helm, selector.helm, { includePrerelease: true })) return false;
   if (selector.helmfile) {
     if (!target.helmfile) return false;
@@ -41,7 +45,7 @@ export function describeSelector(selector: Selector | undefined): string {
   if (!selector) return "every version";
   const parts: string[] = [];
   if (selector.driver) parts.push(`via ${selector.driver}`);
-  if (selector.style) parts.push(`helmfile ${selector.style} style`);
+  if (selector.style) parts.push(`helmfile ${[selector.style].flat().join("/")} style`);
   if (selector.helm) parts.push(`helm ${selector.helm}`);
   if (selector.helmfile) parts.push(`helmfile ${selector.helmfile}`);
   return parts.join(", ");
@@ -49,14 +53,17 @@ export function describeSelector(selector: Selector | undefined): string {
 
 export function targetLabel(target: Target): string {
   if (target.driver === "helm") return `helm ${target.helm}`;
-  return `helmfile ${target.helmfile} (${target.style === "defaults" ? "helmDefaults" : "--args"}) + helm ${target.helm}`;
+  return `helmfile ${target.helmfile} (${STYLE_LABEL[target.style ?? "args"]}) + helm ${target.helm}`;
 }
+
+const STYLE_LABEL: Record<HelmfileStyle, string> = { args: "--args", defaults: "helmDefaults", apply: "apply" };
+const STYLE_SLUG: Record<HelmfileStyle, string> = { args: "a", defaults: "d", apply: "p" };
 
 /** A short id usable in file names and namespace names. */
 export function targetSlug(target: Target): string {
   const helm = target.helm.replaceAll(".", "");
   if (target.driver === "helm") return `h${helm}`;
-  return `hf${(target.helmfile ?? "").replaceAll(".", "")}${target.style === "defaults" ? "d" : "a"}-h${helm}`;
+  return `hf${(target.helmfile ?? "").replaceAll(".", "")}${STYLE_SLUG[target.style ?? "args"]}-h${helm}`;
 }
 
 /** Validates a selector's ranges at definition time, so a typo fails loudly. */
@@ -71,21 +78,28 @@ export function validateSelector(selector: Selector): void {
 
 /**
  * Every (driver, versions, style) combination to run: each Helm version through helm, and
- * through every helmfile version in both styles — except pairings the helmfile cannot drive.
+ * through every helmfile version in each style — except pairings the helmfile cannot drive.
+ * `apply` targets exist only when `applyUnusable` is given; a Helm version without a usable
+ * helm-diff keeps its apply targets, marked unavailable with the reason (never a silent gap).
  */
 export function targetsFor(
   drivers: readonly Driver[],
   versions: { helmVersions: readonly string[]; helmfileVersions: readonly string[] },
   helmfileSupports: (helmfile: string, helm: string) => boolean = () => true,
+  applyUnusable?: (helm: string) => string | undefined,
 ): Target[] {
   const targets: Target[] = [];
+  const styles: HelmfileStyle[] = applyUnusable ? ["args", "defaults", "apply"] : ["args", "defaults"];
   for (const driver of drivers) {
     for (const helm of versions.helmVersions) {
       if (driver === "helm") targets.push({ driver, helm });
       else
         for (const helmfile of versions.helmfileVersions) {
           if (!helmfileSupports(helmfile, helm)) continue;
-          for (const style of ["args", "defaults"] as const) targets.push({ driver, helm, helmfile, style });
+          for (const style of styles) {
+            const unavailable = style === "apply" ? applyUnusable?.(helm) : undefined;
+            targets.push(unavailable ? { driver, helm, helmfile, style, unavailable } : { driver, helm, helmfile, style });
+          }
         }
     }
   }

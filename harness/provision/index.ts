@@ -2,6 +2,7 @@ import { loadConfig } from "../config.ts";
 import { describeError, HelmdrillError } from "../errors.ts";
 import { formatDuration, phase, type PhaseTiming } from "../log.ts";
 import { installTools } from "../tools/index.ts";
+import { installHelmDiff } from "../tools/helm-diff.ts";
 import { ensureDocker } from "./docker.ts";
 import { buildWorkloadImages, saveImages, workloadImageRefs } from "./images.ts";
 import { ensureNodeImage } from "./node-image.ts";
@@ -29,6 +30,12 @@ export async function provision(options: { skipNodeImage?: boolean; noDocker?: b
     await timed("tools (helm, kubectl, helmfile)", async (p) => {
       const r = await installTools(config.cacheDir, p);
       return r.installed.length === 0 ? `cached: ${r.cached.join(", ")}` : `installed: ${r.installed.join(", ")}`;
+    });
+    // A failed helm-diff build does not stop provisioning: its targets are reported as not run.
+    await timed("helm-diff plugin", async (p) => {
+      const r = await installHelmDiff(config.cacheDir, p);
+      if (r.outcome === "failed") p(`✖ ${r.detail}\n  helmfile apply targets will be reported as not run with this reason; the rest of the suite runs`);
+      return r.outcome === "cached" ? `cached: ${r.detail}` : r.outcome === "installed" ? `installed: ${r.detail}` : `FAILED (not fatal): ${r.detail.split("\n")[0]}`;
     });
     if (!options.noDocker) await timed("workload images", async (p) => {
       const built = await buildWorkloadImages(p);

@@ -67,6 +67,7 @@ export function columnTotals(matrix: Matrix): Record<string, ColumnTotals> {
 
 /** The short texts a differs/failed cell shows under its state: observed error, then notes. */
 export function cellDetails(cell: MatrixCell): { observed?: string; notes: string[] } {
+  if (cell.status === "not-run") return { notes: cell.failures.filter((f) => f.startsWith("not run: ")) };
   if (cell.status !== "differs" && cell.status !== "failed") return { notes: [] };
   const observed = firstLine(cell.observed) || undefined;
   const notes = cell.status === "failed" ? [...cell.failures, ...cell.drift] : [...cell.drift];
@@ -267,7 +268,9 @@ function stepSection(step: StepRecord, previous?: ResourceSnapshot): string[] {
   // Titles are the scenario author's prose and may hold `inline code`: keep the code spans.
   const out = [`## ${step.index}. ${mixed(step.title, false, escapeMarkdown)}`, ""];
   if (step.status === "not-run") {
-    out.push(`${STATE_ICON["not-run"]} Not run: an earlier step failed, so this step was skipped.`);
+    // A target that cannot run here carries its reason ("not run: …"); otherwise an earlier step failed.
+    const reason = step.problem?.startsWith("not run: ") ? `${escapeMarkdown(step.problem.slice("not run: ".length))}.` : "an earlier step failed, so this step was skipped.";
+    out.push(`${STATE_ICON["not-run"]} Not run: ${reason}`);
     if (step.action) out.push("", `It would have run ${codeSpan(step.action)}.`);
     return out;
   }

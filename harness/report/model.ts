@@ -132,6 +132,6 @@ export const STATUS_TEXT: Record<MatrixCell["status"], string> = {
   matches: "matches the write-up",
   differs: "differs from the write-up (expected drift)",
   failed: "failed unexpectedly",
-  "not-run": "not run (an earlier step failed)",
+  "not-run": "not run (an earlier step failed, or the target cannot run here: the reason is shown)",
   absent: "not in this run",
 };

@@ -4,6 +4,7 @@ import path from "node:path";
 import { scratchDir } from "../cluster/reaper.ts";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked } from "../exec.ts";
+import type { HelmDiffForRun } from "./helm-diff.ts";
 import { pins, type GoToolPin, type NpmToolPin, type ToolName } from "../pins.ts";
 
 /**
@@ -20,6 +21,8 @@ export interface ResolvedTools {
   kubectl: string;
   helm: Record<string, string>;
   helmfile: Record<string, string>;
+  /** The helm-diff plugin (helmfile apply/diff), once checked against the run's Helm versions. */
+  helmDiff?: HelmDiffForRun;
 }
 
 /**

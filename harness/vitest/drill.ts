@@ -18,6 +18,7 @@ import { bindRunners, type ToolRunners } from "../tools/runners.ts";
 import type { HelmdrillConfig } from "../config.ts";
 import type { StartedCluster } from "../cluster/types.ts";
 import { toolFor, type ResolvedTools } from "../tools/index.ts";
+import { linkHelmDiff } from "../tools/helm-diff.ts";
 
 /** What every worker receives through `inject("helmdrill")`. */
 export interface HelmdrillProvided {
@@ -103,8 +104,10 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
   await poll(() => kube.core.readNamespacedServiceAccount({ name: "default", namespace }), () => undefined, { timeoutMs: 60_000 });
 
   const commandLog: RunEnvironment["commandLog"] = [];
-  const runnersFor = (target: Target) =>
-    bindRunners({
+  const runnersFor = (target: Target) => {
+    // helm-diff goes into the private Helm home when this Helm version loads it.
+    if (provided.tools.helmDiff && !provided.tools.helmDiff.unusable[target.helm]) linkHelmDiff(helmHome, provided.tools.helmDiff);
+    return bindRunners({
       helm: toolFor(provided.tools, "helm", target.helm),
       helmfile: target.helmfile ? toolFor(provided.tools, "helmfile", target.helmfile) : undefined,
       kubectl: provided.tools.kubectl,
@@ -114,6 +117,7 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
       cwd: PROJECT_ROOT,
       onCommand: (result: CommandResult, options) => commandLog.push({ result, probe: Boolean(options.probe) }),
     });
+  };
   // Uninstall every release left in the namespace before deleting it (runs first: LIFO).
   cleanup.defer("uninstall releases", async () => {
     const version = Object.keys(provided.tools.helm).at(-1)!;

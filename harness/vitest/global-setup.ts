@@ -6,6 +6,7 @@ import { loadConfig, type HelmdrillConfig } from "../config.ts";
 import { describeError } from "../errors.ts";
 import { info } from "../log.ts";
 import { resolveTools, type ResolvedTools } from "../tools/index.ts";
+import { helmDiffForRun } from "../tools/helm-diff.ts";
 import { providedFor, type HelmdrillProvided } from "./drill.ts";
 
 declare module "vitest" {
@@ -28,7 +29,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const reaper = runReaper(config.runId);
   try {
     tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
-    cluster = await startCluster(config, (m) => info(`cluster: ${m}`));
+    [cluster, tools.helmDiff] = await Promise.all([startCluster(config, (m) => info(`cluster: ${m}`)), helmDiffForRun(config.cacheDir, tools.helm)]);
     if (cluster.kind === "existing") reaper.registerExistingCluster(tools.kubectl, cluster.kubeconfigPath);
   } catch (error) {
     reaper.sweepNow();
@@ -36,6 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw new Error(`helmdrill could not start its cluster: ${describeError(error)}`);
   }
   info(`cluster ready: ${cluster.describe()}`);
+  for (const [helm, reason] of Object.entries(tools.helmDiff?.unusable ?? {})) info(`helm-diff on helm ${helm}: not usable — ${reason}`);
   const provided = providedFor(config, tools, cluster);
   mkdirSync(config.reportsDir, { recursive: true });
   project.provide("helmdrill", provided);

@@ -1,8 +1,8 @@
 import * as allure from "allure-js-commons";
-import { describe, inject } from "vitest";
+import { describe, inject, test } from "vitest";
 import { renderSnapshot } from "../probes/resources.ts";
 import { describeRelease } from "../probes/release.ts";
-import { executeScenario, summarizeFailure, type ScenarioRun, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
+import { executeScenario, notRunScenario, summarizeFailure, type ScenarioRun, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
 import { targetLabel, targetsFor } from "../dsl/target.ts";
 import { stepProgress } from "../log.ts";
 import { helmfileSupportsHelm } from "../pins.ts";
@@ -52,7 +52,17 @@ export function replay(spec: ScenarioSpec): void {
   const { config } = inject("helmdrill");
   const selected = config.scenarios.length === 0 || config.scenarios.includes(spec.id);
   describe.skipIf(!selected).concurrent(`${spec.id} — ${spec.title}`, () => {
-    for (const target of targetsFor(spec.drivers ?? ["helm"], config, helmfileSupportsHelm)) {
+    const { tools } = inject("helmdrill");
+    const applyUnusable = tools.helmDiff ? (helm: string) => tools.helmDiff!.unusable[helm] : undefined;
+    for (const target of targetsFor(spec.drivers ?? ["helm"], config, helmfileSupportsHelm, applyUnusable)) {
+      if (target.unavailable) {
+        // Reported, never a silent gap: the matrix shows every step of this column as not run, with the reason.
+        test(targetLabel(target), ({ task, skip }) => {
+          task.meta.helmdrill = notRunScenario(spec, target, target.unavailable!);
+          skip(target.unavailable);
+        });
+        continue;
+      }
       drillTest(targetLabel(target), { timeout: 15 * 60_000 }, async ({ drill, task }) => {
         await allure.epic("helmdrill conformance");
         await allure.feature(spec.id);

@@ -123,7 +123,7 @@ describe("helmdrill list and doctor", () => {
     const r = await helmdrill(["list"]);
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.trim().split("\n");
-    expect(lines).toHaveLength(9);
+    expect(lines).toHaveLength(10);
     expect(lines[0]).toMatch(/^failed-upgrade-cleanup-on-fail\s+Failed upgrade cleaned up by --cleanup-on-fail .*← 000_6791ce9c9c9433c6\.txt: Scenario 1: Failed Upgrade$/);
   });
 

@@ -214,4 +214,26 @@ describe("targets", () => {
     ]);
     expect(targetsFor(["helm"], versions)).toHaveLength(2);
   });
+
+  it("adds helmfile apply targets only when helm-diff was checked, and keeps an unusable one with its reason", async () => {
+    const { targetsFor } = await import("../../harness/dsl/target.ts");
+    const versions = { helmVersions: ["3.18.0", "4.1.4"], helmfileVersions: ["1.8.0"] };
+    const unusable = (helm: string) => (helm === "4.1.4" ? "helm 4.1.4 does not load helm-diff 3.8.1: Error: …" : undefined);
+    const apply = targetsFor(["helmfile"], versions, undefined, unusable).filter((t) => t.style === "apply");
+    expect(apply.map((t) => [targetLabel(t), t.unavailable])).toEqual([
+      ["helmfile 1.8.0 (apply) + helm 3.18.0", undefined],
+      ["helmfile 1.8.0 (apply) + helm 4.1.4", "helm 4.1.4 does not load helm-diff 3.8.1: Error: …"],
+    ]);
+    expect(targetsFor(["helmfile"], versions).some((t) => t.style === "apply")).toBe(false);
+  });
+
+  it("selects several helmfile styles with one selector", async () => {
+    const { selects, describeSelector } = await import("../../harness/dsl/target.ts");
+    const sync = { driver: "helmfile", style: ["args", "defaults"] } as const;
+    const t = (style: "args" | "defaults" | "apply") => ({ driver: "helmfile" as const, helm: "3.18.0", helmfile: "1.8.0", style });
+    expect([selects(sync, t("args")), selects(sync, t("defaults")), selects(sync, t("apply"))]).toEqual([true, true, false]);
+    expect(selects({ style: "apply" }, t("apply"))).toBe(true);
+    expect(selects({ style: "apply" }, { driver: "helm", helm: "3.18.0" })).toBe(false);
+    expect(describeSelector(sync)).toBe("via helmfile, helmfile args/defaults style");
+  });
 });

@@ -313,6 +313,34 @@ describe("renderTranscript", () => {
     expect(section).not.toContain("```");
   });
 
+  it("gives the reason of a target that cannot run here, in the transcript and the matrix cell", async () => {
+    const { notRunScenario } = await import("../../harness/dsl/scenario.ts");
+    const { defineScenario } = await import("../../harness/dsl/scenario.ts");
+    const { step } = await import("../../harness/dsl/step.ts");
+    const { succeeds, fails } = await import("../../harness/dsl/checks.ts");
+    const { cellDetails } = await import("../../harness/report/markdown.ts");
+    const APPLY: Target = { driver: "helmfile", helm: "4.1.4", helmfile: "1.8.0", style: "apply" };
+    const spec = defineScenario({
+      id: "apply-drill",
+      title: "Apply drill",
+      summary: "",
+      source: { file: "x.txt", section: "s" },
+      release: "r",
+      drivers: ["helmfile"],
+      steps: [step("Install").expect(succeeds()), step("Upgrade").expect(fails())],
+    });
+    const skipped = notRunScenario(spec, APPLY, "helm-diff 3.8.1 supports helm >=3.0.0 <4, not 4.1.4");
+    expect(skipped.steps.map((s) => s.status)).toEqual(["not-run", "not-run"]);
+    const transcript = renderTranscript(skipped);
+    expect(transcript).toContain("⏭ Not run: helm-diff 3.8.1 supports helm >=3.0.0 \\<4, not 4.1.4.");
+    expect(transcript).not.toContain("an earlier step failed");
+    const matrix = buildMatrix([skipped], "2.16.5");
+    const cell = matrix.rows[0]!.cells[targetLabel(APPLY)]!;
+    expect(cell.status).toBe("not-run");
+    expect(cellDetails(cell).notes).toEqual(["not run: helm-diff 3.8.1 supports helm >=3.0.0 <4, not 4.1.4"]);
+    expect(renderMatrixMarkdown(matrix)).toContain("not run: helm-diff 3.8.1 supports helm");
+  });
+
   it("reports a missing release as not found", () => {
     const gone = renderTranscript(run(UPGRADE, "Gone", H312, [rec(1, "matches", { release: release([]), resources: {} })]));
     expect(gone).toContain("No release: `helm history my-release` reports it not found.");
