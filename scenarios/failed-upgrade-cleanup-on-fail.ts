@@ -92,5 +92,14 @@ export default defineScenario({
       .does(diff({ set: FAILED_VALUES }))
       .documents({ outcome: "n/a" })
       .expect(exitsWith(2, /deployment/i), history("superseded", "failed", "deployed")),
+
+    step("`diff --detailed-exitcode` with values that break the chart: exit 1, an error — not \"changes\"")
+      .explain(
+        "A typo in the pipeline's `--set` (`image=broken` where the chart expects `image.repository`) makes the template fail. " +
+          "A gate must tell this apart from exit 2: 1 means the diff could not be computed at all. Nothing is upgraded.",
+      )
+      .does(diff({ set: { deploymentEnabled: true, image: "broken" } }))
+      .documents({ outcome: "n/a" })
+      .expect(exitsWith(1, /can't evaluate field repository/), history("superseded", "failed", "deployed")),
   ],
 });
