@@ -118,6 +118,8 @@ export interface RunEnvironment {
   afterStep?: (record: StepRecord) => Promise<void>;
   /** Called right before a step's action runs (the walkthrough prints the command). */
   beforeStep?: (step: Step, index: number) => Promise<void>;
+  /** How long the snapshot after a step may keep retrying its reads (default 20 s). */
+  snapshotTimeoutMs?: number;
 }
 
 /** Which expectations apply to the target, and which categories have none although they should. */
@@ -162,15 +164,9 @@ export async function executeScenario(spec: ScenarioSpec, target: Target, env: R
   const wrap = env.wrapStep ?? ((_: string, fn: () => Promise<StepRecord>) => fn());
 
   for (const [index, step] of spec.steps.entries()) {
-    const base = {
-      index: index + 1,
-      title: step.title,
-      explanation: step.explanation,
-      action: step.action?.label,
-      documented: step.documented,
-    };
+    const base = stepBase(step, index);
     if (broken) {
-      steps.push({ ...base, commands: [], checks: [], status: "not-run", drift: [], durationMs: 0 });
+      steps.push(notRunStep(base));
       continue;
     }
     const rec = await wrap(`${index + 1}. ${step.title}`, async () => {
@@ -182,11 +178,7 @@ export async function executeScenario(spec: ScenarioSpec, target: Target, env: R
     if (rec.status === "failed") broken = true;
   }
   return {
-    scenario: spec.id,
-    title: spec.title,
-    source: spec.source,
-    target,
-    targetLabel: targetLabel(target),
+    ...runHeader(spec, target),
     namespace: env.namespace,
     status: steps.some((s) => s.status === "failed") ? "failed" : "passed",
     steps,
@@ -196,30 +188,28 @@ export async function executeScenario(spec: ScenarioSpec, target: Target, env: R
   };
 }
 
+function runHeader(spec: ScenarioSpec, target: Target): Pick<ScenarioRun, "scenario" | "title" | "source" | "target" | "targetLabel"> {
+  return { scenario: spec.id, title: spec.title, source: spec.source, target, targetLabel: targetLabel(target) };
+}
+
+type StepBase = Pick<StepRecord, "index" | "title" | "explanation" | "action" | "documented">;
+
+function stepBase(step: Step, index: number): StepBase {
+  return { index: index + 1, title: step.title, explanation: step.explanation, action: step.action?.label, documented: step.documented };
+}
+
+function notRunStep(base: StepBase, problem?: string): StepRecord {
+  return { ...base, commands: [], checks: [], status: "not-run", drift: [], ...(problem ? { problem } : {}), durationMs: 0 };
+}
+
 /** The record of a target that cannot run here: every step not run, each saying why. */
 export function notRunScenario(spec: ScenarioSpec, target: Target, reason: string): ScenarioRun {
   return {
-    scenario: spec.id,
-    title: spec.title,
-    source: spec.source,
-    target,
-    targetLabel: targetLabel(target),
+    ...runHeader(spec, target),
     namespace: "",
     status: "passed",
     skipped: reason,
-    steps: spec.steps.map((step, i) => ({
-      index: i + 1,
-      title: step.title,
-      explanation: step.explanation,
-      action: step.action?.label,
-      documented: step.documented,
-      commands: [],
-      checks: [],
-      status: "not-run",
-      drift: [],
-      problem: `not run: ${reason}`,
-      durationMs: 0,
-    })),
+    steps: spec.steps.map((step, i) => notRunStep(stepBase(step, i), `not run: ${reason}`)),
     vars: {},
     startedAt: new Date().toISOString(),
     durationMs: 0,
@@ -229,7 +219,7 @@ export function notRunScenario(spec: ScenarioSpec, target: Target, reason: strin
 async function runStep(
   spec: ScenarioSpec,
   step: Step,
-  base: Pick<StepRecord, "index" | "title" | "explanation" | "action" | "documented">,
+  base: StepBase,
   target: Target,
   env: RunEnvironment,
   vars: Record<string, string | number>,
@@ -285,7 +275,7 @@ async function runStep(
   const snapshot = await poll(
     () => Promise.all([readRelease(env.runners, env.kube.core, spec.release), snapshotResources(env.kube, env.namespace, selector)]),
     () => undefined,
-    { timeoutMs: 20_000, intervalMs: 1000 },
+    { timeoutMs: env.snapshotTimeoutMs ?? 20_000, intervalMs: 1000 },
   );
   if (snapshot.ok) [release, resources] = snapshot.last!;
   else problem ??= `snapshot failed: ${snapshot.lastProblem} (${snapshot.attempts} attempt(s) in ${(snapshot.elapsedMs / 1000).toFixed(1)} s)`;

@@ -31,7 +31,7 @@ function environment(): RunEnvironment {
     cwd: dir,
     onCommand: (result, o) => commandLog.push({ result, probe: Boolean(o.probe) }),
   });
-  return { namespace: "unit", runners, kube, fixture: (r) => r, allocateNodePort: async () => 30000, commandLog };
+  return { namespace: "unit", runners, kube, fixture: (r) => r, allocateNodePort: async () => 30000, commandLog, snapshotTimeoutMs: 0 };
 }
 
 describe("Step.withTimeout", () => {
@@ -44,13 +44,12 @@ describe("Step.withTimeout", () => {
       release: "r",
       steps: [step("upgrade that hangs").does(helm("upgrade", "r", "chart", "--wait")).withTimeout(1_000).expect(succeeds())],
     };
-    const t0 = performance.now();
     const run = await executeScenario(spec, { driver: "helm", helm: "3.17.3" }, environment());
-    expect(performance.now() - t0).toBeLessThan(15_000);
     const s = run.steps[0]!;
     expect(s.status).toBe("failed");
     expect(s.checks[0]!.observed).toMatch(/killed by helmdrill's timeout after \d+ ms/);
     const upgrade = s.commands.find((c) => !c.probe)!;
+    // The stand-in sleeps 20 s: a command that ran its course was not killed.
     expect(upgrade.durationMs).toBeLessThan(10_000);
   });
 });
