@@ -30,6 +30,9 @@ export default defineConfig({
           name: "unit",
           include: ["tests/unit/**/*.test.ts"],
           setupFiles: ["allure-vitest/setup"],
+          // A hang guard, not a speed target: unit tests that spawn processes share the machine
+          // with the cluster project's scenario runs.
+          testTimeout: 30_000,
         },
       },
       {

@@ -1,7 +1,7 @@
 import type { CommandResult } from "../exec.ts";
 import { readRelease, describeRelease, type ReleaseState } from "../probes/release.ts";
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
-import { jobStatus, listKind, podStatus, watchKinds, type Kube, type ResourceKind, type ResourceRow } from "../probes/resources.ts";
+import { isBuiltinKind, jobStatus, listKind, podStatus, requireResolver, watchKinds, type Kube, type ResourceKind, type ResourceRow } from "../probes/resources.ts";
 import type { ToolRunners } from "../tools/runners.ts";
 import { observedText, poll } from "./poll.ts";
 import { describeSelector, selects, validateSelector, type Selector, type Target } from "./target.ts";
@@ -55,6 +55,11 @@ export abstract class Check {
 
   appliesTo(target: Target): boolean {
     return selects(this.targets, target);
+  }
+
+  /** Resource kinds this check looks at: the step snapshot lists them too. */
+  kinds(_vars: Record<string, string | number>): string[] {
+    return [];
   }
 
   label(): string {
@@ -214,6 +219,9 @@ class ResourcesCheck extends Check {
   private resolved(vars: Record<string, string | number> = {}): ResourceSet {
     return typeof this.want === "function" ? this.want(vars) : this.want;
   }
+  override kinds(vars: Record<string, string | number>): string[] {
+    return Object.keys(this.resolved(vars));
+  }
   describe(): string {
     const set = typeof this.want === "function" ? undefined : this.want;
     if (!set) return `resources as expected${this.selector ? ` (-l ${this.selector})` : ""}`;
@@ -223,6 +231,8 @@ class ResourcesCheck extends Check {
     const set = this.resolved(ctx.vars);
     const selector = this.selector ?? `app.kubernetes.io/instance=${ctx.release}`;
     const kinds = Object.keys(set) as ResourceKind[];
+    // A kind nobody serves is a mistake in the scenario: say so at once rather than poll it.
+    await Promise.all(kinds.filter((k) => !isBuiltinKind(k)).map((k) => requireResolver(ctx.kube).kinds.resolve(k)));
     const observe = async () => Object.fromEntries(await Promise.all(kinds.map(async (k) => [k, await listKind(ctx.kube, ctx.namespace, k, selector)] as const)));
     const judge = (seen: Record<string, ResourceRow[]>) => {
       const problems: string[] = [];
@@ -233,7 +243,7 @@ class ResourcesCheck extends Check {
       }
       return problems.length ? `found ${problems.join("; ")}` : undefined;
     };
-    if (ctx.signal && ctx.kube.watch) return this.watchUntil(ctx.signal, ctx, kinds, selector, judge, set);
+    if (ctx.signal && ctx.kube.watch) return this.watchUntil(ctx.signal, ctx, kinds, selector, judge, observe, set);
     const r = await poll(observe, judge, { timeoutMs: this.timeoutMs, intervalMs: 1000, signal: ctx.signal });
     const observed = observedText(r, renderSeen);
     return { ok: r.ok, expected: describeResourceSet(set, selector), observed };
@@ -250,37 +260,58 @@ class ResourcesCheck extends Check {
     kinds: ResourceKind[],
     selector: string,
     judge: (seen: Record<string, ResourceRow[]>) => string | undefined,
+    observe: () => Promise<Record<string, ResourceRow[]>>,
     set: ResourceSet,
   ): Promise<CheckOutcome> {
     const asRows = (current: Record<string, Set<string>>) =>
       Object.fromEntries(kinds.map((k) => [k, [...(current[k] ?? [])].map((name) => ({ kind: k, name, status: "", terminating: false, labels: {} }))]));
     const t0 = performance.now();
-    let events = 0;
+    const events: Record<string, number> = Object.fromEntries(kinds.map((k) => [k, 0]));
+    let polls = 0;
     let lastError: string | undefined;
     let done = false;
     return new Promise((resolve) => {
-      const finish = (ok: boolean, current: Record<string, Set<string>>) => {
+      const finish = (ok: boolean, seen: Record<string, ResourceRow[]>) => {
         if (done) return;
         done = true;
         watched.stop();
         signal.removeEventListener("abort", onAbort);
-        const seen = renderSeen(asRows(current));
-        const why = ok ? "" : ` — ${judge(asRows(current))} (watched ${events} event(s) for ${((performance.now() - t0) / 1000).toFixed(1)} s${lastError ? `; last watch error: ${lastError}` : ""})`;
-        resolve({ ok, expected: describeResourceSet(set, selector), observed: `${seen}${why}` });
+        const counts = Object.entries(events).map(([k, n]) => `${k} ${n}`).join(", ");
+        const why = ok ? "" : ` — ${judge(seen)} (${((performance.now() - t0) / 1000).toFixed(1)} s: watch events ${counts}; ${polls} list(s)${lastError ? `; last error: ${lastError}` : ""})`;
+        resolve({ ok, expected: describeResourceSet(set, selector), observed: `${renderSeen(seen)}${why}` });
       };
+      // Two witnesses, either suffices: the watches (they see an object that lives a second)
+      // and a list every second (a consistent read, so a watch stream that lags behind the
+      // others on a busy machine cannot hide objects that did exist together).
       const watched = watchKinds(
         ctx.kube,
         ctx.namespace,
         kinds,
         selector,
-        (current) => {
-          events++;
-          if (judge(asRows(current)) === undefined) finish(true, current);
+        (current, kind) => {
+          events[kind] = (events[kind] ?? 0) + 1;
+          if (judge(asRows(current)) === undefined) finish(true, asRows(current));
         },
         (message) => (lastError = message),
       );
+      const listLoop = async () => {
+        while (!done) {
+          polls++;
+          try {
+            const seen = await observe();
+            if (!done && judge(seen) === undefined) finish(true, seen);
+          } catch (error) {
+            lastError = `list: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;
+          }
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      };
+      void listLoop();
       // The action ended: what exists at its end counts too (e.g. an expected absence).
-      const onAbort = () => finish(judge(asRows(watched.current)) === undefined, watched.current);
+      const onAbort = () => {
+        const seen = asRows(watched.current);
+        finish(judge(seen) === undefined, seen);
+      };
       if (signal.aborted) onAbort();
       else signal.addEventListener("abort", onAbort, { once: true });
     });
@@ -300,6 +331,98 @@ export function describeResourceSet(set: ResourceSet, selector?: string): string
 
 export const resources = (want: ResourceSet | ((vars: Record<string, string | number>) => ResourceSet), options: { selector?: string; timeoutMs?: number } = {}): Check =>
   new ResourcesCheck(want, options.selector, options.timeoutMs);
+
+// ------------------------------------------------------------------ one object, partially
+
+/** What a partial object may hold: literal values, nested partials, arrays (element-wise), regexes for strings. */
+export type Partial_ = string | number | boolean | null | RegExp | readonly Partial_[] | { readonly [key: string]: Partial_ };
+
+/**
+ * The differences between an object and a partial description of it, chainsaw's assertion
+ * tree habit: every key given must match, recursively; arrays match element-wise and must
+ * have the same length; a RegExp matches a string; keys not given are not looked at.
+ * Empty when it matches. Each difference names its path.
+ */
+export function partialDiff(want: Partial_, got: unknown, path = ""): string[] {
+  const at = path || "(object)";
+  if (want instanceof RegExp) return typeof got === "string" && want.test(got) ? [] : [`${at}: expected ${want}, observed ${show(got)}`];
+  if (Array.isArray(want)) {
+    if (!Array.isArray(got)) return [`${at}: expected a list, observed ${show(got)}`];
+    if (got.length !== want.length) return [`${at}: expected ${want.length} item(s), observed ${got.length}`];
+    return want.flatMap((w, i) => partialDiff(w, got[i], `${path}[${i}]`));
+  }
+  if (want !== null && typeof want === "object") {
+    if (got === null || typeof got !== "object" || Array.isArray(got)) return [`${at}: expected an object, observed ${show(got)}`];
+    return Object.entries(want).flatMap(([k, w]) => partialDiff(w, (got as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  }
+  return want === got ? [] : [`${at}: expected ${show(want)}, observed ${show(got)}`];
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return "nothing";
+  const text = JSON.stringify(v);
+  return text.length > 120 ? `${text.slice(0, 117)}…` : text;
+}
+
+/** `kind/name` → the two halves. */
+function splitRef(ref: string): [kind: string, name: string] {
+  const i = ref.indexOf("/");
+  if (i <= 0 || i === ref.length - 1) throw new Error(`object("${ref}"): name it as <kind>/<name>, e.g. statefulset/db`);
+  return [ref.slice(0, i), ref.slice(i + 1)];
+}
+
+class ObjectCheck extends Check {
+  readonly category = "resources";
+  private readonly kind: string;
+  private readonly name: string;
+  constructor(
+    ref: string,
+    private readonly want: { readonly [key: string]: Partial_ },
+    private readonly timeoutMs = 60_000,
+  ) {
+    super();
+    [this.kind, this.name] = splitRef(ref);
+  }
+  describe(): string {
+    return `${this.kind}/${this.name} matches ${show(this.want)}`;
+  }
+  override kinds(): string[] {
+    return [this.kind];
+  }
+  async verify(ctx: CheckContext): Promise<CheckOutcome> {
+    const { objects, kinds } = requireResolver(ctx.kube);
+    const k = await kinds.resolve(this.kind);
+    // As served (plain JSON), not as the typed client model: the partial names API fields.
+    const observe = async (): Promise<{ found: boolean; object?: unknown }> => {
+      try {
+        const o = await objects.read({ apiVersion: k.apiVersion, kind: k.kind, metadata: { name: this.name, ...(k.namespaced ? { namespace: ctx.namespace } : {}) } });
+        return { found: true, object: JSON.parse(JSON.stringify(o)) as unknown };
+      } catch (error) {
+        if ((error as { code?: number }).code === 404) return { found: false };
+        throw error;
+      }
+    };
+    const judge = (seen: { found: boolean; object?: unknown }) => {
+      if (!seen.found) return `${this.kind}/${this.name} not found`;
+      const diffs = partialDiff(this.want, seen.object);
+      return diffs.length ? diffs.join("; ") : undefined;
+    };
+    const r = await poll(observe, judge, { timeoutMs: this.timeoutMs, intervalMs: 1000, signal: ctx.signal });
+    const observed = observedText(r, (seen) => (r.ok ? "matches" : seen.found ? "differs" : "not found"));
+    return { ok: r.ok, expected: this.describe(), observed };
+  }
+}
+
+/**
+ * One object of any kind, by `<kind>/<name>` (kind as kubectl accepts it: `statefulset/db`,
+ * `pvc/data-db-0`, `widgets.example.com/w1`), matches a partial description of it — polled,
+ * and reporting the last observed difference:
+ *   object("statefulset/db").matches({ spec: { replicas: 3 } })
+ */
+export function object(ref: string, options: { timeoutMs?: number } = {}): { matches(want: { readonly [key: string]: Partial_ }): Check } {
+  splitRef(ref);
+  return { matches: (want) => new ObjectCheck(ref, want, options.timeoutMs) };
+}
 
 // ------------------------------------------------------------------ pods, jobs, logs
 

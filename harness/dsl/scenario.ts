@@ -1,7 +1,7 @@
 import type { CommandResult } from "../exec.ts";
 import { collectDiagnostics } from "../probes/diagnostics.ts";
 import { readRelease, type ReleaseState } from "../probes/release.ts";
-import { snapshotResources, type Kube, type ResourceSnapshot } from "../probes/resources.ts";
+import { DEFAULT_SNAPSHOT_KINDS, snapshotResources, type Kube, type ResourceSnapshot } from "../probes/resources.ts";
 import { displayArgv, withCommandTimeout, type ToolRunners } from "../tools/runners.ts";
 import type { Check, CheckCategory, CheckContext, CheckOutcome } from "./checks.ts";
 import { errorText } from "./checks.ts";
@@ -28,6 +28,11 @@ export interface ScenarioSpec {
   selector?: string;
   /** Drivers this scenario runs through (default: helm only). */
   drivers?: Driver[];
+  /**
+   * Extra kinds for the snapshot after each step (any kind discovery resolves: `statefulset`,
+   * `pvc`, `widgets.example.com`). Kinds the scenario's checks name are added by themselves.
+   */
+  snapshotKinds?: string[];
   /** Computes per-run values (e.g. allocates a NodePort) before the first step. */
   prepare?: (ctx: PrepareContext) => Promise<Record<string, string | number>>;
   steps: Step[];
@@ -159,6 +164,7 @@ export async function executeScenario(spec: ScenarioSpec, target: Target, env: R
   const startedAt = new Date().toISOString();
   const vars = spec.prepare ? await spec.prepare({ namespace: env.namespace, kube: env.kube, allocateNodePort: env.allocateNodePort }) : {};
   const selector = spec.selector ?? `app.kubernetes.io/instance=${spec.release}`;
+  const kinds = snapshotKinds(spec, vars);
   const steps: StepRecord[] = [];
   let broken = false;
   const wrap = env.wrapStep ?? ((_: string, fn: () => Promise<StepRecord>) => fn());
@@ -170,7 +176,7 @@ export async function executeScenario(spec: ScenarioSpec, target: Target, env: R
       continue;
     }
     const rec = await wrap(`${index + 1}. ${step.title}`, async () => {
-      const r = await runStep(spec, step, base, target, env, vars, selector);
+      const r = await runStep(spec, step, base, target, env, vars, selector, kinds);
       await env.afterStep?.(r);
       return r;
     });
@@ -186,6 +192,12 @@ export async function executeScenario(spec: ScenarioSpec, target: Target, env: R
     startedAt,
     durationMs: Math.round(performance.now() - t0),
   };
+}
+
+/** The snapshot's kinds: the usual ones, the scenario's extra ones, and every kind a check names. */
+export function snapshotKinds(spec: ScenarioSpec, vars: Record<string, string | number>): string[] {
+  const named = spec.steps.flatMap((s) => [...s.checks, ...s.during]).flatMap((c) => c.kinds(vars));
+  return [...new Set([...DEFAULT_SNAPSHOT_KINDS, ...(spec.snapshotKinds ?? []), ...named].map((k) => k.toLowerCase()))];
 }
 
 function runHeader(spec: ScenarioSpec, target: Target): Pick<ScenarioRun, "scenario" | "title" | "source" | "target" | "targetLabel"> {
@@ -224,6 +236,7 @@ async function runStep(
   env: RunEnvironment,
   vars: Record<string, string | number>,
   selector: string,
+  kinds: readonly string[],
 ): Promise<StepRecord> {
   const t0 = performance.now();
   const logStart = env.commandLog.length;
@@ -273,7 +286,7 @@ async function runStep(
   // Read-only, so it may be retried: a reused keep-alive connection can be reset (ECONNRESET)
   // by a busy API server, and one such read must not fail the step.
   const snapshot = await poll(
-    () => Promise.all([readRelease(env.runners, env.kube.core, spec.release), snapshotResources(env.kube, env.namespace, selector)]),
+    () => Promise.all([readRelease(env.runners, env.kube.core, spec.release), snapshotResources(env.kube, env.namespace, selector, kinds)]),
     () => undefined,
     { timeoutMs: env.snapshotTimeoutMs ?? 20_000, intervalMs: 1000 },
   );

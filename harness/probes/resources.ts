@@ -1,4 +1,5 @@
-import { AppsV1Api, BatchV1Api, CoreV1Api, Watch, type KubeConfig } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubernetesObjectApi, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { collectionPath, KindResolver, type KindInfo } from "./kinds.ts";
 
 /** The API clients probes use, made once per kubeconfig. */
 export interface Kube {
@@ -7,14 +8,31 @@ export interface Kube {
   batch: BatchV1Api;
   /** Watches (a `during` check sees objects that exist only briefly). */
   watch?: Watch;
+  /** Any kind, through discovery: the generic object API and the name → kind resolver. */
+  objects?: KubernetesObjectApi;
+  kinds?: KindResolver;
 }
 
 export function kubeClients(kc: KubeConfig): Kube {
-  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), batch: kc.makeApiClient(BatchV1Api), watch: new Watch(kc) };
+  return {
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
+    watch: new Watch(kc),
+    objects: KubernetesObjectApi.makeApiClient(kc),
+    kinds: new KindResolver(kc),
+  };
 }
 
+/** Kinds with a hand-made `kubectl get`-like status; every other kind is listed generically. */
 export const RESOURCE_KINDS = ["serviceaccount", "service", "deployment", "replicaset", "pod", "job", "configmap", "secret"] as const;
-export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+export type BuiltinKind = (typeof RESOURCE_KINDS)[number];
+/** Any kind name a scenario uses: a built-in one above, or anything discovery resolves. */
+export type ResourceKind = BuiltinKind | (string & {});
+
+export function isBuiltinKind(kind: string): kind is BuiltinKind {
+  return (RESOURCE_KINDS as readonly string[]).includes(kind);
+}
 
 /** A `kubectl get`-like row. */
 export interface ResourceRow {
@@ -38,8 +56,18 @@ function row<T extends Meta>(kind: ResourceKind, o: T, status: string): Resource
   };
 }
 
-/** Lists one kind in a namespace, optionally by label selector. */
+export function requireResolver(kube: Kube): { objects: KubernetesObjectApi; kinds: KindResolver } {
+  if (!kube.objects || !kube.kinds) throw new Error("this Kube has no generic object API (make it with kubeClients)");
+  return { objects: kube.objects, kinds: kube.kinds };
+}
+
+/**
+ * Lists one kind in a namespace (or, for a cluster-scoped kind, cluster-wide), optionally by
+ * label selector. A cluster-scoped object Helm installed for a release in another namespace
+ * (`meta.helm.sh/release-namespace`) is not this namespace's and is left out.
+ */
 export async function listKind(kube: Kube, namespace: string, kind: ResourceKind, labelSelector?: string): Promise<ResourceRow[]> {
+  if (!isBuiltinKind(kind)) return listAnyKind(kube, namespace, kind, labelSelector);
   const q = { namespace, labelSelector };
   switch (kind) {
     case "serviceaccount":
@@ -65,13 +93,45 @@ export async function listKind(kube: Kube, namespace: string, kind: ResourceKind
   }
 }
 
+async function listAnyKind(kube: Kube, namespace: string, name: string, labelSelector?: string): Promise<ResourceRow[]> {
+  const { objects, kinds } = requireResolver(kube);
+  const k = await kinds.resolve(name);
+  const list = await objects.list(k.apiVersion, k.kind, k.namespaced ? namespace : undefined, undefined, undefined, undefined, undefined, labelSelector);
+  return list.items.filter((o) => ours(k, o, namespace)).map((o) => row(name, o, genericStatus(o)));
+}
+
+function ours(k: KindInfo, o: KubernetesObject, namespace: string): boolean {
+  if (k.namespaced) return true;
+  const owner = o.metadata?.annotations?.["meta.helm.sh/release-namespace"];
+  return owner === undefined || owner === namespace;
+}
+
+type Loose = KubernetesObject & {
+  spec?: { replicas?: number };
+  status?: { phase?: string; readyReplicas?: number; replicas?: number; conditions?: { type: string; status: string; reason?: string }[] };
+};
+
+/**
+ * A short state for any object: its phase (a PVC's `Pending`/`Bound`), ready replicas (a
+ * StatefulSet's `1/3 ready`), its true conditions (`Ready`, `Established`), or its kind.
+ */
+export function genericStatus(o: KubernetesObject): string {
+  const { spec, status } = o as Loose;
+  const parts: string[] = [];
+  if (status?.phase) parts.push(status.phase);
+  if (typeof spec?.replicas === "number") parts.push(`${status?.readyReplicas ?? 0}/${spec.replicas} ready`);
+  const conditions = (status?.conditions ?? []).filter((c) => c.status === "True").map((c) => c.type);
+  if (conditions.length && parts.length === 0) parts.push(conditions.join(","));
+  return parts.join(", ") || (o.kind ?? "object");
+}
+
 /** A Job's final condition (Complete/Failed with its reason), or how far it got. */
 export function jobStatus(o: import("@kubernetes/client-node").V1Job): string {
   const c = (o.status?.conditions ?? []).find((x) => x.status === "True" && (x.type === "Failed" || x.type === "Complete"));
   return c ? `${c.type}${c.reason ? ` (${c.reason})` : ""}` : `running, ${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1} complete`;
 }
 
-const API_PATH: Record<ResourceKind, [group: string, plural: string]> = {
+const API_PATH: Record<BuiltinKind, [group: string, plural: string]> = {
   serviceaccount: ["/api/v1", "serviceaccounts"],
   service: ["/api/v1", "services"],
   deployment: ["/apis/apps/v1", "deployments"],
@@ -98,7 +158,7 @@ export function watchKinds(
   namespace: string,
   kinds: readonly ResourceKind[],
   labelSelector: string,
-  onChange: (current: Record<string, Set<string>>) => void,
+  onChange: (current: Record<string, Set<string>>, kind: ResourceKind) => void,
   onError: (message: string) => void,
 ): WatchedSet {
   if (!kube.watch) throw new Error("no watch client");
@@ -106,12 +166,16 @@ export function watchKinds(
   const current: Record<string, Set<string>> = Object.fromEntries(kinds.map((k) => [k, new Set<string>()]));
   const controllers: AbortController[] = [];
   let stopped = false;
+  const pathOf = async (kind: ResourceKind): Promise<string> => {
+    if (isBuiltinKind(kind)) return `${API_PATH[kind][0]}/namespaces/${namespace}/${API_PATH[kind][1]}`;
+    return collectionPath(await requireResolver(kube).kinds.resolve(kind), namespace);
+  };
   const open = (kind: ResourceKind) => {
-    const [group, plural] = API_PATH[kind];
+    const plural = kind;
     current[kind] = new Set();
-    void watch
-      .watch(
-        `${group}/namespaces/${namespace}/${plural}`,
+    void pathOf(kind)
+      .then((collection) => watch.watch(
+        collection,
         // resourceVersion 0: the initial state from the watch cache, whatever its age. Without
         // it the apiserver wants its cache as fresh as etcd, and for a kind nothing writes to
         // (serviceaccounts) answers "Too large resource version" until etcd reports progress.
@@ -122,14 +186,14 @@ export function watchKinds(
           if (!name) return;
           if (phase === "DELETED") current[kind]!.delete(name);
           else if (phase === "ADDED" || phase === "MODIFIED") current[kind]!.add(name);
-          onChange(current);
+          onChange(current, kind);
         },
         (err: unknown) => {
           if (stopped) return;
           if (err) onError(`watch ${plural}: ${err instanceof Error ? err.message : String(err)}`);
           setTimeout(() => !stopped && open(kind), 500).unref();
         },
-      )
+      ))
       .then((c) => (stopped ? c.abort() : controllers.push(c)))
       .catch((err: unknown) => {
         onError(`watch ${plural}: ${err instanceof Error ? err.message : String(err)}`);
@@ -156,14 +220,16 @@ export function podStatus(p: import("@kubernetes/client-node").V1Pod): string {
   return `${p.status?.phase ?? "Unknown"} ${ready}/${p.spec?.containers.length ?? 0} ready`;
 }
 
-export type ResourceSnapshot = Partial<Record<ResourceKind, ResourceRow[]>>;
+export type ResourceSnapshot = { [kind: string]: ResourceRow[] };
+
+export const DEFAULT_SNAPSHOT_KINDS: readonly ResourceKind[] = ["serviceaccount", "service", "deployment", "pod", "job", "configmap"];
 
 /** Everything of the given kinds that carries the selector: the "owned by the release" view. */
 export async function snapshotResources(
   kube: Kube,
   namespace: string,
   labelSelector: string,
-  kinds: readonly ResourceKind[] = ["serviceaccount", "service", "deployment", "pod", "job", "configmap"],
+  kinds: readonly ResourceKind[] = DEFAULT_SNAPSHOT_KINDS,
 ): Promise<ResourceSnapshot> {
   const entries = await Promise.all(kinds.map(async (k) => [k, await listKind(kube, namespace, k, labelSelector)] as const));
   return Object.fromEntries(entries);
@@ -192,4 +258,24 @@ export function diffSnapshots(before: ResourceSnapshot | undefined, after: Resou
     );
   const [b, a] = [names(before), names(after)];
   return { added: [...a].filter((n) => !b.has(n)).sort(), removed: [...b].filter((n) => !a.has(n)).sort() };
+}
+
+/**
+ * Cluster-scoped objects a run left behind: of the kinds it resolved, those Helm installed for
+ * a release in this namespace (`meta.helm.sh/release-namespace`) and still present after the
+ * releases were uninstalled (a `helm.sh/resource-policy: keep`, a release Helm lost track of).
+ * Deleted; returns what was deleted as kind/name.
+ */
+export async function deleteClusterScopedLeftovers(kube: Kube, namespace: string): Promise<string[]> {
+  if (!kube.objects || !kube.kinds) return [];
+  const objects = kube.objects;
+  const deleted: string[] = [];
+  for (const k of kube.kinds.resolvedKinds().filter((x) => !x.namespaced)) {
+    const list = await objects.list(k.apiVersion, k.kind);
+    for (const o of list.items.filter((x) => x.metadata?.annotations?.["meta.helm.sh/release-namespace"] === namespace)) {
+      await objects.delete({ apiVersion: k.apiVersion, kind: k.kind, metadata: { name: o.metadata!.name! } });
+      deleted.push(`${k.name}/${o.metadata!.name!}`);
+    }
+  }
+  return deleted;
 }

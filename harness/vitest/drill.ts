@@ -13,7 +13,7 @@ import type { Target } from "../dsl/target.ts";
 import type { CommandResult } from "../exec.ts";
 import { info } from "../log.ts";
 import { PROJECT_ROOT } from "../pins.ts";
-import { kubeClients, type Kube } from "../probes/resources.ts";
+import { deleteClusterScopedLeftovers, kubeClients, type Kube } from "../probes/resources.ts";
 import { bindRunners, type ToolRunners } from "../tools/runners.ts";
 import type { HelmdrillConfig } from "../config.ts";
 import type { StartedCluster } from "../cluster/types.ts";
@@ -118,6 +118,9 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
       onCommand: (result: CommandResult, options) => commandLog.push({ result, probe: Boolean(options.probe) }),
     });
   };
+  // After the uninstalls, before the namespace goes: cluster-scoped objects Helm installed for
+  // this namespace's releases and left behind (the namespace's deletion does not reach them).
+  cleanup.defer("delete cluster-scoped leftovers", () => deleteClusterScopedLeftovers(kube, namespace).then(() => undefined));
   // Uninstall every release left in the namespace before deleting it (runs first: LIFO).
   cleanup.defer("uninstall releases", async () => {
     const version = Object.keys(provided.tools.helm).at(-1)!;

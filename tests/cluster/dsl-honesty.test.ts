@@ -67,7 +67,7 @@ describe("while an action runs", () => {
     const r2 = await executeScenario(never, target, drill.environment(target));
     const during = r2.steps[0]!.checks.find((c) => c.phase === "during")!;
     expect(during.ok).toBe(false);
-    expect(during.observed).toMatch(/^configmap: none — found configmap: \[\] \(watched \d+ event\(s\) for \d+\.\d s\)$/);
+    expect(during.observed).toMatch(/^configmap: none — found configmap: \[\] \(\d+\.\d s: watch events configmap \d+; \d+ list\(s\)\)$/);
   });
 });
 

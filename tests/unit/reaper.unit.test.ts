@@ -1,3 +1,4 @@
+import { poll } from "../../harness/dsl/poll.ts";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -7,12 +8,13 @@ import { descendants, RunReaper, scratchDir, scratchRootFor } from "../../harnes
 describe("reaper", () => {
   it("finds every descendant of a process, grandchildren included", async () => {
     const child = spawn("sh", ["-c", "sleep 30 & sleep 30; wait"], { stdio: "ignore" });
-    await new Promise((r) => setTimeout(r, 300));
     try {
+      // A busy machine may take a while to fork the two sleeps: wait until both exist.
+      const forked = await poll(async () => descendants(child.pid!), (g) => (g.length === 2 ? undefined : `${g.length} grandchildren`), { timeoutMs: 20_000, intervalMs: 100 });
+      const grandchildren = forked.last ?? [];
+      expect(grandchildren).toHaveLength(2);
       const found = descendants(process.pid);
       expect(found).toContain(child.pid);
-      const grandchildren = descendants(child.pid!);
-      expect(grandchildren).toHaveLength(2);
       expect(found).toEqual(expect.arrayContaining(grandchildren));
     } finally {
       for (const p of descendants(child.pid!)) process.kill(p, "SIGKILL");
