@@ -1,4 +1,5 @@
 import { execa } from "execa";
+import os from "node:os";
 import { $ } from "zx";
 import { HelmdrillError } from "./errors.ts";
 
@@ -15,6 +16,10 @@ export interface CommandResult {
   timedOut: boolean;
   /** Set when the program could not be started at all (ENOENT, EACCES…). */
   spawnError?: string;
+  /** The signal that ended the program, when one did (its exit code is then 128 + n, as a shell reports it). */
+  signal?: string;
+  /** The signal the caller sent to cancel it (a step's `cancel()`: a cancelled CI job, a killed runner). */
+  cancelled?: string;
 }
 
 export interface RunOptions {
@@ -24,6 +29,9 @@ export interface RunOptions {
   input?: string;
   /** Called with each chunk of output as it arrives (live progress). */
   onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
+  /** Aborting it sends `killSignal` (default SIGTERM) to the program; SIGKILL follows 5 s later if it is still there. */
+  cancelSignal?: AbortSignal;
+  killSignal?: NodeJS.Signals;
 }
 
 export function succeeded(r: CommandResult): boolean {
@@ -61,6 +69,9 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     stdin: options.input === undefined ? "ignore" : undefined,
     stripFinalNewline: false,
     maxBuffer: 64 * 1024 * 1024,
+    cancelSignal: options.cancelSignal,
+    killSignal: options.killSignal ?? "SIGTERM",
+    forceKillAfterDelay: 5000,
   });
   if (options.onOutput) {
     child.stdout?.on("data", (d: Buffer) => options.onOutput!(d.toString(), "stdout"));
@@ -68,16 +79,18 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   }
   const r = await child;
   const spawnError =
-    r.failed && r.exitCode === undefined && !r.timedOut ? (r.cause instanceof Error ? r.cause.message : r.shortMessage) : undefined;
+    r.failed && r.exitCode === undefined && !r.timedOut && !r.signal && !r.isCanceled ? (r.cause instanceof Error ? r.cause.message : r.shortMessage) : undefined;
   return {
     argv: [file, ...args],
-    exitCode: r.exitCode ?? (r.timedOut ? 124 : 127),
+    exitCode: r.exitCode ?? (r.signal ? 128 + (os.constants.signals[r.signal as NodeJS.Signals] ?? 0) : r.timedOut ? 124 : 127),
     stdout: String(r.stdout ?? ""),
     stderr: String(r.stderr ?? ""),
     durationMs: Math.round(performance.now() - t0),
     startedAt,
     timedOut: Boolean(r.timedOut),
     spawnError,
+    ...(r.signal ? { signal: r.signal } : {}),
+    ...(r.isCanceled ? { cancelled: options.killSignal ?? "SIGTERM" } : {}),
   };
 }
 

@@ -25,8 +25,11 @@ export default defineScenario({
     upgradeToV3(2),
 
     step("`helm upgrade todo-list v4` (no --atomic): the pre-upgrade check Job fails and the upgrade stops")
-      .explain("Hooks run before Helm changes anything. The ConfigMap (weight 1) is created before the Job (weight 10) that mounts it; the Job exits 1 once and, with backoffLimit 0, fails.")
-      .does(helm("upgrade", "--timeout", "30s", RELEASE, chart("v4")))
+      .explain(
+        "Hooks run before Helm changes anything. The ConfigMap (weight 1) is created before the Job (weight 10) that mounts it; the Job exits 1 once and, with backoffLimit 0, fails. " +
+          "Helm returns as soon as the Job fails, so the 2-minute timeout costs nothing; it only keeps a slow pod start on a busy machine from turning the veto into a timeout.",
+      )
+      .does(helm("upgrade", "--timeout", "2m", RELEASE, chart("v4")))
       .documents({ outcome: "fails", text: "Job failed: BackoffLimitExceeded", release: "todo-list 3 PENDING_UPGRADE (Helm 2)" })
       .expect(
         fails(/UPGRADE FAILED: pre-upgrade hooks failed/, /job todo-list-db-check failed: BackoffLimitExceeded/).when({ helm: "<4" }).drift("Helm 3 marks the revision failed (Helm 2 left it PENDING_UPGRADE)"),

@@ -76,6 +76,7 @@ export abstract class Check {
 export function errorText(result: CommandResult): string {
   if (result.spawnError) return result.spawnError;
   if (result.timedOut) return `killed by helmdrill's timeout after ${result.durationMs} ms`;
+  if (result.cancelled) return `cancelled with ${result.cancelled} after ${(result.durationMs / 1000).toFixed(1)} s (exit ${result.exitCode})`;
   const lines = `${result.stderr}\n${result.stdout}`.split("\n").map((l) => l.trim());
   const important = /^(Error:|\* |context deadline exceeded|in .*: failed processing release|UPGRADE FAILED|INSTALL(ATION)? FAILED)/;
   const picked = [...new Set(lines.filter((l) => important.test(l)))];
@@ -132,6 +133,25 @@ export const failsWithExit = (exitCode: number, ...patterns: TextPattern[]): Che
  */
 export const exitsWith = (exitCode: number, ...patterns: TextPattern[]): Check =>
   exitCode === 0 && patterns.length === 0 ? succeeds() : new OutcomeCheck("fails", patterns, exitCode);
+
+/** The step's command was cancelled by `cancel()` (with this signal, when given) rather than ending by itself. */
+class CancelledCheck extends Check {
+  readonly category = "outcome";
+  constructor(private readonly signal?: string) {
+    super();
+  }
+  describe(): string {
+    return `cancelled${this.signal ? ` with ${this.signal}` : ""} while it ran`;
+  }
+  async verify(ctx: CheckContext): Promise<CheckOutcome> {
+    const r = ctx.result;
+    if (!r) return { ok: false, expected: this.describe(), observed: "the step ran no command" };
+    const observed = r.cancelled ? errorText(r) : `ran to its end (exit ${r.exitCode}) before it was cancelled`;
+    return { ok: Boolean(r.cancelled) && (!this.signal || r.cancelled === this.signal), expected: this.describe(), observed };
+  }
+}
+
+export const cancelled = (signal?: "SIGTERM" | "SIGINT" | "SIGKILL"): Check => new CancelledCheck(signal);
 
 // ------------------------------------------------------------------ release
 

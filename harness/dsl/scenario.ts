@@ -5,7 +5,7 @@ import { DEFAULT_SNAPSHOT_KINDS, snapshotResources, type Kube, type ResourceSnap
 import { displayArgv, withCommandTimeout, type ToolRunners } from "../tools/runners.ts";
 import type { Check, CheckCategory, CheckContext, CheckOutcome } from "./checks.ts";
 import { errorText } from "./checks.ts";
-import type { ActionContext, Documented, Step } from "./step.ts";
+import type { Action, ActionContext, Documented, Step } from "./step.ts";
 import { describeSelector, targetLabel, type Driver, type Target } from "./target.ts";
 import { poll } from "./poll.ts";
 
@@ -87,8 +87,17 @@ export interface StepRecord {
   release?: ReleaseState;
   resources?: ResourceSnapshot;
   diagnostics?: string;
+  /** The step's collectors' output (they run only when the step failed). */
+  collected?: CollectedOutput[];
   problem?: string;
   durationMs: number;
+}
+
+export interface CollectedOutput {
+  label: string;
+  argv?: string[];
+  exitCode?: number;
+  output: string;
 }
 
 export interface ScenarioRun {
@@ -280,6 +289,15 @@ async function runStep(
     }
   }
 
+  // The step's `finally`: always, whatever happened above; the snapshot shows its effect.
+  if (step.finallyAction) {
+    try {
+      await step.finallyAction.run(ctx);
+    } catch (error) {
+      problem ??= `the step's finally could not run: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
   // Snapshot after every step: release history + resources owned by the release.
   let release: ReleaseState | undefined;
   let resources: ResourceSnapshot | undefined;
@@ -296,7 +314,9 @@ async function runStep(
   let diagnostics: string | undefined;
   if (status === "failed") diagnostics = await collectDiagnostics(env.runners, env.kube, env.namespace, spec.release);
 
-  const commands = env.commandLog.slice(logStart).map(({ result: r, probe }) => ({
+  const logEnd = env.commandLog.length;
+  const collected = status === "failed" && step.collectors.length > 0 ? await Promise.all(step.collectors.map((a) => collect(a, ctx))) : undefined;
+  const commands = env.commandLog.slice(logStart, logEnd).map(({ result: r, probe }) => ({
     argv: displayArgv(r.argv),
     exitCode: r.exitCode,
     durationMs: r.durationMs,
@@ -314,9 +334,20 @@ async function runStep(
     release,
     resources,
     diagnostics,
+    ...(collected ? { collected } : {}),
     problem,
     durationMs: Math.round(performance.now() - t0),
   };
+}
+
+/** Runs one collector; its failure is its output, never the step's. */
+async function collect(action: Action, ctx: ActionContext): Promise<CollectedOutput> {
+  try {
+    const r = await action.run(ctx);
+    return { label: action.label, argv: displayArgv(r.argv), exitCode: r.exitCode, output: `${r.stdout}${r.stderr}`.trimEnd() };
+  } catch (error) {
+    return { label: action.label, output: `could not run: ${error instanceof Error ? error.message : String(error)}` };
+  }
 }
 
 /** A one-paragraph failure message for the test result. */

@@ -1,4 +1,5 @@
 import type { CommandResult } from "../exec.ts";
+import { withCallDefaults } from "../tools/runners.ts";
 import type { Check, CheckContext } from "./checks.ts";
 
 /** An argument that may depend on per-run values (e.g. the allocated NodePort). */
@@ -34,6 +35,47 @@ export function kubectl(...args: Arg[]): Action {
   return { label: labelOf("kubectl", args), run: (ctx) => ctx.runners.kubectl(resolveArgs(args, ctx)) };
 }
 
+export interface CancelOptions {
+  /** Cancel this many ms after the command starts… */
+  after?: number;
+  /** …or as soon as this check holds (polled/watched while the command runs). */
+  when?: Check;
+  /** SIGTERM (a cancelled CI job: the default), SIGINT (Ctrl-C) or SIGKILL (a killed runner). */
+  signal?: "SIGTERM" | "SIGINT" | "SIGKILL";
+}
+
+/**
+ * Runs the action and cancels its command with a signal after a delay or once a condition
+ * holds — what a cancelled CI job or a killed runner does to a `helm upgrade --wait` — so the
+ * step's checks can assert the release state that leaves behind. Whether it was cancelled, and
+ * when, is in the command's result (`cancelled()` checks it).
+ */
+export function cancel(action: Action, options: CancelOptions): Action {
+  if (options.after === undefined && !options.when) throw new Error("cancel() needs `after` (ms) or `when` (a check)");
+  const signal = options.signal ?? "SIGTERM";
+  const moment = options.after !== undefined ? `after ${options.after / 1000} s` : `once ${options.when!.describe()}`;
+  return {
+    label: `${action.label}   # cancelled with ${signal} ${moment}`,
+    run: async (ctx) => {
+      const cancelling = new AbortController();
+      const finished = new AbortController();
+      const timer = options.after !== undefined ? setTimeout(() => cancelling.abort(), options.after) : undefined;
+      if (options.when) {
+        void options.when
+          .verify({ ...ctx, signal: finished.signal })
+          .then((r) => r.ok && !finished.signal.aborted && cancelling.abort())
+          .catch(() => undefined);
+      }
+      try {
+        return await action.run({ ...ctx, runners: withCallDefaults(ctx.runners, { cancelSignal: cancelling.signal, killSignal: signal }) });
+      } finally {
+        clearTimeout(timer);
+        finished.abort();
+      }
+    },
+  };
+}
+
 /** A fixture path argument, shown in prose as `./<relative>`. */
 export const fixture = (relative: string): Arg => Object.assign((ctx: ActionContext) => ctx.fixture(relative), { toString: () => `./${relative}` });
 
@@ -64,6 +106,10 @@ export class Step {
   explanation?: string;
   /** Per-operation timeout for the action (ms). */
   timeoutMs?: number;
+  /** Run only when the step fails; their output is attached to the step's record (kuttl's collectors). */
+  readonly collectors: Action[] = [];
+  /** Runs after the step's checks whatever happened (chainsaw's finally). */
+  finallyAction?: Action;
 
   constructor(readonly title: string) {}
 
@@ -96,6 +142,21 @@ export class Step {
 
   expect(...checks: Check[]): this {
     this.checks.push(...checks);
+    return this;
+  }
+
+  /**
+   * Commands that run only if this step fails — extra logs, a `kubectl describe`, a command's
+   * output — attached to the step's record, the transcript and the Allure report.
+   */
+  collectOnFailure(...actions: Action[]): this {
+    this.collectors.push(...actions);
+    return this;
+  }
+
+  /** An action that always runs after the step's checks, even when the step failed (e.g. an uninstall). */
+  finally(action: Action): this {
+    this.finallyAction = action;
     return this;
   }
 

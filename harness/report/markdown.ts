@@ -299,6 +299,10 @@ function stepSection(step: StepRecord, previous?: ResourceSnapshot): string[] {
   }
   else out.push("_Resources were not captured._", "");
 
+  for (const c of step.collected ?? []) {
+    const head = c.argv ? `$ ${renderArgv(c.argv)}` : c.label;
+    out.push("<details>", `<summary>Collected on failure: ${escapeMarkdown(c.label)}</summary>`, "", fenced(`${head}\n${c.output}${c.exitCode ? `\n(exit ${c.exitCode})` : ""}`, "console"), "", "</details>", "");
+  }
   if (step.diagnostics) {
     out.push("<details>", "<summary>Diagnostics</summary>", "", fenced(step.diagnostics, "text"), "", "</details>", "");
   }

@@ -63,14 +63,18 @@ export function bindRunners(b: RunnerBinding): ToolRunners {
   };
 }
 
+/** The same runners with default options for every command (an explicit option still wins). */
+export function withCallDefaults(runners: ToolRunners, defaults: CallOptions): ToolRunners {
+  const wrap = (fn: ToolRunners["helm"]): ToolRunners["helm"] => (args, options) => fn(args, { ...defaults, ...options });
+  return { namespace: runners.namespace, helm: wrap(runners.helm), helmfile: wrap(runners.helmfile), kubectl: wrap(runners.kubectl) };
+}
+
 /**
  * The same runners with a default per-command timeout (a step's `withTimeout`): a command
  * still running then is killed and its result says so; an explicit timeoutMs still wins.
  */
 export function withCommandTimeout(runners: ToolRunners, timeoutMs: number | undefined): ToolRunners {
-  if (timeoutMs === undefined) return runners;
-  const wrap = (fn: ToolRunners["helm"]): ToolRunners["helm"] => (args, options) => fn(args, { timeoutMs, ...options });
-  return { namespace: runners.namespace, helm: wrap(runners.helm), helmfile: wrap(runners.helmfile), kubectl: wrap(runners.kubectl) };
+  return timeoutMs === undefined ? runners : withCallDefaults(runners, { timeoutMs });
 }
 
 /**

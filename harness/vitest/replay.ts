@@ -24,6 +24,7 @@ async function attachStep(record: StepRecord): Promise<void> {
   const checks = record.checks.map((c) => `${c.ok ? "✔" : "✖"} [${c.phase}] ${c.expected}\n    observed: ${c.observed}${c.drift ? `\n    drift from the write-up: ${c.drift}` : ""}`);
   await allure.attachment("expectations", [`status: ${record.status}`, record.problem ?? "", ...checks].join("\n"), "text/plain");
   if (record.diagnostics) await allure.attachment("diagnostics", record.diagnostics, "text/plain");
+  for (const c of record.collected ?? []) await allure.attachment(`collected: ${c.label}`, c.output, "text/plain");
 }
 
 class StepFailed extends Error {}
