@@ -1,4 +1,5 @@
 import { ApisApi, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1APIResource } from "@kubernetes/client-node";
+import { closest, distance } from "fastest-levenshtein";
 import { HelmdrillError } from "../errors.ts";
 
 /**
@@ -103,8 +104,27 @@ export class KindResolver {
       this.discovered = this.discover();
       found = matchKind(key, await this.discovered);
     }
-    if (!found) throw new HelmdrillError(`unknown resource kind "${name}": the API server serves no resource of that name`, "use a plural, singular, kind or short name (`kubectl api-resources` lists them), or <plural>.<group> for a custom resource");
+    if (!found) {
+      const near = closestKinds(key, await this.discovered);
+      throw new HelmdrillError(
+        `unknown resource kind "${name}": the API server serves no resource of that name${near.length ? ` — closest: ${near.join(", ")}` : ""}`,
+        "use a plural, singular, kind or short name (`kubectl api-resources` lists them), or <plural>.<group> for a custom resource",
+      );
+    }
     this.resolved.set(key, found);
     return found;
   }
+}
+
+/** The discovered names nearest to a mistyped one (edit distance), best first. */
+export function closestKinds(name: string, discovered: readonly Discovered[], most = 3): string[] {
+  const names = [...new Set(discovered.filter((d) => !d.resource.name.includes("/")).flatMap((d) => [d.resource.name, d.resource.singularName ?? ""]).filter(Boolean))];
+  if (names.length === 0) return [];
+  const best = closest(name, names);
+  return names
+    .map((n) => [n, distance(name, n)] as const)
+    .filter(([n, d]) => n === best || d <= Math.max(2, Math.floor(name.length / 3)))
+    .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+    .slice(0, most)
+    .map(([n]) => n);
 }

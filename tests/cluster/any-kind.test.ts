@@ -62,8 +62,8 @@ describe("any resource kind", () => {
       expect(wrong.steps[0]!.checks[0]!.observed).toMatch(/^not found — statefulset\/none not found \(\d+ observation\(s\) in \d+\.\d s\)$/);
 
       // An unknown kind is one clear error, not a stack trace.
-      const unknown = await executeScenario(scenario(step("names a kind nobody serves").expect(resources({ gizmos: [] }))), target, drill.environment(target));
-      expect(unknown.steps[0]!.checks[0]!.observed).toMatch(/unknown resource kind "gizmos"/);
+      const unknown = await executeScenario(scenario(step("names a kind nobody serves").expect(resources({ statefulsetz: [] }))), target, drill.environment(target));
+      expect(unknown.steps[0]!.checks[0]!.observed).toMatch(/unknown resource kind "statefulsetz": the API server serves no resource of that name — closest: statefulset/);
 
       await drill.close();
       closed = true;

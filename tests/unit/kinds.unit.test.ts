@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { V1APIResource } from "@kubernetes/client-node";
-import { collectionPath, matchKind } from "../../harness/probes/kinds.ts";
+import { closestKinds, collectionPath, matchKind } from "../../harness/probes/kinds.ts";
 import { genericStatus } from "../../harness/probes/resources.ts";
 import { partialDiff } from "../../harness/dsl/checks.ts";
 
@@ -35,6 +35,12 @@ describe("resolving any kind by name (discovery)", () => {
   it("ignores subresources and answers undefined for an unknown name", () => {
     expect(matchKind("pods/log", discovered)).toBeUndefined();
     expect(matchKind("gizmo", discovered)).toBeUndefined();
+  });
+
+  it("names the closest kinds for a mistyped one", () => {
+    expect(closestKinds("statefulste", discovered)[0]).toBe("statefulset");
+    expect(closestKinds("ingres", discovered)).toContain("ingress");
+    expect(closestKinds("clusteroles", discovered)[0]).toBe("clusterroles");
   });
 
   it("builds namespaced and cluster-scoped collection paths", () => {
