@@ -1,29 +1,24 @@
-import path from "node:path";
 import { defineConfig } from "vitest/config";
-import { loadConfig } from "./harness/config.ts";
+import { loadProject } from "./harness/config.ts";
+import { helmdrillProject, helmdrillReporters, RUN_OPTIONS } from "./harness/vitest/preset.ts";
 
-const reports = loadConfig().reportsDir;
+// helmdrill's own catalogue, read from helmdrill.config.ts like any project's.
+const project = await loadProject();
 
 /**
  * Three projects:
  *  - unit:    pure logic (parsing, matchers, version ranges, reports); no cluster, fast.
- *  - cli:     the `helmdrill` command's bad-input handling, run as a real process.
+ *  - cli:     the `helmdrill` command as a real process (bad input, interruption, packaging).
  *  - cluster: everything that needs the real cluster — provider tests and the scenario
- *             catalogue. Its globalSetup starts ONE cluster per run and provides it to
- *             every worker.
+ *             catalogue, through the same preset `helmdrill run` and a team's project use:
+ *             ONE cluster per run (globalSetup, `provide`), every scenario file a test file.
  * Reports: JUnit XML, vitest JSON (read by .ci/run), Allure results, and helmdrill's own
  * conformance matrix + transcripts, all under reports/.
  */
 export default defineConfig({
   test: {
-    retry: 0,
-    reporters: [
-      "default",
-      ["junit", { outputFile: path.join(reports, "junit.xml") }],
-      ["json", { outputFile: path.join(reports, "vitest-results.json") }],
-      ["allure-vitest/reporter", { resultsDir: path.join(reports, "allure-results") }],
-      "./harness/report/reporter.ts",
-    ],
+    ...RUN_OPTIONS,
+    reporters: helmdrillReporters(project.reportsDir),
     projects: [
       {
         test: {
@@ -43,24 +38,7 @@ export default defineConfig({
           testTimeout: 120_000,
         },
       },
-      {
-        test: {
-          name: "cluster",
-          include: ["tests/cluster/**/*.test.ts", "scenarios/**/*.test.ts"],
-          globalSetup: ["./harness/vitest/global-setup.ts"],
-          setupFiles: ["allure-vitest/setup"],
-          testTimeout: 15 * 60_000,
-          hookTimeout: 10 * 60_000,
-          // Scenario runs spend most of their time waiting out Helm timeouts, each in its own
-          // namespace: every target of a scenario runs at once (`npm run bench:suite` measures
-          // wall time against the critical path).
-          maxConcurrency: 16,
-          fileParallelism: true,
-        },
-      },
+      helmdrillProject(project, { name: "cluster", include: ["tests/cluster/**/*.test.ts"] }),
     ],
-    // One worker per scenario file in flight; workers mostly wait on Helm and the cluster.
-    maxWorkers: 8,
-    pool: "forks",
   },
 });

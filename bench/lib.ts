@@ -11,7 +11,7 @@ import { RUN_LABEL } from "../harness/cluster/types.ts";
 import { scratchRootFor } from "../harness/cluster/reaper.ts";
 import type { ScenarioRun } from "../harness/dsl/scenario.ts";
 import { run } from "../harness/exec.ts";
-import { PROJECT_ROOT } from "../harness/pins.ts";
+import { PACKAGE_ROOT } from "../harness/pins.ts";
 
 export interface SuiteRun {
   runId: string;
@@ -52,8 +52,8 @@ export async function runSuiteOnce(args: string[], env: Record<string, string> =
   const runId = `bench${Date.now().toString(36)}`;
   const reports = mkdtempSync(path.join(os.tmpdir(), "helmdrill-bench-reports-"));
   const t0 = performance.now();
-  const child = spawn("node", [path.join(PROJECT_ROOT, "bin", "helmdrill.mjs"), "run", "--no-provision", "--reports", reports, ...args], {
-    cwd: PROJECT_ROOT,
+  const child = spawn("node", [path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs"), "run", "--no-provision", "--reports", reports, ...args], {
+    cwd: PACKAGE_ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, HELMDRILL_RUN_ID: runId, ...env },

@@ -1,16 +1,185 @@
+import { existsSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { z } from "zod";
 import { HelmdrillError } from "./errors.ts";
-import { PROJECT_ROOT, parseVersionList, pins } from "./pins.ts";
+import { parseVersionList, pins } from "./pins.ts";
+import { PROJECT_ENV, projectFromEnv, useProject } from "./project-env.ts";
+
+export { projectFromEnv, useProject };
 
 /**
  * The one module that reads configuration. Everything else receives a `HelmdrillConfig`.
- * Sources, later wins: defaults from pins.json, then HELMDRILL_* environment variables,
- * then explicit overrides (the CLI's flags).
+ * Sources, later wins: defaults from pins.json, then the project's helmdrill.config.ts,
+ * then HELMDRILL_* environment variables, then explicit overrides (the CLI's flags).
  */
 export type ClusterKind = "k3s" | "kind" | "existing";
 
+// ---------------------------------------------------------------------------------------------
+// helmdrill.config.ts: a project's scenarios, charts, images, pins, targets and reports.
+
+const npmPin = z.strictObject({ source: z.literal("npm"), package: z.string(), integrity: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/, "a hex SHA-256") });
+const goPin = z.strictObject({
+  source: z.literal("go-module"),
+  module: z.string(),
+  version: z.string(),
+  package: z.string(),
+  ldflags: z.string().optional(),
+  supportsHelm: z.string().optional(),
+});
+const toolPin = z.discriminatedUnion("source", [npmPin, goPin]);
+const versionList = z.array(z.string().min(1)).min(1);
+
+export const projectSchema = z.strictObject({
+  /** Scenario files (globs relative to the config file); each default-exports `defineScenario(…)`. */
+  scenarios: z.array(z.string().min(1)).min(1),
+  /** The charts and fixture files scenarios name with `fixture("…")` (default: fixtures/). */
+  charts: z.string().min(1).optional(),
+  /** Images preloaded into the cluster: local references, and images built from a context first. */
+  images: z
+    .strictObject({
+      preload: z.array(z.string().min(1)).optional(),
+      build: z.array(z.strictObject({ tag: z.string().min(1), context: z.string().min(1), dockerfile: z.string().optional() })).optional(),
+    })
+    .optional(),
+  /** Extra tool versions, in pins.json's schema, merged with the built-in pins. */
+  pins: z.strictObject({ helm: z.record(z.string(), toolPin).optional(), helmfile: z.record(z.string(), toolPin).optional() }).optional(),
+  /** Versions a run uses unless --helm/--helmfile say otherwise. */
+  targets: z.strictObject({ helm: versionList.optional(), helmfile: versionList.optional() }).optional(),
+  /** The label of the matrix's documented column, e.g. "production today: helm 3.17.3". */
+  baseline: z.string().min(1).optional(),
+  /** Where reports go (default: reports/). */
+  reports: z.string().min(1).optional(),
+  cluster: z.enum(["k3s", "kind", "existing"]).optional(),
+});
+
+export type HelmdrillProjectConfig = z.input<typeof projectSchema>;
+
+/** `export default defineConfig({ … })` in helmdrill.config.ts: typed, validated when loaded. */
+export function defineConfig(config: HelmdrillProjectConfig): HelmdrillProjectConfig {
+  return config;
+}
+
+/** A loaded helmdrill.config.ts with every path made absolute. Travels to workers as JSON. */
+export interface Project {
+  file: string;
+  root: string;
+  /** Globs as written, relative to `root`. */
+  scenarios: string[];
+  chartsDir: string;
+  images: { preload: string[]; build: { tag: string; context: string; dockerfile?: string }[] };
+  pins?: z.output<typeof projectSchema>["pins"];
+  targets: { helm?: string[]; helmfile?: string[] };
+  baseline?: string;
+  reportsDir: string;
+  cluster?: ClusterKind;
+}
+
+export const CONFIG_FILE_NAMES = ["helmdrill.config.ts", "helmdrill.config.mts", "helmdrill.config.mjs", "helmdrill.config.js"];
+
+/** helmdrill.config.* in `from` or the nearest parent directory that has one. */
+export function findConfigFile(from = process.cwd()): string | undefined {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const found = CONFIG_FILE_NAMES.map((n) => path.join(dir, n)).find((f) => existsSync(f));
+    if (found) return found;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function keyPath(segments: readonly PropertyKey[]): string {
+  return segments.reduce<string>((acc, s) => (typeof s === "number" ? `${acc}[${s}]` : acc ? `${acc}.${String(s)}` : String(s)), "");
+}
+
+/** Validates a config object; every problem names its key path. */
+export function parseProject(raw: unknown, file: string): Project {
+  const parsed = projectSchema.safeParse(raw);
+  const where = path.relative(process.cwd(), file) || file;
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) =>
+      i.code === "unrecognized_keys"
+        ? `unknown key ${i.keys.map((k) => keyPath([...i.path, k])).join(", ")}`
+        : `${keyPath(i.path) || "(the config)"}: ${i.message.replace(/^Invalid input: /, "")}`,
+    );
+    throw new HelmdrillError(`invalid ${where}:\n  ${problems.join("\n  ")}`, "see defineConfig's type, or the README section \"Use it on your own charts\"");
+  }
+  const c = parsed.data;
+  const root = path.dirname(file);
+  const abs = (p: string) => path.resolve(root, p);
+  return {
+    file,
+    root,
+    scenarios: c.scenarios,
+    chartsDir: abs(c.charts ?? "fixtures"),
+    images: {
+      preload: c.images?.preload ?? [],
+      build: (c.images?.build ?? []).map((b) => ({ tag: b.tag, context: abs(b.context), ...(b.dockerfile ? { dockerfile: abs(b.dockerfile) } : {}) })),
+    },
+    pins: c.pins,
+    targets: { helm: c.targets?.helm, helmfile: c.targets?.helmfile },
+    baseline: c.baseline,
+    reportsDir: abs(c.reports ?? "reports"),
+    cluster: c.cluster,
+  };
+}
+
+/**
+ * Finds (or takes) the config file, loads it — TypeScript through tsx's loader — validates it
+ * and makes it this process's project: workers and child processes inherit it.
+ */
+export async function loadProject(options: { configPath?: string; cwd?: string } = {}): Promise<Project> {
+  const cwd = options.cwd ?? process.cwd();
+  const file = options.configPath ? path.resolve(cwd, options.configPath) : findConfigFile(cwd);
+  if (!file) {
+    throw new HelmdrillError(`no helmdrill.config.ts in ${cwd} or any directory above it`, "create one with `helmdrill init`, or name one with --config <file>");
+  }
+  if (!existsSync(file) || !statSync(file).isFile()) throw new HelmdrillError(`config file ${file} does not exist`);
+  const raw = await importUserModule(file, "config file");
+  if (raw === undefined) throw new HelmdrillError(`${file} has no default export`, "write: export default defineConfig({ scenarios: [\"scenarios/*.ts\"] })");
+  return useProject(parseProject(raw, file));
+}
+
+let scopedImport: ((specifier: string, parent: string) => Promise<unknown>) | undefined;
+
+/** Where CommonJS interop nests the default export, unwrap it once more. */
+function defaultExport(mod: unknown): unknown {
+  const value = (mod as { default?: unknown }).default;
+  return value && typeof value === "object" && Object.keys(value).length === 1 && "default" in value ? (value as { default: unknown }).default : value;
+}
+
+/**
+ * Imports a project's own module (the config, a scenario file): TypeScript or JavaScript, ES
+ * module or CommonJS. Where the host already loads TypeScript (vitest's workers, a source
+ * checkout run through tsx) a plain import shares its module instances; otherwise one tsx
+ * loader scoped to helmdrill's user modules loads them all, once each.
+ */
+export async function importUserModule(file: string, what: string): Promise<unknown> {
+  const url = pathToFileURL(file).href;
+  try {
+    try {
+      return defaultExport(await import(url));
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== "ERR_UNKNOWN_FILE_EXTENSION" && code !== "ERR_REQUIRE_CYCLE_MODULE") throw error;
+    }
+    if (!scopedImport) {
+      const { register } = await import("tsx/esm/api");
+      scopedImport = register({ namespace: "helmdrill-project" }).import;
+    }
+    return defaultExport(await scopedImport(url, import.meta.url));
+  } catch (error) {
+    throw new HelmdrillError(`could not load ${what} ${file}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run's configuration.
+
 export interface HelmdrillConfig {
+  /** The project's helmdrill.config.ts, when one is loaded. */
+  project?: Project;
+  /** Where relative paths in commands resolve: the config file's directory, else the working directory. */
+  root: string;
   cacheDir: string;
   reportsDir: string;
   /** Where the fixture charts live (HELMDRILL_FIXTURES; default fixtures/). */
@@ -61,13 +230,17 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean);
+  const project = projectFromEnv(env);
+  const root = project?.root ?? process.cwd();
   return {
+    project,
+    root,
     cacheDir,
-    reportsDir: path.resolve(overrides.reportsDir ?? env.HELMDRILL_REPORTS ?? path.join(PROJECT_ROOT, "reports")),
-    fixturesDir: path.resolve(env.HELMDRILL_FIXTURES ?? path.join(PROJECT_ROOT, "fixtures")),
-    helmVersions: parseVersionList("helm", overrides.helm ?? env.HELMDRILL_HELM),
-    helmfileVersions: parseVersionList("helmfile", overrides.helmfile ?? env.HELMDRILL_HELMFILE),
-    cluster: parseClusterKind(overrides.cluster ?? env.HELMDRILL_CLUSTER),
+    reportsDir: path.resolve(overrides.reportsDir ?? env.HELMDRILL_REPORTS ?? project?.reportsDir ?? path.join(root, "reports")),
+    fixturesDir: path.resolve(env.HELMDRILL_FIXTURES ?? project?.chartsDir ?? path.join(root, "fixtures")),
+    helmVersions: parseVersionList("helm", overrides.helm ?? env.HELMDRILL_HELM ?? project?.targets.helm),
+    helmfileVersions: parseVersionList("helmfile", overrides.helmfile ?? env.HELMDRILL_HELMFILE ?? project?.targets.helmfile),
+    cluster: parseClusterKind(overrides.cluster ?? env.HELMDRILL_CLUSTER ?? project?.cluster),
     existing: {
       kubeconfig: overrides.kubeconfig ?? env.HELMDRILL_KUBECONFIG,
       context: overrides.context ?? env.HELMDRILL_CONTEXT,
@@ -95,6 +268,7 @@ export function configToEnv(config: HelmdrillConfig): Record<string, string> {
     HELMDRILL_RUN_ID: config.runId,
     HELMDRILL_PROGRESS: config.progress ? "1" : "0",
   };
+  if (config.project) env[PROJECT_ENV] = JSON.stringify(config.project);
   if (config.existing.kubeconfig) env.HELMDRILL_KUBECONFIG = config.existing.kubeconfig;
   if (config.existing.context) env.HELMDRILL_CONTEXT = config.existing.context;
   if (config.existing.optIn) env.HELMDRILL_ALLOW_EXISTING_CLUSTER = "1";

@@ -1,10 +1,19 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import semver from "semver";
+import { projectFromEnv } from "./project-env.ts";
 import { HelmdrillError } from "./errors.ts";
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/**
+ * The installed package's root: where pins.json and the provisioning sources live. From the
+ * sources it is one level above harness/, from the compiled package (dist/harness/) two.
+ */
+export const PACKAGE_ROOT = ((): string => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, "pins.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})();
 
 export interface NpmToolPin {
   source: "npm";
@@ -47,7 +56,8 @@ export interface Pins {
   images: { busybox: string; todoDb: string[]; pause: string; unpullable: string };
 }
 
-let cached: Pins | undefined;
+let base: Pins | undefined;
+const merged = new Map<string, Pins>();
 
 /** Does this pinned helmfile drive this Helm version? (helmfile < 1.2 predates Helm 4.) */
 export function helmfileSupportsHelm(helmfile: string, helm: string): boolean {
@@ -61,10 +71,21 @@ export function helmfileHelmRange(helmfile: string): string | undefined {
   return pin && pin.source === "go-module" ? pin.supportsHelm : undefined;
 }
 
-/** pins.json, the single source of versions. */
+/**
+ * pins.json, the single source of versions, merged with the extra pins of the project's
+ * helmdrill.config.ts (same schema; a project pin of an already pinned version replaces it).
+ */
 export function pins(): Pins {
-  cached ??= JSON.parse(readFileSync(path.join(PROJECT_ROOT, "pins.json"), "utf8")) as Pins;
-  return cached;
+  base ??= JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "pins.json"), "utf8")) as Pins;
+  const extra = projectFromEnv()?.pins;
+  if (!extra) return base;
+  const key = JSON.stringify(extra);
+  let p = merged.get(key);
+  if (!p) {
+    p = { ...base, helm: { ...base.helm, ...extra.helm }, helmfile: { ...base.helmfile, ...extra.helmfile } };
+    merged.set(key, p);
+  }
+  return p;
 }
 
 export type ToolName = "helm" | "helmfile";

@@ -7,10 +7,8 @@
  * which compares the values with the newest revision — the failed one — finds no changes and
  * syncs nothing: exit 0, a green pipeline, and the release still FAILED with its objects gone.
  */
-import { failsWithExit, history, resources, succeeds } from "../harness/dsl/checks.ts";
-import { defineScenario } from "../harness/dsl/scenario.ts";
-import { step } from "../harness/dsl/step.ts";
-import { sync } from "../harness/dsl/sync.ts";
+import { defineScenario, failsWithExit, history, resources, step, succeeds } from "../harness/index.ts";
+import { sync } from "./shared/write-up-000.ts";
 
 const NAME = "my-release-local-chart";
 const ARGS = ["--cleanup-on-fail"];

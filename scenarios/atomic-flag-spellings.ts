@@ -6,9 +6,7 @@
  * spelling does on `helm install` for every Helm version: the failed install must purge
  * itself, or the flag must be rejected before anything is created.
  */
-import { fails, releaseAbsent, resources } from "../harness/dsl/checks.ts";
-import { defineScenario } from "../harness/dsl/scenario.ts";
-import { fixture, helm, step } from "../harness/dsl/step.ts";
+import { defineScenario, fails, fixture, helm, releaseAbsent, resources, step } from "../harness/index.ts";
 
 const NOTHING = { serviceaccount: [], service: [], deployment: [] };
 const NAME = "my-release-local-chart";

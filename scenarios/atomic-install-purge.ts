@@ -5,10 +5,8 @@
  * "All resources created during install get removed with `--atomic`, and users are able to
  *  carry on with future deploys without issue."
  */
-import { fails, history, release, releaseAbsent, resources, succeeds } from "../harness/dsl/checks.ts";
-import { defineScenario } from "../harness/dsl/scenario.ts";
-import { step } from "../harness/dsl/step.ts";
-import { sync } from "../harness/dsl/sync.ts";
+import { defineScenario, fails, history, release, releaseAbsent, resources, step, succeeds } from "../harness/index.ts";
+import { sync } from "./shared/write-up-000.ts";
 
 const NAME = "my-release-local-chart";
 const ATOMIC = ["--cleanup-on-fail", "--atomic"];

@@ -3,9 +3,7 @@
  * whose new database pod never becomes ready is rolled back by --atomic. While Helm waits,
  * an 11.8 pod runs next to the 11.6 one; afterwards only 11.6 remains.
  */
-import { fails, history, podsInclude, podsRunImages } from "../harness/dsl/checks.ts";
-import { defineScenario } from "../harness/dsl/scenario.ts";
-import { helm, step } from "../harness/dsl/step.ts";
+import { defineScenario, fails, helm, history, podsInclude, podsRunImages, step } from "../harness/index.ts";
 import { DB_11_6, DB_11_8, DB_PODS, RELEASE, chart, installV1 } from "./shared/todo-list.ts";
 
 export default defineScenario({

@@ -6,10 +6,8 @@
  * sync with `"my-release" has no deployed releases` until someone purged it. Helm ≥3.3
  * upgrades over a failed first install instead — the most important drift in the catalogue.
  */
-import { fails, history, podsInState, releaseAbsent, resources, succeeds } from "../harness/dsl/checks.ts";
-import { defineScenario } from "../harness/dsl/scenario.ts";
-import { helm, step } from "../harness/dsl/step.ts";
-import { purge, sync } from "../harness/dsl/sync.ts";
+import { defineScenario, fails, helm, history, podsInState, releaseAbsent, resources, step, succeeds } from "../harness/index.ts";
+import { purge, sync } from "./shared/write-up-000.ts";
 
 const NAME = "my-release-local-chart";
 const ARGS = ["--cleanup-on-fail"];

@@ -6,10 +6,8 @@
  * a Deployment with an unpullable image times out after 20 s; `--cleanup-on-fail` deletes
  * the two new objects; the next upgrade (Service only) succeeds as revision 3.
  */
-import { exitsWith, fails, failsWithExit, history, release, resources, succeeds } from "../harness/dsl/checks.ts";
-import { defineScenario } from "../harness/dsl/scenario.ts";
-import { step } from "../harness/dsl/step.ts";
-import { diff, sync } from "../harness/dsl/sync.ts";
+import { defineScenario, exitsWith, fails, failsWithExit, history, release, resources, step, succeeds } from "../harness/index.ts";
+import { diff, sync } from "./shared/write-up-000.ts";
 
 const NAME = "my-release-local-chart";
 const ARGS = ["--cleanup-on-fail"];

@@ -3,9 +3,7 @@
  * tests in staging"): `helm test` runs a test-hook Job on demand; the Job is kept, so its
  * logs can be read afterwards, and a second run replaces it.
  */
-import { jobComplete, logsShow, succeeds } from "../harness/dsl/checks.ts";
-import { defineScenario } from "../harness/dsl/scenario.ts";
-import { helm, step } from "../harness/dsl/step.ts";
+import { defineScenario, helm, jobComplete, logsShow, step, succeeds } from "../harness/index.ts";
 import { RELEASE, installV1, upgradeToV3 } from "./shared/todo-list.ts";
 
 const TEST_JOB = "todo-list-db-test";

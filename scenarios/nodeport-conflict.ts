@@ -5,9 +5,7 @@
  * helmdrill allocates a free NodePort per run (parallel scenarios share one cluster); the
  * prose keeps the write-up's 31231.
  */
-import { fails, release, releaseAbsent, resources, succeeds } from "../harness/dsl/checks.ts";
-import { defineScenario } from "../harness/dsl/scenario.ts";
-import { fixture, fromVar, helm, step } from "../harness/dsl/step.ts";
+import { defineScenario, fails, fixture, fromVar, helm, release, releaseAbsent, resources, step, succeeds } from "../harness/index.ts";
 
 const port = fromVar("nodePort", (p) => `service.nodePort=${p}`);
 const QA = "release=qa101";

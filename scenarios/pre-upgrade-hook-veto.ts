@@ -4,9 +4,7 @@
  * backoffLimit 0) that checks the live database version; the database is already 11.8, the
  * check wants 11.6, so the Job fails and Helm never touches the workload.
  */
-import { fails, history, jobFailed, logsShow, podsRunImages, resources } from "../harness/dsl/checks.ts";
-import { defineScenario } from "../harness/dsl/scenario.ts";
-import { helm, step } from "../harness/dsl/step.ts";
+import { defineScenario, fails, helm, history, jobFailed, logsShow, podsRunImages, resources, step } from "../harness/index.ts";
 import { DB_11_8, DB_PODS, RELEASE, chart, installV1, upgradeToV3 } from "./shared/todo-list.ts";
 
 const CHECK_JOB = "todo-list-db-check";

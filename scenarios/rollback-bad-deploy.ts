@@ -3,9 +3,7 @@
  * bad version, the quickest way to get to the previous working version is using helm
  * rollback." A bad v2 deploy fails its wait; `helm rollback todo-list` restores revision 1.
  */
-import { fails, history, podsRunImages, release, succeeds } from "../harness/dsl/checks.ts";
-import { defineScenario } from "../harness/dsl/scenario.ts";
-import { helm, step } from "../harness/dsl/step.ts";
+import { defineScenario, fails, helm, history, podsRunImages, release, step, succeeds } from "../harness/index.ts";
 import { DB_11_6, DB_PODS, RELEASE, chart, installV1 } from "./shared/todo-list.ts";
 
 export default defineScenario({

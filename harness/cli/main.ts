@@ -2,12 +2,13 @@ import { readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
-import { loadConfig, type ConfigOverrides } from "../config.ts";
+import { loadConfig, loadProject, type ConfigOverrides } from "../config.ts";
+import { checkScenarioNames, loadCatalogue } from "../dsl/catalogue.ts";
 import { describeError, HelmdrillError } from "../errors.ts";
 import { run } from "../exec.ts";
 import { RUN_LABEL } from "../cluster/types.ts";
-import { catalogue } from "../../scenarios/index.ts";
 import { doctor } from "./doctor.ts";
+import { init } from "./init.ts";
 import { runSuite } from "./run.ts";
 import { walk } from "./walk.ts";
 
@@ -25,7 +26,14 @@ const clusterOptions = (cmd: Command) =>
     .option("--allow-existing-cluster", "opt in to installing and uninstalling releases on the named existing cluster")
     .option("--helm <versions>", "comma-separated Helm versions (default: all pinned)")
     .option("--helmfile <versions>", "comma-separated Helmfile versions (default: all pinned)")
-    .option("--keep", "keep the cluster and the namespace of a failed scenario for inspection");
+    .option("--keep", "keep the cluster and the namespace of a failed scenario for inspection")
+    .option("--config <file>", "the project's helmdrill.config.ts (default: found from the working directory upwards)");
+
+/** The project a command works on: its config file loaded and validated, then the run's configuration. */
+async function configFor(o: Record<string, unknown>) {
+  const project = await loadProject({ configPath: o.config as string | undefined });
+  return { ...loadConfig(overrides(o)), project };
+}
 
 function overrides(o: Record<string, unknown>): ConfigOverrides {
   const scenarios = (o.scenario as string[] | undefined)?.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
@@ -47,17 +55,19 @@ export function program(): Command {
     .description("Replays documented Helm/Helmfile failure scenarios on a real cluster and reports, per version, where behaviour matches the write-ups.")
     .showHelpAfterError();
 
-  clusterOptions(p.command("run").description("run the conformance suite and write reports"))
+  clusterOptions(p.command("run").description("run the project's scenarios (helmdrill's own catalogue in this repository) and write reports"))
     .option("--scenario <names...>", "only these scenarios (see `helmdrill list`)")
-    .option("--reports <dir>", "where to write reports (default: reports/)")
+    .option("--reports <dir>", "where to write reports (default: the config's reports, else reports/)")
     .option("--no-provision", "do not provision missing tools and images first")
     .action(async (o) => {
-      process.exitCode = await runSuite(loadConfig(overrides(o)), { provision: o.provision !== false });
+      process.exitCode = await runSuite(await configFor(o), { provision: o.provision !== false });
     });
 
   p.command("list")
-    .description("print the scenario catalogue")
-    .action(() => {
+    .description("print the project's scenarios")
+    .option("--config <file>", "the project's helmdrill.config.ts")
+    .action(async (o) => {
+      const catalogue = (await loadCatalogue(await loadProject({ configPath: o.config }))).map((e) => e.spec);
       const width = Math.max(...catalogue.map((s) => s.id.length));
       for (const s of catalogue) {
         console.log(`${s.id.padEnd(width)}  ${s.title}  [${(s.drivers ?? ["helm"]).join("+")}; ${s.steps.length} steps]  ← ${s.source.file}: ${s.source.section}`);
@@ -65,7 +75,7 @@ export function program(): Command {
     });
 
   clusterOptions(p.command("doctor").description("check Docker, images, tool versions and cluster reachability")).action(async (o) => {
-    const checks = await doctor(loadConfig(overrides(o)));
+    const checks = await doctor(await configFor(o));
     for (const c of checks) console.log(`${c.ok ? "✔" : "✖"} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n    → ${c.fix}` : ""}`);
     const bad = checks.filter((c) => !c.ok).length;
     console.log(bad ? `${bad} problem(s) found` : "all checks passed");
@@ -77,10 +87,21 @@ export function program(): Command {
     .addOption(new Option("--style <style>", "helmfile style: the write-up's --args, helmDefaults, or helmfile apply").choices(["args", "defaults", "apply"]).default("args"))
     .option("--no-pause", "do not wait for Enter between steps (demos)")
     .action(async (id: string, o) => {
-      const config = loadConfig(overrides(o));
+      const config = await configFor(o);
+      const catalogue = await loadCatalogue(config.project);
+      checkScenarioNames(catalogue, [id]);
       const helm = o.helm ? config.helmVersions.at(-1) : undefined;
       const helmfile = o.helmfile ? config.helmfileVersions.at(-1) : undefined;
-      process.exitCode = await walk(config, id, { helm, helmfile, driver: o.driver, style: o.style, pause: o.pause !== false });
+      process.exitCode = await walk(config, catalogue.find((e) => e.spec.id === id)!.spec, { helm, helmfile, driver: o.driver, style: o.style, pause: o.pause !== false });
+    });
+
+  p.command("init")
+    .argument("[dir]", "the project directory (created if missing)", ".")
+    .requiredOption("--chart <path>", "the chart the example scenario drills (a chart directory; copied into the project's charts/ when outside it)")
+    .option("--release <name>", "release name in the example scenario (default: the chart's name)")
+    .description("scaffold helmdrill.config.ts and one example scenario for a chart; `helmdrill run` passes on it unchanged")
+    .action(async (dir: string, o) => {
+      for (const line of await init(dir, { chart: o.chart, release: o.release })) console.log(line);
     });
 
   p.command("clean")

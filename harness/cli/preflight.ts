@@ -4,16 +4,6 @@ import type { HelmdrillConfig } from "../config.ts";
 import { HelmdrillError } from "../errors.ts";
 import { run } from "../exec.ts";
 import { requireDocker } from "../provision/docker.ts";
-import { catalogue } from "../../scenarios/index.ts";
-
-/** Unknown scenario names are an error, with the list of known ones. */
-export function checkScenarioNames(names: string[]): void {
-  const known = catalogue.map((s) => s.id);
-  const unknown = names.filter((n) => !known.includes(n));
-  if (unknown.length > 0) {
-    throw new HelmdrillError(`unknown scenario${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`, `known scenarios: ${known.join(", ")} (see \`helmdrill list\`)`);
-  }
-}
 
 /** The providers that start containers need Docker. */
 export async function checkDocker(config: HelmdrillConfig): Promise<void> {
@@ -38,17 +28,22 @@ export function fixtureCharts(fixturesDir: string): string[] {
  * later; `helm lint` catches it up front with Helm's own message.
  */
 export async function lintFixtures(helm: string, fixturesDir: string): Promise<void> {
+  await lintCharts(helm, fixtureCharts(fixturesDir), fixturesDir);
+}
+
+/** `helm lint` of each chart; every failure in one error, with Helm's own lines. */
+export async function lintCharts(helm: string, charts: string[], base: string): Promise<void> {
   const problems: string[] = [];
   await Promise.all(
-    fixtureCharts(fixturesDir).map(async (chart) => {
+    charts.map(async (chart) => {
       const r = await run([helm, "lint", chart], { timeoutMs: 60_000 });
       if (r.exitCode !== 0) {
         const why = `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => /\[ERROR\]|Error:/.test(l)).join("\n  ");
-        problems.push(`${path.relative(fixturesDir, chart)}: ${why || `helm lint exited ${r.exitCode}`}`);
+        problems.push(`${path.relative(base, chart) || chart}: ${why || `helm lint exited ${r.exitCode}`}`);
       }
     }),
   );
   if (problems.length > 0) {
-    throw new HelmdrillError(`malformed chart or values in ${fixturesDir}:\n  ${problems.join("\n  ")}`, "fix the chart (helm lint <chart> shows the details)");
+    throw new HelmdrillError(`malformed chart or values in ${base}:\n  ${problems.join("\n  ")}`, "fix the chart (helm lint <chart> shows the details)");
   }
 }

@@ -1,22 +1,26 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { configToEnv, type HelmdrillConfig } from "../config.ts";
+import { configToEnv, type HelmdrillConfig, type Project } from "../config.ts";
 import { info } from "../log.ts";
-import { PROJECT_ROOT } from "../pins.ts";
 import { provision } from "../provision/index.ts";
+import { buildProjectImages } from "../provision/images.ts";
 import { ExistingClusterProvider } from "../cluster/existing.ts";
 import { runReaper } from "../cluster/reaper.ts";
+import { checkScenarioNames, loadCatalogue } from "../dsl/catalogue.ts";
 import { resolveTools } from "../tools/index.ts";
 import { summaryLine } from "../report/ci-summary.ts";
-import { checkDocker, checkScenarioNames, lintFixtures } from "./preflight.ts";
+import { clusterTestOptions, helmdrillReporters, RUN_OPTIONS, scenarioPlugin } from "../vitest/preset.ts";
+import { checkDocker, lintFixtures } from "./preflight.ts";
 
 /**
- * `helmdrill run`: preflight (names, versions, Docker, opt-in, fixtures), provisioning
- * (idempotent), then the catalogue through vitest's Node API on one cluster. Returns the
- * exit code: 0 when every scenario matched its expectations, 1 otherwise.
+ * `helmdrill run`: preflight (config, scenario names, versions, Docker, opt-in, charts),
+ * provisioning (idempotent), the project's images, then its scenarios through vitest's Node
+ * API and helmdrill's preset on one cluster. Returns the exit code: 0 when every scenario
+ * matched its expectations, 1 otherwise.
  */
-export async function runSuite(config: HelmdrillConfig, options: { provision: boolean }): Promise<number> {
-  checkScenarioNames(config.scenarios);
+export async function runSuite(config: HelmdrillConfig & { project: Project }, options: { provision: boolean }): Promise<number> {
+  const catalogue = await loadCatalogue(config.project);
+  checkScenarioNames(catalogue, config.scenarios);
   if (config.cluster === "existing") {
     // Refuse (and fail fast on an unreachable API server) before anything is started.
     const started = await new ExistingClusterProvider(config.existing).start((m) => info(m));
@@ -28,15 +32,22 @@ export async function runSuite(config: HelmdrillConfig, options: { provision: bo
   // Provisioning comes first: on a fresh machine it is what installs and starts the engine.
   if (options.provision) await provision({ skipNodeImage: config.cluster !== "k3s", noDocker: config.cluster === "existing" });
   await checkDocker(config);
+  if (config.cluster !== "existing") await buildProjectImages(config.project, (m) => info(`images: ${m}`));
   const tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
   await lintFixtures(Object.values(tools.helm).at(-1)!, config.fixturesDir);
 
   Object.assign(process.env, configToEnv({ ...config, progress: true }));
-  const filters = config.scenarios.length > 0 ? config.scenarios.map((s) => `scenarios/${s}.test.ts`) : ["scenarios/"];
-  info(`running ${config.scenarios.length || "all"} scenario(s) on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, cluster ${config.cluster}`);
+  const selected = config.scenarios.length > 0 ? catalogue.filter((e) => config.scenarios.includes(e.spec.id)) : catalogue;
+  info(`running ${selected.length} scenario(s) on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, cluster ${config.cluster}`);
   const { startVitest } = await import("vitest/node");
   const results = path.join(config.reportsDir, "vitest-results.json");
-  const vitest = await startVitest("test", filters, { project: ["cluster"], watch: false, root: PROJECT_ROOT });
+  // The project's own vitest config (if any) is not read: a run is exactly helmdrill's preset.
+  const vitest = await startVitest(
+    "test",
+    selected.map((e) => e.file),
+    { ...clusterTestOptions(config.project), ...RUN_OPTIONS, config: false, watch: false, reporters: helmdrillReporters(config.reportsDir) },
+    { plugins: [scenarioPlugin(config.project)] },
+  );
   await vitest?.close();
   const failed = !vitest || (process.exitCode ?? 0) !== 0;
   if (existsSync(results)) console.log(summaryLine(JSON.parse(readFileSync(results, "utf8"))));

@@ -15,8 +15,7 @@ import { renderSnapshot } from "../probes/resources.ts";
 import { resolveTools } from "../tools/index.ts";
 import { helmDiffForRun } from "../tools/helm-diff.ts";
 import { openDrill, providedFor } from "../vitest/drill.ts";
-import { findScenario } from "../../scenarios/index.ts";
-import { checkDocker, checkScenarioNames } from "./preflight.ts";
+import { checkDocker } from "./preflight.ts";
 
 export interface WalkOptions {
   /** Named with --helm (else the newest pinned Helm that the chosen helmfile drives). */
@@ -82,10 +81,9 @@ export function renderStepForTerminal(r: StepRecord): string {
  * scenario step by step: the explanation, the command, live progress while it runs, then the
  * release and resource tables and expected-vs-observed; Enter moves on.
  */
-export async function walk(config: HelmdrillConfig, id: string, options: WalkOptions): Promise<number> {
+export async function walk(config: HelmdrillConfig, spec: ScenarioSpec, options: WalkOptions): Promise<number> {
   const out = options.out ?? ((t: string) => process.stdout.write(`${t}\n`));
-  checkScenarioNames([id]);
-  const spec = findScenario(id)!;
+  const id = spec.id;
   const target = walkTarget(spec, config, options);
   await checkDocker(config);
   const tools = resolveTools(config.cacheDir, [target.helm], target.helmfile ? [target.helmfile] : []);

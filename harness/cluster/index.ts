@@ -1,5 +1,5 @@
 import type { HelmdrillConfig } from "../config.ts";
-import { saveImages, workloadImageRefs } from "../provision/images.ts";
+import { projectArchiveName, projectImageRefs, saveImages, workloadImageRefs } from "../provision/images.ts";
 import { ExistingClusterProvider } from "./existing.ts";
 import { K3sProvider } from "./k3s.ts";
 import { KindProvider } from "./kind.ts";
@@ -16,10 +16,12 @@ export async function providerFor(config: HelmdrillConfig): Promise<ClusterProvi
     case "kind":
       return new KindProvider(`helmdrill-${config.runId}`);
     case "k3s": {
-      const archive = await saveImages(config.cacheDir, "workloads", workloadImageRefs());
+      const archives = [await saveImages(config.cacheDir, "workloads", workloadImageRefs())];
+      const own = projectImageRefs(config.project);
+      if (own.length > 0) archives.push(await saveImages(config.cacheDir, projectArchiveName(config.project!), own));
       return new K3sProvider()
         .withImage(config.k3sImage)
-        .withPreloadedImages(archive)
+        .withPreloadedImages(...archives)
         .withLabels({ [RUN_LABEL]: config.runId });
     }
   }

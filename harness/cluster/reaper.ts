@@ -2,7 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { PACKAGE_ROOT } from "../pins.ts";
 
 /**
  * Everything one run leaves on the machine lives under one scratch root,
@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
  * registered — when the run ends, is interrupted (SIGINT/SIGTERM), or dies (a detached
  * watchdog, like testcontainers' Ryuk, notices the parent is gone).
  */
-const REAPER = path.join(path.dirname(fileURLToPath(import.meta.url)), "reaper.sh");
+// Shipped beside the sources (not compiled): found from the package root in both layouts.
+const REAPER = path.join(PACKAGE_ROOT, "harness", "cluster", "reaper.sh");
 
 export function scratchRootFor(runId: string): string {
   return path.join(os.tmpdir(), `helmdrill-${runId}`);

@@ -3,8 +3,9 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked, runPipelineChecked, succeeded } from "../exec.ts";
-import { PROJECT_ROOT, pins } from "../pins.ts";
+import { PACKAGE_ROOT, pins } from "../pins.ts";
 import { ensureDebianPackages } from "./docker.ts";
+import type { Project } from "../config.ts";
 import { scratchDir } from "../cluster/reaper.ts";
 
 /**
@@ -12,7 +13,7 @@ import { scratchDir } from "../cluster/reaper.ts";
  * fixed non-latest tag, and saved into one archive that every cluster preloads
  * (k3s-style: /var/lib/rancher/k3s/agent/images/*.tar). Nothing is ever pulled.
  */
-export const NODE_IMAGE_SOURCES = path.join(PROJECT_ROOT, "harness", "provision", "node-image");
+export const NODE_IMAGE_SOURCES = path.join(PACKAGE_ROOT, "harness", "provision", "node-image");
 const BUSYBOX = "/bin/busybox";
 
 export async function imageExists(ref: string): Promise<boolean> {
@@ -111,6 +112,30 @@ export async function saveImages(cacheDir: string, name: string, refs: string[])
   await runChecked(["docker", "save", "-o", `${file}.tmp`, ...refs], { timeoutMs: 300_000 });
   renameSync(`${file}.tmp`, file);
   return file;
+}
+
+/** Every image a project's config preloads: local references and the tags it builds. */
+export function projectImageRefs(project: Pick<Project, "images"> | undefined): string[] {
+  return project ? [...project.images.preload, ...project.images.build.map((b) => b.tag)] : [];
+}
+
+/** The archive name of a project's images (one per project directory). */
+export const projectArchiveName = (project: Pick<Project, "root">) => `project-${digestOf([project.root]).slice(0, 8)}`;
+
+/**
+ * The project's images: each build context built with `docker build` (its own layer cache
+ * makes a rebuild quick), each preload reference checked to exist locally — nothing is pulled.
+ */
+export async function buildProjectImages(project: Project, progress: (m: string) => void): Promise<void> {
+  for (const b of project.images.build) {
+    progress(`docker build -t ${b.tag} ${b.context}`);
+    await runChecked(["docker", "build", "-t", b.tag, ...(b.dockerfile ? ["-f", b.dockerfile] : []), b.context], { timeoutMs: 15 * 60_000, what: `docker build of ${b.tag} (images.build in ${project.file})` });
+  }
+  const missing: string[] = [];
+  for (const ref of project.images.preload) if (!(await imageExists(ref))) missing.push(ref);
+  if (missing.length > 0) {
+    throw new HelmdrillError(`image${missing.length > 1 ? "s" : ""} ${missing.join(", ")} named in images.preload of ${project.file} ${missing.length > 1 ? "are" : "is"} not present locally`, "build or load it first (docker build / docker load), or give its build context under images.build");
+  }
 }
 
 /** The archive every cluster preloads: every workload image from pins.json. */

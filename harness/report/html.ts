@@ -117,7 +117,7 @@ const TARGET_MIN_PX = 150;
 function renderScenario(g: ScenarioGroup, matrix: Matrix, id: string): string {
   const head = [
     `<th scope="col" class="step">Step</th>`,
-    `<th scope="col" class="baseline">write-up (Helm ${escapeHtml(matrix.baseline)})</th>`,
+    `<th scope="col" class="baseline">${escapeHtml(matrix.baseline)}</th>`,
     ...matrix.columns.map((c) => `<th scope="col" class="target">${columnHeader(c)}</th>`),
   ];
   const rows = g.rows.map((row) => {
@@ -291,7 +291,7 @@ export function renderMatrixHtml(matrix: Matrix, options: MatrixHtmlOptions = {}
 <body>
 <header class="page">
 <h1>${escapeHtml(title)}</h1>
-<p class="sub">Documented Helm failure scenarios replayed step by step on a real cluster, compared with what each write-up saw (baseline: Helm ${escapeHtml(matrix.baseline)}). Generated ${escapeHtml(generatedAt)}.</p>
+<p class="sub">Documented Helm failure scenarios replayed step by step on a real cluster, compared with what each write-up saw (baseline column: ${escapeHtml(matrix.baseline)}). Generated ${escapeHtml(generatedAt)}.</p>
 <ul class="summary">${summary}</ul>
 <ul class="legend">${legend}</ul>
 ${matrix.columns.length ? renderTotals(matrix) : ""}

@@ -144,7 +144,7 @@ export function renderMatrixMarkdown(matrix: Matrix): string {
   const out: string[] = ["# helmdrill conformance matrix", ""];
   const groups = groupByScenario(matrix);
   out.push(
-    `Each scenario replays a documented write-up step by step against a real cluster. The baseline column is what the write-up saw (Helm ${escapeMarkdown(matrix.baseline)}); ` +
+    `Each scenario replays a documented write-up step by step against a real cluster. The baseline column (${escapeMarkdown(matrix.baseline)}) is what the write-up documents; ` +
       `every other column is one target that was run. ${groups.length} scenario${groups.length === 1 ? "" : "s"}, ${matrix.rows.length} step${matrix.rows.length === 1 ? "" : "s"}, ${matrix.columns.length} target${matrix.columns.length === 1 ? "" : "s"}.`,
     "",
     "## Legend",
@@ -178,7 +178,7 @@ export function renderMatrixMarkdown(matrix: Matrix): string {
   for (const g of groups) {
     out.push(`## ${escapeMarkdown(g.title)}`, "", `${codeSpan(g.scenario)} · source: ${escapeMarkdown(g.source)}`, "");
     out.push(
-      tableRow(["Step", cellText(`write-up (Helm ${matrix.baseline})`), ...matrix.columns.map(cellText)]),
+      tableRow(["Step", cellText(matrix.baseline), ...matrix.columns.map(cellText)]),
       tableRow(["---", "---", ...matrix.columns.map(() => "---")]),
     );
     for (const row of g.rows) {

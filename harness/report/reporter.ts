@@ -4,32 +4,45 @@ import type { Reporter, TestModule } from "vitest/node";
 import type { ScenarioRun } from "../dsl/scenario.ts";
 import { targetSlug } from "../dsl/target.ts";
 import { loadConfig } from "../config.ts";
-import { helmfileSupportsHelm, pinnedVersions, pins } from "../pins.ts";
-import { expectationCoverage } from "../dsl/coverage.ts";
+import { pins } from "../pins.ts";
+import type { CoverageFinding } from "../dsl/coverage.ts";
 import { renderMatrixHtml } from "./html.ts";
 import { renderMatrixMarkdown, renderTranscript } from "./markdown.ts";
 import { buildMatrix } from "./model.ts";
-import { catalogue } from "../../scenarios/index.ts";
 
-/** Collects every scenario run from the tests' meta and writes the conformance reports. */
-export function collectRuns(modules: readonly TestModule[]): ScenarioRun[] {
-  const runs: ScenarioRun[] = [];
-  for (const m of modules) {
-    for (const t of m.children.allTests()) {
-      const run = t.meta().helmdrill;
-      if (run) runs.push(run);
-    }
-  }
-  return runs;
+export interface CollectedRuns {
+  runs: ScenarioRun[];
+  /** Expectation coverage per scenario that ran, as each scenario's tests computed it. */
+  coverage: CoverageFinding[];
 }
 
-export function writeReports(runs: ScenarioRun[], reportsDir: string): string[] {
+/**
+ * Collects every scenario run from the tests' meta, in the order of the scenario files
+ * (the catalogue's order: the project's globs, then names).
+ */
+export function collectRuns(modules: readonly TestModule[]): CollectedRuns {
+  const runs: ScenarioRun[] = [];
+  const coverage = new Map<string, CoverageFinding[]>();
+  for (const m of [...modules].sort((a, b) => a.moduleId.localeCompare(b.moduleId))) {
+    for (const t of m.children.allTests()) {
+      const { helmdrill: run, helmdrillCoverage } = t.meta();
+      if (!run) continue;
+      runs.push(run);
+      if (helmdrillCoverage) coverage.set(run.scenario, helmdrillCoverage);
+    }
+  }
+  return { runs, coverage: [...coverage.values()].flat() };
+}
+
+/** The label of the matrix's documented column: the project's own, or the write-ups' Helm and Helmfile. */
+export function baselineLabel(projectBaseline?: string): string {
   const p = pins();
-  const baseline = `${p.baseline.helm} / Helmfile ${p.baseline.helmfile}`;
-  const matrix = buildMatrix(runs, baseline, catalogue.map((s) => s.id));
-  const ran = new Set(runs.map((r) => r.scenario));
-  const pinned = { helmVersions: pinnedVersions("helm"), helmfileVersions: pinnedVersions("helmfile") };
-  matrix.coverage = catalogue.filter((s) => ran.has(s.id)).flatMap((s) => expectationCoverage(s, pinned, helmfileSupportsHelm));
+  return projectBaseline ?? `write-up (Helm ${p.baseline.helm} / Helmfile ${p.baseline.helmfile})`;
+}
+
+export function writeReports({ runs, coverage }: CollectedRuns, reportsDir: string, baseline = baselineLabel()): string[] {
+  const matrix = buildMatrix(runs, baseline, [...new Set(runs.map((r) => r.scenario))]);
+  matrix.coverage = coverage;
   mkdirSync(reportsDir, { recursive: true });
   const written: string[] = [];
   const write = (rel: string, content: string) => {
@@ -50,10 +63,11 @@ export function writeReports(runs: ScenarioRun[], reportsDir: string): string[] 
 
 export default class HelmdrillReporter implements Reporter {
   onTestRunEnd(modules: readonly TestModule[]): void {
-    const runs = collectRuns(modules);
+    const collected = collectRuns(modules);
+    const { runs } = collected;
     if (runs.length === 0) return;
-    const { reportsDir } = loadConfig();
-    writeReports(runs, reportsDir);
+    const { reportsDir, project } = loadConfig();
+    writeReports(collected, reportsDir, baselineLabel(project?.baseline));
     const failed = runs.filter((r) => r.status === "failed").length;
     process.stderr.write(
       `\nhelmdrill: ${runs.length} scenario runs (${failed} failed); reports in ${reportsDir}/conformance/matrix.{md,html}, transcripts in ${reportsDir}/transcripts/\n`,

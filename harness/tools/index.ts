@@ -156,8 +156,8 @@ export interface ToolInstallReport {
   cached: string[];
 }
 
-/** Idempotent: every pinned helm, kubectl and helmfile; only missing ones are installed. */
-export async function installTools(cacheDir: string, progress: (m: string) => void): Promise<ToolInstallReport> {
+/** Idempotent: every pinned helm, kubectl and helmfile (or those `only` selects); only missing ones are installed. */
+export async function installTools(cacheDir: string, progress: (m: string) => void, only: (tool: ToolKind, version: string) => boolean = () => true): Promise<ToolInstallReport> {
   const report: ToolInstallReport = { installed: [], cached: [] };
   const p = pins();
   const want: { tool: ToolKind; version: string; install: (dest: string) => Promise<void> }[] = [
@@ -179,7 +179,7 @@ export async function installTools(cacheDir: string, progress: (m: string) => vo
       });
     }
   }
-  for (const { tool, version, install } of want) {
+  for (const { tool, version, install } of want.filter((w) => only(w.tool, w.version))) {
     const dest = toolPath(cacheDir, tool, version);
     if (existsSync(dest)) {
       report.cached.push(`${tool} ${version}`);

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { run, type CommandResult, type RunOptions } from "../exec.ts";
-import { PROJECT_ROOT } from "../pins.ts";
+import { projectFromEnv } from "../project-env.ts";
 
 /**
  * helm / helmfile / kubectl bound to one namespace, one kubeconfig and the tool versions
@@ -78,10 +78,10 @@ export function withCommandTimeout(runners: ToolRunners, timeoutMs: number | und
 }
 
 /**
- * argv as a person would type it from the repository root: tool paths shortened to their
- * names, paths inside the repository made relative (./fixtures/…).
+ * argv as a person would type it from the project's root: tool paths shortened to their
+ * names, paths inside the project made relative (./fixtures/…).
  */
-export function displayArgv(argv: readonly string[], root = PROJECT_ROOT): string[] {
+export function displayArgv(argv: readonly string[], root = projectFromEnv()?.root ?? process.cwd()): string[] {
   return argv.map((a, i) => {
     if (i === 0 || argv[i - 1] === "--helm-binary") return path.basename(a);
     return a.startsWith(`${root}/`) ? `./${path.relative(root, a)}` : a;

@@ -12,7 +12,6 @@ import type { RunEnvironment } from "../dsl/scenario.ts";
 import type { Target } from "../dsl/target.ts";
 import type { CommandResult } from "../exec.ts";
 import { info } from "../log.ts";
-import { PROJECT_ROOT } from "../pins.ts";
 import { deleteClusterScopedLeftovers, kubeClients, type Kube } from "../probes/resources.ts";
 import { bindRunners, type ToolRunners } from "../tools/runners.ts";
 import type { HelmdrillConfig } from "../config.ts";
@@ -114,7 +113,7 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
       kubeconfigPath: provided.kubeconfigPath,
       namespace,
       helmHome,
-      cwd: PROJECT_ROOT,
+      cwd: provided.config.root,
       onCommand: (result: CommandResult, options) => commandLog.push({ result, probe: Boolean(options.probe) }),
     });
   };

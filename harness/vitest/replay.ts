@@ -5,12 +5,15 @@ import { describeRelease } from "../probes/release.ts";
 import { executeScenario, notRunScenario, summarizeFailure, type ScenarioRun, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
 import { targetLabel, targetsFor } from "../dsl/target.ts";
 import { stepProgress } from "../log.ts";
-import { helmfileSupportsHelm } from "../pins.ts";
+import { helmfileSupportsHelm, pinnedVersions } from "../pins.ts";
+import { expectationCoverage, type CoverageFinding } from "../dsl/coverage.ts";
 import { drillTest } from "./fixtures.ts";
 
 declare module "vitest" {
   interface TaskMeta {
     helmdrill?: ScenarioRun;
+    /** Expectations keyed to versions no pinned target reaches (see dsl/coverage.ts). */
+    helmdrillCoverage?: CoverageFinding[];
   }
 }
 
@@ -55,11 +58,13 @@ export function replay(spec: ScenarioSpec): void {
   describe.skipIf(!selected).concurrent(`${spec.id} — ${spec.title}`, () => {
     const { tools } = inject("helmdrill");
     const applyUnusable = tools.helmDiff ? (helm: string) => tools.helmDiff!.unusable[helm] : undefined;
+    const coverage = expectationCoverage(spec, { helmVersions: pinnedVersions("helm"), helmfileVersions: pinnedVersions("helmfile") }, helmfileSupportsHelm);
     for (const target of targetsFor(spec.drivers ?? ["helm"], config, helmfileSupportsHelm, applyUnusable)) {
       if (target.unavailable) {
         // Reported, never a silent gap: the matrix shows every step of this column as not run, with the reason.
         test(targetLabel(target), ({ task, skip }) => {
           task.meta.helmdrill = notRunScenario(spec, target, target.unavailable!);
+          task.meta.helmdrillCoverage = coverage;
           skip(target.unavailable);
         });
         continue;
@@ -81,6 +86,7 @@ export function replay(spec: ScenarioSpec): void {
           }),
         );
         task.meta.helmdrill = run;
+        task.meta.helmdrillCoverage = coverage;
         if (run.status === "failed") {
           drill.markFailed();
           throw new Error(summarizeFailure(run));

@@ -2,8 +2,7 @@
  * Shared steps of the Kiamol chapter 12 to-do list (write-up 004): the chart versions, the
  * pod selector the write-up watches, and the install every to-do scenario starts from.
  */
-import { podsRunImages, release, succeeds } from "../../harness/dsl/checks.ts";
-import { fixture, helm, step, type Step } from "../../harness/dsl/step.ts";
+import { fixture, helm, podsRunImages, release, step, type Step, succeeds } from "../../harness/index.ts";
 
 export const RELEASE = "todo-list";
 export const DB_PODS = "app=todo-list-db";

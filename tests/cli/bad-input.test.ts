@@ -2,15 +2,16 @@
  * Every bad input ends with one clear message and a non-zero exit — never a stack trace as
  * the only output, never a started (let alone half-cleaned) cluster.
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { run } from "../../harness/exec.ts";
-import { PROJECT_ROOT } from "../../harness/pins.ts";
+import { PACKAGE_ROOT } from "../../harness/pins.ts";
 import { RUN_LABEL } from "../../harness/cluster/types.ts";
 
-const CLI = path.join(PROJECT_ROOT, "bin", "helmdrill.mjs");
+const CLI = path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs");
 const helmdrill = (args: string[], env: Record<string, string> = {}, timeoutMs = 120_000) => run(["node", CLI, ...args], { env, timeoutMs });
 /** Containers of one run (other tests start clusters at the same time). */
 const containersOf = async (runId: string) => (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout.trim();
@@ -23,9 +24,62 @@ function expectCleanError(r: Awaited<ReturnType<typeof helmdrill>>, message: Reg
   expect(r.stderr).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/); // no stack trace
 }
 
+describe("a project's helmdrill.config.ts is validated before anything starts", () => {
+  /** A project directory with these files; returns `helmdrill <args> --config <its config>`. */
+  const project = async (files: Record<string, string>, args: string[] = ["run"]) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-project-"));
+    try {
+      for (const [rel, content] of Object.entries({ "package.json": '{ "type": "module" }\n', ...files })) {
+        mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        writeFileSync(path.join(dir, rel), content);
+      }
+      const runId = `cfg${Date.now().toString(36)}`;
+      const r = await helmdrill([...args, "--config", path.join(dir, "helmdrill.config.ts")], { HELMDRILL_RUN_ID: runId });
+      expect(await containersOf(runId)).toBe("");
+      return r;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const API = pathToFileURL(path.join(PACKAGE_ROOT, "harness", "index.ts")).href;
+  const config = (body: string) => `import { defineConfig } from ${JSON.stringify(API)};\nexport default defineConfig(${body});\n`;
+  const scenario = (id: string) =>
+    `import { defineScenario, helm, step, succeeds } from ${JSON.stringify(API)};\nexport default defineScenario({ id: "${id}", title: "t", summary: "s", source: { file: "f", section: "s" }, release: "r", steps: [step("v").does(helm("version")).expect(succeeds())] });\n`;
+
+  it("an unknown key, named by its path", async () => {
+    expectCleanError(await project({ "helmdrill.config.ts": config(`{ scenarios: ["s/*.ts"], images: { pull: ["x"] } } as never`) }), /invalid .*helmdrill\.config\.ts:\n\s+unknown key images\.pull/);
+  });
+
+  it("a value of the wrong type, named by its path", async () => {
+    expectCleanError(await project({ "helmdrill.config.ts": config(`{ scenarios: ["s/*.ts"], targets: { helm: "3.18.0" } } as never`) }), /targets\.helm: expected array, received string/);
+  });
+
+  it("no config file at all", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-empty-"));
+    try {
+      expectCleanError(await run(["node", CLI, "list"], { cwd: dir }), /no helmdrill\.config\.ts in \S+ or any directory above it\n\s+→ create one with `helmdrill init`/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a scenario glob that matches nothing", async () => {
+    expectCleanError(await project({ "helmdrill.config.ts": config(`{ scenarios: ["drills/*.ts"] }`) }, ["list"]), /scenario glob "drills\/\*\.ts" in \S+ matches no file/);
+  });
+
+  it("two scenarios with one id", async () => {
+    const files = { "helmdrill.config.ts": config(`{ scenarios: ["s/*.ts"] }`), "s/a.ts": scenario("same"), "s/b.ts": scenario("same") };
+    expectCleanError(await project(files, ["list"]), /scenario ids must be unique: "same" in s\/a\.ts and s\/b\.ts/);
+  });
+
+  it("a scenario file without a scenario", async () => {
+    expectCleanError(await project({ "helmdrill.config.ts": config(`{ scenarios: ["s/*.ts"] }`), "s/helpers.ts": "export const x = 1;\n" }, ["list"]), /s\/helpers\.ts does not default-export a scenario/);
+  });
+});
+
 describe("helmdrill rejects bad input clearly", () => {
   it("an unknown scenario", async () => {
-    expectCleanError(await helmdrill(["run", "--scenario", "no-such-scenario"]), /unknown scenario: no-such-scenario\n\s+→ known scenarios: failed-upgrade-cleanup-on-fail/);
+    expectCleanError(await helmdrill(["run", "--scenario", "no-such-scenario"]), /unknown scenario: no-such-scenario\n\s+→ known scenarios: apply-after-failed-upgrade, atomic-flag-spellings/);
   });
 
   it("an unknown Helm version", async () => {
@@ -98,7 +152,7 @@ describe("helmdrill rejects bad input clearly", () => {
   it("a malformed chart", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-fixtures-"));
     try {
-      cpSync(path.join(PROJECT_ROOT, "fixtures"), dir, { recursive: true });
+      cpSync(path.join(PACKAGE_ROOT, "fixtures"), dir, { recursive: true });
       writeFileSync(path.join(dir, "local-chart", "Chart.yaml"), "apiVersion: v2\nname: local-chart\nversion: [not, a, version\n");
       expectCleanError(await helmdrill(["run", "--no-provision", "--scenario", "failed-upgrade-cleanup-on-fail"], { HELMDRILL_FIXTURES: dir }), /malformed chart or values in .*\n\s+local-chart: /);
     } finally {
@@ -109,7 +163,7 @@ describe("helmdrill rejects bad input clearly", () => {
   it("malformed values in a chart", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-fixtures-"));
     try {
-      cpSync(path.join(PROJECT_ROOT, "fixtures"), dir, { recursive: true });
+      cpSync(path.join(PACKAGE_ROOT, "fixtures"), dir, { recursive: true });
       writeFileSync(path.join(dir, "mychart1", "values.yaml"), "service:\n  nodePort: 31231\n   type: NodePort\n");
       expectCleanError(await helmdrill(["run", "--no-provision", "--scenario", "nodeport-conflict"], { HELMDRILL_FIXTURES: dir }), /malformed chart or values in .*\n\s+mychart1: /);
     } finally {
@@ -124,7 +178,9 @@ describe("helmdrill list and doctor", () => {
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines).toHaveLength(10);
-    expect(lines[0]).toMatch(/^failed-upgrade-cleanup-on-fail\s+Failed upgrade cleaned up by --cleanup-on-fail .*← 000_6791ce9c9c9433c6\.txt: Scenario 1: Failed Upgrade$/);
+    // The catalogue's order: the files the config's glob matches, by name.
+    expect(lines.find((l) => l.startsWith("failed-upgrade-cleanup-on-fail "))).toMatch(/^failed-upgrade-cleanup-on-fail\s+Failed upgrade cleaned up by --cleanup-on-fail .*← 000_6791ce9c9c9433c6\.txt: Scenario 1: Failed Upgrade$/);
+    expect(lines.map((l) => l.split(" ")[0])).toEqual([...lines.map((l) => l.split(" ")[0])].sort());
   });
 
   it("doctor reports a missing Docker engine with what to do, and exits 1", async () => {
@@ -140,7 +196,7 @@ describe("helmdrill run on a real cluster", () => {
     try {
       const fixtures = path.join(dir, "fixtures");
       const reports = path.join(dir, "reports");
-      cpSync(path.join(PROJECT_ROOT, "fixtures"), fixtures, { recursive: true });
+      cpSync(path.join(PACKAGE_ROOT, "fixtures"), fixtures, { recursive: true });
       // A chart whose Service no longer asks for a fixed NodePort: qa101 no longer conflicts.
       writeFileSync(
         path.join(fixtures, "mychart1", "templates", "service.yaml"),

@@ -19,10 +19,10 @@ import { scratchRootFor } from "../../harness/cluster/reaper.ts";
 import { loadConfig } from "../../harness/config.ts";
 import { poll } from "../../harness/dsl/poll.ts";
 import { run } from "../../harness/exec.ts";
-import { PROJECT_ROOT, pins } from "../../harness/pins.ts";
+import { PACKAGE_ROOT, pins } from "../../harness/pins.ts";
 import { saveImages, workloadImageRefs } from "../../harness/provision/images.ts";
 
-const CLI = path.join(PROJECT_ROOT, "bin", "helmdrill.mjs");
+const CLI = path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs");
 const SCENARIO = "failed-upgrade-cleanup-on-fail";
 /** The step that waits out Helm's 20 s timeout on an unpullable image. */
 const HELM_WAITS = /\[failed-upgrade-cleanup-on-fail · helm 4\.1\.4\] 2\. |Running: sync --set deploymentEnabled=true/;
@@ -46,7 +46,7 @@ async function interrupt(argv: string[], at: RegExp, signal: NodeJS.Signals, env
   const runId = `int${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const reports = mkdtempSync(path.join(os.tmpdir(), "helmdrill-test-reports-"));
   const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: PROJECT_ROOT,
+    cwd: PACKAGE_ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, HELMDRILL_RUN_ID: runId, HELMDRILL_REPORTS: reports, HELMDRILL_PROGRESS: "1", FORCE_COLOR: "0", ...env },
@@ -147,7 +147,7 @@ describe("interrupting helmdrill walk", { timeout: 300_000 }, () => {
 });
 
 describe("interrupting npm test and npm run provision", { timeout: 300_000 }, () => {
-  const npmTest = ["npm", "test", "--", "--project", "cluster", `scenarios/${SCENARIO}.test.ts`];
+  const npmTest = ["npm", "test", "--", "--project", "cluster", `scenarios/${SCENARIO}.ts`];
   const narrow = { HELMDRILL_HELM: "4.1.4", HELMDRILL_HELMFILE: "1.8.0", HELMDRILL_SCENARIOS: SCENARIO };
 
   it("npm run provision, mid-download into an empty cache", async () => {

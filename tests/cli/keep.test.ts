@@ -8,14 +8,14 @@ import { RUN_LABEL } from "../../harness/cluster/types.ts";
 import { scratchRootFor } from "../../harness/cluster/reaper.ts";
 import { run } from "../../harness/exec.ts";
 import { loadConfig } from "../../harness/config.ts";
-import { PROJECT_ROOT, pins } from "../../harness/pins.ts";
+import { PACKAGE_ROOT, pins } from "../../harness/pins.ts";
 import { toolPath } from "../../harness/tools/index.ts";
 
 describe("--keep for tests in tests/cluster", () => {
   it("keeps the namespace and cluster of a failed test and says how to reach and remove them", { timeout: 300_000 }, async () => {
     const runId = `keep${Date.now().toString(36)}`;
     const r = await run(["npx", "vitest", "run", "--config", "tests/keep/vitest.config.ts", "--reporter", "default"], {
-      cwd: PROJECT_ROOT,
+      cwd: PACKAGE_ROOT,
       env: { HELMDRILL_KEEP: "1", HELMDRILL_RUN_ID: runId, HELMDRILL_HELM: "4.1.4", HELMDRILL_HELMFILE: "1.8.0" },
       timeoutMs: 280_000,
     });

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import path from "node:path";
 import { loadConfig } from "../../harness/config.ts";
 import { run } from "../../harness/exec.ts";
-import { helmfileSupportsHelm, PROJECT_ROOT, pins } from "../../harness/pins.ts";
+import { helmfileSupportsHelm, PACKAGE_ROOT, pins } from "../../harness/pins.ts";
 import { toolPath } from "../../harness/tools/index.ts";
 
 const { cacheDir } = loadConfig();
@@ -27,7 +27,7 @@ describe("pinned tool pairings", () => {
 
   it.each(excluded)("helmfile %s cannot drive helm %s (so it is not run)", async (hf, h) => {
     const r = await run(
-      [toolPath(cacheDir, "helmfile", hf), "--helm-binary", toolPath(cacheDir, "helm", h), "-f", path.join(PROJECT_ROOT, "fixtures", "helmfile", "helmfile.yaml.gotmpl"), "sync"],
+      [toolPath(cacheDir, "helmfile", hf), "--helm-binary", toolPath(cacheDir, "helm", h), "-f", path.join(PACKAGE_ROOT, "fixtures", "helmfile", "helmfile.yaml.gotmpl"), "sync"],
       { env: { HELMDRILL_NAMESPACE: "unused", KUBECONFIG: "/nonexistent" }, timeoutMs: 60_000 },
     );
     expect(r.exitCode).not.toBe(0);

@@ -7,7 +7,7 @@ import { describe, expect, inject } from "vitest";
 import { fails, release, resources, succeeds } from "../../harness/dsl/checks.ts";
 import { defineScenario, executeScenario, summarizeFailure } from "../../harness/dsl/scenario.ts";
 import { step, type Action, type Step } from "../../harness/dsl/step.ts";
-import { sync } from "../../harness/dsl/sync.ts";
+import { sync } from "../../scenarios/shared/write-up-000.ts";
 import { openDrill } from "../../harness/vitest/drill.ts";
 import { drillTest as test } from "../../harness/vitest/fixtures.ts";
 

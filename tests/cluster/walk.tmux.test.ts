@@ -7,7 +7,7 @@ import { describe, expect, inject, it } from "vitest";
 import path from "node:path";
 import { run } from "../../harness/exec.ts";
 import { poll } from "../../harness/dsl/poll.ts";
-import { PROJECT_ROOT } from "../../harness/pins.ts";
+import { PACKAGE_ROOT } from "../../harness/pins.ts";
 
 const tmux = (...args: string[]) => run(["tmux", ...args], { timeoutMs: 10_000 });
 const screen = async (session: string) => (await tmux("capture-pane", "-p", "-J", "-S", "-500", "-t", session)).stdout;
@@ -24,7 +24,7 @@ describe("helmdrill walk in a terminal", () => {
     const provided = inject("helmdrill");
     const helm = provided.config.helmVersions.at(-1)!;
     const session = `helmdrill-walk-${process.pid}`;
-    const cli = path.join(PROJECT_ROOT, "bin", "helmdrill.mjs");
+    const cli = path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs");
     const command = [
       "node", cli, "walk", "atomic-upgrade-rollback", "--helm", helm,
       "--cluster", "existing", "--kubeconfig", provided.kubeconfigPath, "--context", "default", "--allow-existing-cluster",

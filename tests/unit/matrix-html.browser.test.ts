@@ -148,7 +148,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: this test needs a real Chromium. Install it with: apt-get install -y --no-install-recommends chromium`);
   }
-  matrix = buildMatrix(fixtureRuns(), "2.16.5");
+  matrix = buildMatrix(fixtureRuns(), "write-up (Helm 2.16.5)");
   mkdirSync(REPORTS, { recursive: true });
   writeFileSync(HTML_FILE, renderMatrixHtml(matrix, { generatedAt: "2025-01-01 00:00 UTC (fixture)", title: "helmdrill conformance matrix — fixture" }));
 

@@ -100,7 +100,7 @@ function fixtureRuns(): ScenarioRun[] {
   ];
 }
 
-const fixtureMatrix = (): Matrix => buildMatrix(fixtureRuns(), "2.16.5");
+const fixtureMatrix = (): Matrix => buildMatrix(fixtureRuns(), "write-up (Helm 2.16.5)");
 
 /** Markdown with its code spans removed (what is left is rendered as prose / HTML). */
 const withoutCode = (md: string) => md.replace(/```[\s\S]*?```/g, "").replace(/(`+)[\s\S]*?\1/g, "");
@@ -117,7 +117,7 @@ describe("buildMatrix", () => {
 
   it("orders columns helm-first by numeric version, then helmfile", () => {
     expect(m.columns).toEqual(["helm 3.9.0", "helm 3.12.0", "helmfile 0.106.3 (--args) + helm 3.12.0"]);
-    expect(m.baseline).toBe("2.16.5");
+    expect(m.baseline).toBe("write-up (Helm 2.16.5)");
   });
 
   it("has one row per scenario step, sorted by scenario then step", () => {
@@ -334,7 +334,7 @@ describe("renderTranscript", () => {
     const transcript = renderTranscript(skipped);
     expect(transcript).toContain("⏭ Not run: helm-diff 3.8.1 supports helm >=3.0.0 \\<4, not 4.1.4.");
     expect(transcript).not.toContain("an earlier step failed");
-    const matrix = buildMatrix([skipped], "2.16.5");
+    const matrix = buildMatrix([skipped], "write-up (Helm 2.16.5)");
     const cell = matrix.rows[0]!.cells[targetLabel(APPLY)]!;
     expect(cell.status).toBe("not-run");
     expect(cellDetails(cell).notes).toEqual(["not run: helm-diff 3.8.1 supports helm >=3.0.0 <4, not 4.1.4"]);
@@ -398,7 +398,7 @@ describe("renderMatrixHtml", () => {
     expect(html.match(/<table class="matrix" style="min-width:(\d+)px">/g)).toHaveLength(2);
     expect(html).toContain(`<table class="matrix" style="min-width:${230 + 210 + 150 * 3}px">`);
     expect(html).toMatch(/<caption><span class="caption-title">Failed upgrade<\/span><span class="caption-meta"><code>failed-upgrade<\/code> · source: 000_6791ce9c9c9433c6.txt — Scenario 1: Failed Upgrade<\/span>/);
-    expect(html.match(/write-up \(Helm 2\.16\.5\)/g)).toHaveLength(2);
+    expect(html.match(/write-up \(Helm 2\.16\.5\)/g)).toHaveLength(3); // two table headers and the page subtitle;
     expect(html).toContain(
       '<td class="baseline"><span class="outcome outcome-fails">fails</span> <code>Error: UPGRADE FAILED: timed out waiting for the condition</code>; my-release 2 FAILED</td>',
     );
@@ -419,7 +419,7 @@ describe("renderMatrixHtml", () => {
   });
 
   it("renders an empty matrix without tables", () => {
-    const empty = renderMatrixHtml(buildMatrix([], "2.16.5"), { generatedAt: "now" });
+    const empty = renderMatrixHtml(buildMatrix([], "write-up (Helm 2.16.5)"), { generatedAt: "now" });
     expect(empty).toContain("No runs were recorded.");
     expect(empty).not.toContain('class="matrix"');
   });

@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Action, ActionContext } from "./step.ts";
+import type { Action, ActionContext } from "../../harness/index.ts";
 
 /**
  * The write-up's `helmfile sync --set … --args "…"`, replayed through whichever driver the

@@ -1,0 +1,34 @@
+/**
+ * helmdrill's public API: what a scenario file and a helmdrill.config.ts import
+ * (`import { defineScenario, step, helm, succeeds } from "helmdrill"`). The vitest entry is
+ * `helmdrill/vitest`; everything else under harness/ is internal.
+ */
+export { defineConfig, type HelmdrillProjectConfig } from "./config.ts";
+export { defineScenario, type PrepareContext, type ScenarioSource, type ScenarioSpec, type ScenarioRun, type StepRecord } from "./dsl/scenario.ts";
+export { cancel, fixture, fromVar, helm, helmfile, kubectl, step, Step, type Action, type ActionContext, type Arg, type CancelOptions, type Documented } from "./dsl/step.ts";
+export {
+  Check,
+  cancelled,
+  exitsWith,
+  fails,
+  failsWithExit,
+  history,
+  jobComplete,
+  jobFailed,
+  logsShow,
+  object,
+  podsInState,
+  podsInclude,
+  podsRunImages,
+  release,
+  releaseAbsent,
+  resources,
+  succeeds,
+  type CheckContext,
+  type CheckOutcome,
+  type ReleaseExpectation,
+  type ResourceSet,
+  type TextPattern,
+} from "./dsl/checks.ts";
+export type { Driver, HelmfileStyle, Selector, Target } from "./dsl/target.ts";
+export type { CommandResult } from "./exec.ts";

@@ -1,4 +1,0 @@
-import { replay } from "../harness/vitest/replay.ts";
-import scenario from "./apply-after-failed-upgrade.ts";
-
-replay(scenario);

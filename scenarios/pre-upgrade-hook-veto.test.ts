@@ -1,4 +1,0 @@
-import { replay } from "../harness/vitest/replay.ts";
-import scenario from "./pre-upgrade-hook-veto.ts";
-
-replay(scenario);

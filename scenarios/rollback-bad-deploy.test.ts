@@ -1,4 +1,0 @@
-import { replay } from "../harness/vitest/replay.ts";
-import scenario from "./rollback-bad-deploy.ts";
-
-replay(scenario);
