@@ -5,13 +5,14 @@
  */
 export { defineConfig, type HelmdrillProjectConfig } from "./config.ts";
 export { defineScenario, type PrepareContext, type ScenarioSource, type ScenarioSpec, type ScenarioRun, type StepRecord } from "./dsl/scenario.ts";
-export { cancel, fixture, fromVar, helm, helmfile, kubectl, step, Step, type Action, type ActionContext, type Arg, type CancelOptions, type Documented } from "./dsl/step.ts";
+export { cancel, fixture, fromVar, helm, helmTo, helmfile, kubectl, step, Step, type Action, type ActionContext, type Arg, type CancelOptions, type Documented } from "./dsl/step.ts";
 export {
   Check,
   cancelled,
   exitsWith,
   fails,
   failsWithExit,
+  fieldOwnership,
   history,
   jobComplete,
   jobFailed,
@@ -22,6 +23,7 @@ export {
   podsRunImages,
   release,
   releaseAbsent,
+  refusesUpgrade,
   resources,
   succeeds,
   type CheckContext,
@@ -32,3 +34,5 @@ export {
 } from "./dsl/checks.ts";
 export type { Driver, HelmfileStyle, Selector, Target } from "./dsl/target.ts";
 export type { CommandResult } from "./exec.ts";
+export { upgradeCheckScenarios, type ChartVersionPlan, type UpgradeCheckPlan } from "./dsl/upgrade-check.ts";
+export { serveChartRepository, type ChartRepository, type ChartRepositoryOptions } from "./sources/chart-repo.ts";

@@ -8,6 +8,7 @@ import { pins } from "../pins.ts";
 import { imageExists, workloadImageRefs } from "../provision/images.ts";
 import { installTools, toolPath } from "../tools/index.ts";
 import { lintCharts } from "./preflight.ts";
+import { releaseSelectors, summarizeRendered } from "../sources/rendered.ts";
 
 /**
  * `helmdrill init [dir] --chart <path>`: a helmdrill.config.ts and one scenario for the
@@ -20,49 +21,13 @@ export interface InitOptions {
   release?: string;
 }
 
-interface Rendered {
-  /** kind (lower-case) → names, namespaced objects only. */
-  objects: Record<string, string[]>;
-  clusterScoped: string[];
-  images: string[];
-}
-
-const CLUSTER_SCOPED = new Set([
-  "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume", "StorageClass", "PriorityClass",
-  "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService", "IngressClass", "RuntimeClass",
-]);
-
-/** Namespaced objects, cluster-scoped ones and images of a `helm template` output, hooks excluded. */
-export function summarizeRendered(manifests: string): Rendered {
-  const objects: Record<string, string[]> = {};
-  const clusterScoped: string[] = [];
-  const images = new Set<string>();
-  const collectImages = (podSpec: { containers?: { image?: string }[]; initContainers?: { image?: string }[] } | undefined) => {
-    for (const c of [...(podSpec?.containers ?? []), ...(podSpec?.initContainers ?? [])]) if (c.image) images.add(c.image);
-  };
-  for (const doc of YAML.parseAllDocuments(manifests)) {
-    const o = doc.toJS() as { kind?: string; metadata?: { name?: string; annotations?: Record<string, string> }; spec?: Record<string, any> } | null;
-    if (!o?.kind || !o.metadata?.name) continue;
-    collectImages(o.kind === "Pod" ? o.spec : o.kind === "CronJob" ? o.spec?.jobTemplate?.spec?.template?.spec : o.spec?.template?.spec);
-    if (o.metadata.annotations?.["helm.sh/hook"]) continue;
-    if (CLUSTER_SCOPED.has(o.kind)) {
-      clusterScoped.push(`${o.kind}/${o.metadata.name}`);
-      continue;
-    }
-    const kind = o.kind.toLowerCase();
-    (objects[kind] ??= []).push(o.metadata.name);
-  }
-  const sorted = Object.fromEntries(Object.keys(objects).sort().map((k) => [k, objects[k]!.sort()]));
-  return { objects: sorted, clusterScoped, images: [...images].sort() };
-}
-
 /** `{ kind: ["name", …], … }` as TypeScript, one kind per line. */
 const kindsLiteral = (set: Record<string, string[]>) =>
   `{\n${Object.entries(set)
     .map(([k, names]) => `  ${/^[a-z][a-z0-9]*$/.test(k) ? k : JSON.stringify(k)}: ${JSON.stringify(names).replaceAll(",", ", ")},`)
     .join("\n")}\n}`;
 
-export function scenarioSource(o: { id: string; chartName: string; release: string; chartsRel: string; objects: Record<string, string[]>; clusterScoped: string[] }): string {
+export function scenarioSource(o: { id: string; chartName: string; release: string; chartsRel: string; objects: Record<string, string[]>; selector: string; unlabelled: string[]; clusterScoped: string[] }): string {
   const none = Object.fromEntries(Object.keys(o.objects).map((k) => [k, []]));
   return `/**
  * ${o.chartName}: install, upgrade, roll back and uninstall — the path every release of the chart
@@ -75,11 +40,11 @@ import { defineScenario, fixture, helm, history, releaseAbsent, resources, step,
 
 const RELEASE = ${JSON.stringify(o.release)};
 const CHART = fixture(${JSON.stringify(o.chartName)});
-/** Every object Helm installs carries this label; each run has a namespace of its own. */
-const OWNED = { selector: "app.kubernetes.io/managed-by=Helm" };
+/** The label every object of the chart carries; each run has a namespace of its own. */
+const OWNED = { selector: ${JSON.stringify(o.selector)} };
 const OBJECTS = ${kindsLiteral(o.objects)};
 const NONE = ${kindsLiteral(none)};
-${o.clusterScoped.length ? `// Cluster-scoped objects the chart renders (not asserted here; removed at cleanup): ${o.clusterScoped.join(", ")}.\n` : ""}
+${o.unlabelled.length ? `// Objects without that label (not asserted here; check them with object("kind/name").matches(…)): ${o.unlabelled.join(", ")}.\n` : ""}${o.clusterScoped.length ? `// Cluster-scoped objects the chart renders (not asserted here; removed at cleanup): ${o.clusterScoped.join(", ")}.\n` : ""}
 export default defineScenario({
   id: ${JSON.stringify(o.id)},
   title: ${JSON.stringify(`${o.chartName}: install, upgrade, roll back, uninstall`)},
@@ -144,7 +109,7 @@ export async function init(dir: string, options: InitOptions): Promise<string[]>
   await lintCharts(helmBin, [chartDir], path.dirname(chartDir));
   const rendered = await run([helmBin, "template", release, chartDir, "--namespace", "helmdrill"], { timeoutMs: 120_000 });
   if (rendered.exitCode !== 0) throw new HelmdrillError(`helm template ${chartDir} failed`, rendered.stderr.trim());
-  const summary = summarizeRendered(rendered.stdout);
+  const summary = summarizeRendered(rendered.stdout, releaseSelectors(release));
   if (Object.keys(summary.objects).length === 0) throw new HelmdrillError(`${chartName} renders no namespaced object`, "init drills a chart that installs workloads or services");
 
   mkdirSync(root, { recursive: true });
@@ -173,7 +138,7 @@ export async function init(dir: string, options: InitOptions): Promise<string[]>
   const missing: string[] = [];
   for (const image of summary.images.filter((i) => !builtIn.has(i))) ((await imageExists(image)) ? preload : missing).push(image);
   write(`helmdrill.config${ext}`, configSource({ chartsRel, preload, ext }));
-  write(`scenarios/${chartName}-lifecycle${ext}`, scenarioSource({ id: `${chartName}-lifecycle`, chartName, release, chartsRel, objects: summary.objects, clusterScoped: summary.clusterScoped }));
+  write(`scenarios/${chartName}-lifecycle${ext}`, scenarioSource({ id: `${chartName}-lifecycle`, chartName, release, chartsRel, objects: summary.objects, selector: summary.selector, unlabelled: summary.unlabelled, clusterScoped: summary.clusterScoped }));
   if (!existsSync(path.join(root, ".gitignore"))) write(".gitignore", "node_modules/\nreports/\n");
 
   const lines = [`helmdrill init: a project for chart ${chartName} in ${root}`, ...written.map((w) => `  wrote ${w}`)];

@@ -10,6 +10,7 @@ import { RUN_LABEL } from "../cluster/types.ts";
 import { doctor } from "./doctor.ts";
 import { init } from "./init.ts";
 import { runSuite } from "./run.ts";
+import { upgradeCheck } from "./upgrade-check.ts";
 import { walk } from "./walk.ts";
 
 /**
@@ -72,6 +73,29 @@ export function program(): Command {
       for (const s of catalogue) {
         console.log(`${s.id.padEnd(width)}  ${s.title}  [${(s.drivers ?? ["helm"]).join("+")}; ${s.steps.length} steps]  ← ${s.source.file}: ${s.source.section}`);
       }
+    });
+
+  clusterOptions(
+    p
+      .command("upgrade-check")
+      .argument("<chart>", "the new chart: a directory, a .tgz, or <name>@<version> with --repo")
+      .description("upgrade a chart from its previous version on every Helm version and the Helm 3 → 4 migration: install, helm test, upgrade, helm test, roll back, upgrade again, and a field-ownership drill"),
+  )
+    .requiredOption("--from <previous>", "the version running today: a version in --repo, <name>@<version>, a .tgz, a directory, or git:<ref> of the chart's repository")
+    .option("--repo <url>", "chart repository for versions and <name>@<version>")
+    .option("--values <file>", "a values file; each is its own case (repeatable)", (v: string, all: string[] = []) => [...all, v])
+    .option("--release <name>", "release name (default: the chart's name)")
+    .option("--timeout <duration>", "helm --timeout for every install, upgrade, rollback and test", "5m")
+    .option("--image <refs...>", "local images the chart runs, preloaded into the cluster")
+    .option("--reports <dir>", "where to write reports (default: reports/)")
+    .option("--no-provision", "do not provision missing tools and images first")
+    .action(async (chart: string, o) => {
+      const config = loadConfig(overrides(o));
+      process.exitCode = await upgradeCheck(
+        config,
+        { chart, from: o.from, repo: o.repo, values: o.values ?? [], release: o.release, timeout: o.timeout, images: o.image ?? [] },
+        { provision: o.provision !== false },
+      );
     });
 
   clusterOptions(p.command("doctor").description("check Docker, images, tool versions and cluster reachability")).action(async (o) => {

@@ -26,6 +26,8 @@ export interface CheckOutcome {
   ok: boolean;
   expected: string;
   observed: string;
+  /** A short finding the matrix cell shows even when the step matches (what an observing check classified). */
+  finding?: string;
 }
 
 export type CheckCategory = "outcome" | "release" | "resources" | "pods" | "jobs" | "logs" | "custom";
@@ -164,6 +166,8 @@ export interface ReleaseExpectation {
   revision?: number;
   /** The full history, oldest first; descriptions are matched when given. */
   history?: { revision: number; status: string; description?: TextPattern }[];
+  /** The current revision's chart as `helm ls` shows it, e.g. "inventory-2.0.0". */
+  chart?: TextPattern;
 }
 
 class ReleaseCheck extends Check {
@@ -178,6 +182,7 @@ class ReleaseCheck extends Check {
     const parts: string[] = [];
     if (w.revision !== undefined) parts.push(`revision ${w.revision}`);
     if (w.status) parts.push(w.status);
+    if (w.chart) parts.push(`chart ${showPattern(w.chart)}`);
     if (w.history) parts.push(`history ${w.history.map((h) => `r${h.revision} ${h.status}${h.description ? ` ${showPattern(h.description)}` : ""}`).join(" → ")}`);
     return `release ${who}${parts.join(", ")}`;
   }
@@ -188,6 +193,7 @@ class ReleaseCheck extends Check {
     if (!s.exists) return "release not found";
     if (w.revision !== undefined && s.current?.revision !== w.revision) return `current revision is ${s.current?.revision}`;
     if (w.status && s.current?.status !== w.status) return `current status is ${s.current?.status}`;
+    if (w.chart && !matchText(s.current?.chart ?? "", w.chart)) return `current chart is ${s.current?.chart}`;
     if (w.history) {
       if (w.history.length !== s.history.length) return `history has ${s.history.length} revisions`;
       for (const [i, h] of w.history.entries()) {
@@ -443,6 +449,88 @@ export function object(ref: string, options: { timeoutMs?: number } = {}): { mat
   splitRef(ref);
   return { matches: (want) => new ObjectCheck(ref, want, options.timeoutMs) };
 }
+
+/** `spec.replicas` → the managers whose managedFields own that field, with their operation. */
+export function fieldManagers(object: { metadata?: { managedFields?: { manager?: string; operation?: string; fieldsV1?: unknown }[] } }, fieldPath: string): string[] {
+  const segments = fieldPath.split(".");
+  return (object.metadata?.managedFields ?? [])
+    .filter((m) => {
+      let node: unknown = m.fieldsV1;
+      for (const seg of segments) node = node && typeof node === "object" ? (node as Record<string, unknown>)[`f:${seg}`] : undefined;
+      return node !== undefined;
+    })
+    .map((m) => `${m.manager ?? "?"} (${m.operation ?? "?"})`);
+}
+
+export type OwnershipVerdict = "kept" | "overwritten" | "conflict";
+
+/**
+ * What an upgrade did to a field another field manager had changed: the classification, or
+ * why it is none of the three (a failure that is no conflict, a value neither side set).
+ */
+export function judgeOwnership(o: { exitCode: number; error: string; value: unknown; chartValue: unknown; otherValue: unknown }): { verdict?: OwnershipVerdict; problem?: string } {
+  // The API server's words for a server-side apply conflict (not any "conflict", e.g. a flag name in Helm's own refusal).
+  if (o.exitCode !== 0) return /Apply failed with \d+ conflicts?|conflict with "/.test(o.error) ? { verdict: "conflict" } : { problem: `the upgrade failed without a conflict: ${o.error}` };
+  if (o.value === o.otherValue) return { verdict: "kept" };
+  if (o.value === o.chartValue) return { verdict: "overwritten" };
+  return { problem: `the field is ${JSON.stringify(o.value)}: neither the chart's ${JSON.stringify(o.chartValue)} nor the other manager's ${JSON.stringify(o.otherValue)}` };
+}
+
+class FieldOwnershipCheck extends Check {
+  readonly category = "custom";
+  private readonly kind: string;
+  private readonly name: string;
+  constructor(
+    ref: string,
+    private readonly field: string,
+    private readonly values: { chart: unknown; other: unknown; refusal?: { pattern: RegExp; finding: string } },
+  ) {
+    super();
+    [this.kind, this.name] = splitRef(ref);
+  }
+  describe(): string {
+    if (this.values.refusal) return `helm refuses the upgrade with ${this.values.refusal.pattern}`;
+    return `${this.kind}/${this.name} ${this.field} after the upgrade: kept (${JSON.stringify(this.values.other)}), overwritten (${JSON.stringify(this.values.chart)}) or a conflict`;
+  }
+  override kinds(): string[] {
+    return this.values.refusal ? [] : [this.kind];
+  }
+  async verify(ctx: CheckContext): Promise<CheckOutcome> {
+    if (!ctx.result) return { ok: false, expected: this.describe(), observed: "the step ran no command" };
+    const error = ctx.result.exitCode !== 0 ? errorText(ctx.result) : "";
+    const headline = error.split("\n")[0] ?? "";
+    const refusal = this.values.refusal;
+    if (refusal) {
+      const refused = ctx.result.exitCode !== 0 && refusal.pattern.test(error);
+      return { ok: refused, expected: this.describe(), observed: refused ? headline : `exit ${ctx.result.exitCode}${headline ? `: ${headline}` : ""}`, ...(refused ? { finding: refusal.finding } : {}) };
+    }
+    const { objects, kinds } = requireResolver(ctx.kube);
+    const k = await kinds.resolve(this.kind);
+    const o = JSON.parse(JSON.stringify(await objects.read({ apiVersion: k.apiVersion, kind: k.kind, metadata: { name: this.name, namespace: ctx.namespace } }))) as Record<string, unknown>;
+    let value: unknown = o;
+    for (const seg of this.field.split(".")) value = value && typeof value === "object" ? (value as Record<string, unknown>)[seg] : undefined;
+    const { verdict, problem } = judgeOwnership({ exitCode: ctx.result.exitCode, error, value, chartValue: this.values.chart, otherValue: this.values.other });
+    const detail = `${this.field} is ${JSON.stringify(value)}; managers of ${this.field}: ${fieldManagers(o as never, this.field).join(", ") || "none recorded"}`;
+    if (!verdict) return { ok: false, expected: this.describe(), observed: `${problem}; ${detail}` };
+    const finding = verdict === "conflict" ? `conflict: ${headline}` : `${verdict}: ${this.field} ${JSON.stringify(value)}`;
+    return { ok: true, expected: this.describe(), observed: `${verdict}${verdict === "conflict" ? ` (${headline})` : ""}; ${detail}`, finding };
+  }
+}
+
+/**
+ * An observing check for the field-ownership drill: after another manager (`kubectl scale`)
+ * changed `field` of `ref` and an upgrade ran, whether Helm kept that change, overwrote it with
+ * the chart's value, or refused with a conflict. Each is a finding (shown in the matrix); a
+ * failure that is no conflict, or a value neither side set, fails the check.
+ */
+export const fieldOwnership = (ref: string, field: string, values: { chart: unknown; other: unknown }): Check => new FieldOwnershipCheck(ref, field, values);
+
+/**
+ * The same drill step where Helm refuses the command itself (Helm 3 has no `--force-conflicts`;
+ * Helm 4 refuses it for a release that applies client-side): the refusal, matched by `pattern`,
+ * is the finding.
+ */
+export const refusesUpgrade = (pattern: RegExp, finding: string): Check => new FieldOwnershipCheck("command/-", "-", { chart: undefined, other: undefined, refusal: { pattern, finding } });
 
 // ------------------------------------------------------------------ pods, jobs, logs
 

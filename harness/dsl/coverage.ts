@@ -47,7 +47,7 @@ function boundaryVersions(checks: Check[], tool: "helm" | "helmfile"): string[] 
 export function expectationCoverage(spec: ScenarioSpec, pinned: PinnedVersions, supports: Supports = () => true): CoverageFinding[] {
   const drivers = spec.drivers ?? ["helm"];
   // Apply targets count as reachable: whether helm-diff loads is a fact of the run, not of the pins.
-  const pinnedTargets = targetsFor(drivers, pinned, supports, () => undefined);
+  const pinnedTargets = targetsFor(drivers, pinned, supports, () => undefined, spec.migrations);
   const findings: CoverageFinding[] = [];
   for (const [i, step] of spec.steps.entries()) {
     const at = { scenario: spec.id, step: i + 1, stepTitle: step.title };
@@ -62,7 +62,7 @@ export function expectationCoverage(spec: ScenarioSpec, pinned: PinnedVersions, 
       const unpinned = (tool: "helm" | "helmfile", pinnedList: readonly string[]) => [
         ...new Set([...pinnedList, ...boundaryVersions(keyed, tool)]),
       ];
-      const candidates = targetsFor(drivers, { helmVersions: unpinned("helm", pinned.helmVersions), helmfileVersions: unpinned("helmfile", pinned.helmfileVersions) });
+      const candidates = targetsFor(drivers, { helmVersions: unpinned("helm", pinned.helmVersions), helmfileVersions: unpinned("helmfile", pinned.helmfileVersions) }, undefined, undefined, spec.migrations);
       const holes = new Map<CheckCategory, Target[]>();
       for (const t of candidates) {
         for (const cat of applicableChecks(checks, t).uncovered) holes.set(cat, [...(holes.get(cat) ?? []), t]);

@@ -28,6 +28,8 @@ export interface ScenarioSpec {
   selector?: string;
   /** Drivers this scenario runs through (default: helm only). */
   drivers?: Driver[];
+  /** Also run migration targets: install with each Helm 3, then every `helmTo(…)` step with each Helm 4. */
+  migrations?: boolean;
   /**
    * Extra kinds for the snapshot after each step (any kind discovery resolves: `statefulset`,
    * `pvc`, `widgets.example.com`). Kinds the scenario's checks name are added by themselves.

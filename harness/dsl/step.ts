@@ -26,6 +26,14 @@ export function helm(...args: Arg[]): Action {
   return { label: labelOf("helm", args), run: (ctx) => ctx.runners.helm(resolveArgs(args, ctx)) };
 }
 
+/**
+ * `helm …` with the Helm version the target migrates to: on a migration target (installed with
+ * Helm 3, driven with Helm 4) every step after the install uses this; elsewhere it is `helm(…)`.
+ */
+export function helmTo(...args: Arg[]): Action {
+  return { label: labelOf("helm", args), run: (ctx) => ctx.runners.helmTo(resolveArgs(args, ctx)) };
+}
+
 /** `helmfile …` with the helmfile version under test, driving the Helm version under test. */
 export function helmfile(...args: Arg[]): Action {
   return { label: labelOf("helmfile", args), run: (ctx) => ctx.runners.helmfile(resolveArgs(args, ctx)) };

@@ -14,6 +14,8 @@ export type HelmfileStyle = "args" | "defaults" | "apply";
 export interface Target {
   driver: Driver;
   helm: string;
+  /** A migration target: the release is installed with `helm`, then driven with this version (`helmTo(…)` steps). */
+  helmTo?: string;
   helmfile?: string;
   style?: HelmfileStyle;
   /** Why this target cannot run here (e.g. no helm-diff that this Helm loads): reported as not run. */
@@ -23,7 +25,10 @@ export interface Target {
 /** Keys an expectation to targets. Every field given must match; ranges are semver ranges. */
 export interface Selector {
   driver?: Driver;
+  /** The Helm version that installs the release (on a migration target: the Helm 3 it starts from). */
   helm?: string;
+  /** The Helm version that drives `helmTo(…)` steps: a migration target's Helm 4, otherwise the same as `helm`. */
+  helmTo?: string;
   helmfile?: string;
   /** One style or several (`["args", "defaults"]`: every `helmfile sync` style). */
   style?: HelmfileStyle | readonly HelmfileStyle[];
@@ -34,6 +39,7 @@ export function selects(selector: Selector | undefined, target: Target): boolean
   if (selector.driver && selector.driver !== target.driver) return false;
   if (selector.style && !(target.style && ([selector.style].flat() as HelmfileStyle[]).includes(target.style))) return false;
   if (selector.helm && !semver.satisfies(target.helm, selector.helm, { includePrerelease: true })) return false;
+  if (selector.helmTo && !semver.satisfies(target.helmTo ?? target.helm, selector.helmTo, { includePrerelease: true })) return false;
   if (selector.helmfile) {
     if (!target.helmfile) return false;
     if (!semver.satisfies(target.helmfile, selector.helmfile, { includePrerelease: true })) return false;
@@ -47,12 +53,13 @@ export function describeSelector(selector: Selector | undefined): string {
   if (selector.driver) parts.push(`via ${selector.driver}`);
   if (selector.style) parts.push(`helmfile ${[selector.style].flat().join("/")} style`);
   if (selector.helm) parts.push(`helm ${selector.helm}`);
+  if (selector.helmTo) parts.push(`upgrading with helm ${selector.helmTo}`);
   if (selector.helmfile) parts.push(`helmfile ${selector.helmfile}`);
   return parts.join(", ");
 }
 
 export function targetLabel(target: Target): string {
-  if (target.driver === "helm") return `helm ${target.helm}`;
+  if (target.driver === "helm") return target.helmTo ? `helm ${target.helm} → ${target.helmTo}` : `helm ${target.helm}`;
   return `helmfile ${target.helmfile} (${STYLE_LABEL[target.style ?? "args"]}) + helm ${target.helm}`;
 }
 
@@ -62,13 +69,13 @@ const STYLE_SLUG: Record<HelmfileStyle, string> = { args: "a", defaults: "d", ap
 /** A short id usable in file names and namespace names. */
 export function targetSlug(target: Target): string {
   const helm = target.helm.replaceAll(".", "");
-  if (target.driver === "helm") return `h${helm}`;
+  if (target.driver === "helm") return target.helmTo ? `h${helm}-h${target.helmTo.replaceAll(".", "")}` : `h${helm}`;
   return `hf${(target.helmfile ?? "").replaceAll(".", "")}${STYLE_SLUG[target.style ?? "args"]}-h${helm}`;
 }
 
 /** Validates a selector's ranges at definition time, so a typo fails loudly. */
 export function validateSelector(selector: Selector): void {
-  for (const key of ["helm", "helmfile"] as const) {
+  for (const key of ["helm", "helmTo", "helmfile"] as const) {
     const range = selector[key];
     if (range !== undefined && semver.validRange(range) === null) {
       throw new Error(`invalid semver range for ${key}: "${range}"`);
@@ -87,6 +94,7 @@ export function targetsFor(
   versions: { helmVersions: readonly string[]; helmfileVersions: readonly string[] },
   helmfileSupports: (helmfile: string, helm: string) => boolean = () => true,
   applyUnusable?: (helm: string) => string | undefined,
+  migrations = false,
 ): Target[] {
   const targets: Target[] = [];
   const styles: HelmfileStyle[] = applyUnusable ? ["args", "defaults", "apply"] : ["args", "defaults"];
@@ -101,6 +109,12 @@ export function targetsFor(
             targets.push(unavailable ? { driver, helm, helmfile, style, unavailable } : { driver, helm, helmfile, style });
           }
         }
+    }
+  }
+  // Migration targets: installed with each Helm 3, then driven with each Helm 4 (the path every team takes).
+  if (migrations && drivers.includes("helm")) {
+    for (const from of versions.helmVersions.filter((v) => semver.major(v) === 3)) {
+      for (const to of versions.helmVersions.filter((v) => semver.major(v) >= 4)) targets.push({ driver: "helm", helm: from, helmTo: to });
     }
   }
   return targets;

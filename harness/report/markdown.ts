@@ -68,9 +68,11 @@ export function columnTotals(matrix: Matrix): Record<string, ColumnTotals> {
 /** The short texts a differs/failed cell shows under its state: observed error, then notes. */
 export function cellDetails(cell: MatrixCell): { observed?: string; notes: string[] } {
   if (cell.status === "not-run") return { notes: cell.failures.filter((f) => f.startsWith("not run: ")) };
-  if (cell.status !== "differs" && cell.status !== "failed") return { notes: [] };
+  // Findings and the apply method are facts of every run, so even a matching cell shows them.
+  const facts = [...(cell.findings ?? []), ...(cell.applied ? [cell.applied] : [])];
+  if (cell.status !== "differs" && cell.status !== "failed") return { notes: facts };
   const observed = firstLine(cell.observed) || undefined;
-  const notes = cell.status === "failed" ? [...cell.failures, ...cell.drift] : [...cell.drift];
+  const notes = [...(cell.status === "failed" ? [...cell.failures, ...cell.drift] : [...cell.drift]), ...facts];
   return { observed, notes: [...new Set(notes.map((n) => n.trim()).filter(Boolean))] };
 }
 
@@ -256,9 +258,11 @@ function releaseSection(state: ReleaseState): string[] {
   const lines = [
     `${heading} — ${codeSpan("helm ls")}: revision ${cur.revision}, ${codeSpan(cur.status.toUpperCase())}, chart ${codeSpan(cur.chart)}`,
     "",
-    tableRow(["REVISION", "STATUS", "DESCRIPTION"]),
-    tableRow(["---:", "---", "---"]),
-    ...state.history.map((h) => tableRow([String(h.revision), cellText(h.status), cellText(h.description)])),
+    tableRow(["REVISION", "STATUS", "DESCRIPTION", "APPLIED"]),
+    tableRow(["---:", "---", "---", "---"]),
+    ...state.history.map((h) =>
+      tableRow([String(h.revision), cellText(h.status), cellText(h.description), cellText(state.storage.find((s) => s.revision === h.revision)?.applyMethod ?? "?")]),
+    ),
   ];
   if (state.storageMismatch) lines.push("", `⚠️ ${escapeMarkdown(state.storageMismatch)}`);
   return lines;

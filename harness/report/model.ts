@@ -15,6 +15,10 @@ export interface MatrixCell {
   drift: string[];
   /** Failed expectations, for "failed" cells. */
   failures: string[];
+  /** How Helm applied the release's newest revision, where Helm records it (Helm 4: server-side or client-side). */
+  applied?: string;
+  /** What observing checks classified (e.g. the field-ownership drill's "conflict: …"): shown in every state. */
+  findings?: string[];
 }
 
 export interface MatrixRow {
@@ -49,7 +53,8 @@ export function documentedText(d: Documented | undefined): string {
 
 /** Orders columns helm-first by version, then helmfile variants. */
 function columnOrder(a: string, b: string): number {
-  const key = (s: string) => [s.startsWith("helmfile") ? 1 : 0, s] as const;
+  // helm columns, then migration columns ("helm 3.17.3 → 4.1.4"), then helmfile columns.
+  const key = (s: string) => [s.startsWith("helmfile") ? 2 : s.includes("→") ? 1 : 0, s] as const;
   const [ka, kb] = [key(a), key(b)];
   return ka[0] - kb[0] || ka[1].localeCompare(kb[1], undefined, { numeric: true });
 }
@@ -82,6 +87,8 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readon
           ...(s.problem ? [s.problem] : []),
           ...s.checks.filter((c) => !c.ok).map((c) => `expected ${c.expected}; observed ${c.observed}`),
         ],
+        ...appliedBy(s.release),
+        ...(s.checks.some((c) => c.finding) ? { findings: s.checks.flatMap((c) => (c.finding ? [c.finding] : [])) } : {}),
       };
     }
   }
@@ -108,6 +115,13 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readon
 }
 
 export type CellStatus = MatrixCell["status"];
+
+/** "r2 server-side apply" for the newest revision, when Helm recorded how it applied it. */
+function appliedBy(release: ScenarioRun["steps"][number]["release"]): Pick<MatrixCell, "applied"> {
+  const newest = release?.storage?.at(-1);
+  if (!newest || newest.applyMethod.includes("not recorded")) return {};
+  return { applied: `r${newest.revision} ${newest.applyMethod} apply` };
+}
 
 export const CELL_STATES: readonly CellStatus[] = ["matches", "differs", "failed", "not-run", "absent"];
 

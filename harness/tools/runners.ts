@@ -10,6 +10,8 @@ import { projectFromEnv } from "../project-env.ts";
 export interface ToolRunners {
   readonly namespace: string;
   helm(args: string[], options?: CallOptions): Promise<CommandResult>;
+  /** helm with the version a migration target moves to (the same binary as `helm` otherwise). */
+  helmTo(args: string[], options?: CallOptions): Promise<CommandResult>;
   helmfile(args: string[], options?: CallOptions): Promise<CommandResult>;
   kubectl(args: string[], options?: CallOptions): Promise<CommandResult>;
 }
@@ -21,6 +23,8 @@ export interface CallOptions extends RunOptions {
 
 export interface RunnerBinding {
   helm: string;
+  /** The Helm binary after a migration (default: `helm`). */
+  helmTo?: string;
   helmfile?: string;
   kubectl: string;
   kubeconfigPath: string;
@@ -55,6 +59,7 @@ export function bindRunners(b: RunnerBinding): ToolRunners {
   return {
     namespace: b.namespace,
     helm: (args, options) => call([b.helm, ...args, "--namespace", b.namespace], options),
+    helmTo: (args, options) => call([b.helmTo ?? b.helm, ...args, "--namespace", b.namespace], options),
     kubectl: (args, options) => call([b.kubectl, ...args, "--namespace", b.namespace], options),
     helmfile: (args, options) => {
       if (!b.helmfile) throw new Error("this target has no helmfile version");
@@ -66,7 +71,7 @@ export function bindRunners(b: RunnerBinding): ToolRunners {
 /** The same runners with default options for every command (an explicit option still wins). */
 export function withCallDefaults(runners: ToolRunners, defaults: CallOptions): ToolRunners {
   const wrap = (fn: ToolRunners["helm"]): ToolRunners["helm"] => (args, options) => fn(args, { ...defaults, ...options });
-  return { namespace: runners.namespace, helm: wrap(runners.helm), helmfile: wrap(runners.helmfile), kubectl: wrap(runners.kubectl) };
+  return { namespace: runners.namespace, helm: wrap(runners.helm), helmTo: wrap(runners.helmTo), helmfile: wrap(runners.helmfile), kubectl: wrap(runners.kubectl) };
 }
 
 /**

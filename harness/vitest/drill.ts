@@ -108,6 +108,7 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
     if (provided.tools.helmDiff && !provided.tools.helmDiff.unusable[target.helm]) linkHelmDiff(helmHome, provided.tools.helmDiff);
     return bindRunners({
       helm: toolFor(provided.tools, "helm", target.helm),
+      helmTo: target.helmTo ? toolFor(provided.tools, "helm", target.helmTo) : undefined,
       helmfile: target.helmfile ? toolFor(provided.tools, "helmfile", target.helmfile) : undefined,
       kubectl: provided.tools.kubectl,
       kubeconfigPath: provided.kubeconfigPath,

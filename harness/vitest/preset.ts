@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProjectInlineConfiguration, ViteUserConfig } from "vitest/config";
@@ -18,6 +19,11 @@ const sibling = (...rel: string[]) => path.join(path.dirname(self), ...rel.slice
 export const REPLAY_MODULE = sibling("replay");
 export const GLOBAL_SETUP_MODULE = sibling("global-setup");
 export const REPORTER_MODULE = sibling("..", "report", "reporter");
+// Resolved from helmdrill's own dependencies, so a project root without node_modules (upgrade-check's
+// generated project in the run's scratch) runs the same setup and reporter.
+const fromHere = createRequire(import.meta.url);
+export const ALLURE_SETUP = fromHere.resolve("allure-vitest/setup");
+const ALLURE_REPORTER = fromHere.resolve("allure-vitest/reporter");
 
 type Plugin = NonNullable<ViteUserConfig["plugins"]>[number];
 
@@ -67,7 +73,7 @@ export function clusterTestOptions(project: Project, options: PresetOptions = {}
     include: [...project.scenarios, ...(options.include ?? [])],
     exclude: ["**/node_modules/**", "**/*.d.ts"],
     globalSetup: [GLOBAL_SETUP_MODULE],
-    setupFiles: ["allure-vitest/setup"],
+    setupFiles: [ALLURE_SETUP],
     testTimeout: 15 * 60_000,
     hookTimeout: 10 * 60_000,
     // Scenario runs spend most of their time waiting out Helm timeouts, each in its own
@@ -89,7 +95,7 @@ export function helmdrillReporters(reportsDir: string): NonNullable<NonNullable<
     "default",
     ["junit", { outputFile: path.join(reportsDir, "junit.xml") }],
     ["json", { outputFile: path.join(reportsDir, "vitest-results.json") }],
-    ["allure-vitest/reporter", { resultsDir: path.join(reportsDir, "allure-results") }],
+    [ALLURE_REPORTER, { resultsDir: path.join(reportsDir, "allure-results") }],
     REPORTER_MODULE,
   ];
 }

@@ -59,7 +59,7 @@ export function replay(spec: ScenarioSpec): void {
     const { tools } = inject("helmdrill");
     const applyUnusable = tools.helmDiff ? (helm: string) => tools.helmDiff!.unusable[helm] : undefined;
     const coverage = expectationCoverage(spec, { helmVersions: pinnedVersions("helm"), helmfileVersions: pinnedVersions("helmfile") }, helmfileSupportsHelm);
-    for (const target of targetsFor(spec.drivers ?? ["helm"], config, helmfileSupportsHelm, applyUnusable)) {
+    for (const target of targetsFor(spec.drivers ?? ["helm"], config, helmfileSupportsHelm, applyUnusable, spec.migrations)) {
       if (target.unavailable) {
         // Reported, never a silent gap: the matrix shows every step of this column as not run, with the reason.
         test(targetLabel(target), ({ task, skip }) => {

@@ -31,7 +31,7 @@ function cmd(argv: string[], stdout = "", stderr = "", exitCode = 0, probe = fal
 
 function release(revisions: [number, string, string][]): ReleaseState {
   const history = revisions.map(([revision, status, description]) => ({ revision, status, description, chart: "local-chart-0.1.0", app_version: "1.0" }));
-  return { release: "my-release", exists: history.length > 0, history, current: history.at(-1), storage: history.map((h) => ({ revision: h.revision, status: h.status })) };
+  return { release: "my-release", exists: history.length > 0, history, current: history.at(-1), storage: history.map((h) => ({ revision: h.revision, status: h.status, applyMethod: "client-side (Helm 3: not recorded)" as const })) };
 }
 
 const SA = { kind: "serviceaccount", name: "my-release-local-chart", status: "ServiceAccount", terminating: false, labels: {} } as const;
@@ -297,8 +297,8 @@ describe("renderTranscript", () => {
   });
 
   it("renders release history, resources and diagnostics", () => {
-    expect(lines).toContain("| REVISION | STATUS | DESCRIPTION |");
-    expect(lines).toContain('| 2 | failed | Upgrade "my-release" failed: context deadline exceeded |');
+    expect(lines).toContain("| REVISION | STATUS | DESCRIPTION | APPLIED |");
+    expect(lines).toContain('| 2 | failed | Upgrade "my-release" failed: context deadline exceeded | client-side (Helm 3: not recorded) |');
     expect(md).toContain("**Release `my-release`** — `helm ls`: revision 2, `FAILED`, chart `local-chart-0.1.0`");
     expect(md).toContain("serviceaccount/my-release-local-chart  ServiceAccount\nservice/my-release-local-chart         ClusterIP 10.43.0.12 80/TCP (terminating)");
     expect(md).toMatch(/<details>\n<summary>Diagnostics<\/summary>\n\n```text\n== diagnostics for namespace hd\n[\s\S]*ErrImagePull\n```\n\n<\/details>/);
