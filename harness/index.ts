@@ -34,5 +34,6 @@ export {
 } from "./dsl/checks.ts";
 export type { Driver, HelmfileStyle, Selector, Target } from "./dsl/target.ts";
 export type { CommandResult } from "./exec.ts";
+export { fluxCondition, fluxRelease, type FluxReleaseOptions, type FluxSession } from "./dsl/flux.ts";
 export { upgradeCheckScenarios, type ChartVersionPlan, type UpgradeCheckPlan } from "./dsl/upgrade-check.ts";
 export { serveChartRepository, type ChartRepository, type ChartRepositoryOptions } from "./sources/chart-repo.ts";

@@ -30,8 +30,24 @@ export interface GoToolPin {
   ldflags?: string;
   /** For helmfile and helm-diff: the Helm versions it works with (semver range); other pairings are not run. */
   supportsHelm?: string;
+  /**
+   * `replace` directives to drop before building: a nested module replaced by a local path
+   * (`./api`) is not inside the published module, so the published version is used instead.
+   */
+  dropReplace?: string[];
 }
 export type ToolPin = NpmToolPin | GoToolPin;
+
+/** A Flux controller built from its Go module; its CRDs are read from the module (`crds`, a directory in it). */
+export interface FluxControllerPin extends GoToolPin {
+  crds: string;
+}
+export interface FluxPins {
+  helmController: FluxControllerPin;
+  sourceController: FluxControllerPin;
+  /** The Helm library helm-controller embeds (its go.mod's helm.sh/helm/v3): the `helm` a flux target is keyed by. */
+  helmLibrary: string;
+}
 
 export interface Pins {
   defaults: { helm: string[]; helmfile: string[]; helmDiff: string; cluster: string };
@@ -40,6 +56,7 @@ export interface Pins {
   kubectl: NpmToolPin & { version: string };
   helmfile: Record<string, ToolPin>;
   helmDiff: Record<string, GoToolPin>;
+  flux: FluxPins;
   cluster: {
     k3s: { upstreamImage: string; nodeImageRepository: string };
     kubernetes: {

@@ -107,7 +107,7 @@ export function program(): Command {
   });
 
   clusterOptions(p.command("walk").argument("<scenario>", "scenario id (see `helmdrill list`)").description("training walkthrough: one scenario, step by step"))
-    .addOption(new Option("--driver <driver>", "drive the release with helm or helmfile").choices(["helm", "helmfile"]).default("helm"))
+    .addOption(new Option("--driver <driver>", "drive the release with helm, helmfile, or Flux's helm-controller").choices(["helm", "helmfile", "flux"]).default("helm"))
     .addOption(new Option("--style <style>", "helmfile style: the write-up's --args, helmDefaults, or helmfile apply").choices(["args", "defaults", "apply"]).default("args"))
     .option("--no-pause", "do not wait for Enter between steps (demos)")
     .action(async (id: string, o) => {

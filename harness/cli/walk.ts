@@ -9,7 +9,8 @@ import { heartbeat } from "../log.ts";
 import { helmfileHelmRange, helmfileSupportsHelm } from "../pins.ts";
 import { executeScenario, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
 import type { Step } from "../dsl/step.ts";
-import { targetLabel, type Driver, type HelmfileStyle, type Target } from "../dsl/target.ts";
+import { targetLabel, targetsFor, type Driver, type HelmfileStyle, type Target } from "../dsl/target.ts";
+import { resolveFlux } from "../tools/flux.ts";
 import { documentedText, STATE_ICON, STATUS_TEXT } from "../report/model.ts";
 import { renderSnapshot } from "../probes/resources.ts";
 import { resolveTools } from "../tools/index.ts";
@@ -36,6 +37,11 @@ export function walkTarget(spec: ScenarioSpec, config: HelmdrillConfig, options:
     throw new HelmdrillError(`scenario ${spec.id} does not run through ${driver}`, `it runs through: ${(spec.drivers ?? ["helm"]).join(", ")}`);
   }
   const newestFirst = (vs: string[]) => [...vs].sort(semver.rcompare);
+  if (driver === "flux") {
+    const [flux] = targetsFor(["flux"], config, undefined, undefined, false, resolveFlux(config.cacheDir).unavailable);
+    if (flux!.unavailable) throw new HelmdrillError(`flux cannot run here: ${flux!.unavailable}`);
+    return flux!;
+  }
   if (driver === "helm") return { driver, helm: options.helm ?? newestFirst(config.helmVersions)[0]! };
   const helms = options.helm ? [options.helm] : newestFirst(config.helmVersions);
   const helmfiles = options.helmfile ? [options.helmfile] : newestFirst(config.helmfileVersions);
@@ -126,6 +132,7 @@ export async function walk(config: HelmdrillConfig, spec: ScenarioSpec, options:
   out(`Cluster ready. Namespace: ${drill.namespace}\n  KUBECONFIG=${cluster.kubeconfigPath} kubectl -n ${drill.namespace} get all\n`);
   try {
     const total = spec.steps.length;
+    if (target.driver === "flux") await drill.startFlux();
     const run = await executeScenario(spec, target, {
       ...drill.environment(target),
       beforeStep: async (step: Step, index: number) => {

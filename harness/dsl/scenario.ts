@@ -6,6 +6,7 @@ import { displayArgv, withCommandTimeout, type ToolRunners } from "../tools/runn
 import type { Check, CheckCategory, CheckContext, CheckOutcome } from "./checks.ts";
 import { errorText } from "./checks.ts";
 import type { Action, ActionContext, Documented, Step } from "./step.ts";
+import type { FluxSession } from "./flux.ts";
 import { describeSelector, targetLabel, type Driver, type Target } from "./target.ts";
 import { poll } from "./poll.ts";
 
@@ -134,6 +135,8 @@ export interface RunEnvironment {
   afterStep?: (record: StepRecord) => Promise<void>;
   /** Called right before a step's action runs (the walkthrough prints the command). */
   beforeStep?: (step: Step, index: number) => Promise<void>;
+  /** On a flux target: the run's Flux controllers and chart repository. */
+  flux?: FluxSession;
   /** How long the snapshot after a step may keep retrying its reads (default 20 s). */
   snapshotTimeoutMs?: number;
 }
@@ -269,6 +272,7 @@ async function runStep(
     release: spec.release,
     vars,
     fixture: env.fixture,
+    flux: env.flux,
   };
   if (!problem) {
     await env.beforeStep?.(step, base.index);

@@ -1,6 +1,7 @@
 import type { CommandResult } from "../exec.ts";
 import { withCallDefaults } from "../tools/runners.ts";
 import type { Check, CheckContext } from "./checks.ts";
+import type { FluxSession } from "./flux.ts";
 
 /** An argument that may depend on per-run values (e.g. the allocated NodePort). */
 export type Arg = string | ((ctx: ActionContext) => string);
@@ -8,6 +9,8 @@ export type Arg = string | ((ctx: ActionContext) => string);
 export interface ActionContext extends CheckContext {
   /** Absolute path of a fixture chart or file, e.g. chart("local-chart"). */
   fixture(relative: string): string;
+  /** On a flux target: the run's own Flux controllers and chart repository. */
+  flux?: FluxSession;
 }
 
 export interface Action {

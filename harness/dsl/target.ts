@@ -1,4 +1,5 @@
 import semver from "semver";
+import { pins } from "../pins.ts";
 
 /**
  * What a scenario run exercises: which tool drives the release and which versions.
@@ -7,8 +8,10 @@ import semver from "semver";
  *   "args"     — `helmfile sync --args "--cleanup-on-fail"`, the write-up's usage
  *   "defaults" — `helmfile sync` with the recommended `helmDefaults.cleanupOnFail: true`
  *   "apply"    — `helmfile apply` (helm-diff first, then sync only what changed) with helmDefaults
+ * - driver "flux": a HelmRelease applied to the cluster, reconciled by Flux's helm-controller
+ *   (its embedded Helm library is the target's `helm`)
  */
-export type Driver = "helm" | "helmfile";
+export type Driver = "helm" | "helmfile" | "flux";
 export type HelmfileStyle = "args" | "defaults" | "apply";
 
 export interface Target {
@@ -18,6 +21,8 @@ export interface Target {
   helmTo?: string;
   helmfile?: string;
   style?: HelmfileStyle;
+  /** The helm-controller version of a flux target. */
+  flux?: string;
   /** Why this target cannot run here (e.g. no helm-diff that this Helm loads): reported as not run. */
   unavailable?: string;
 }
@@ -59,6 +64,7 @@ export function describeSelector(selector: Selector | undefined): string {
 }
 
 export function targetLabel(target: Target): string {
+  if (target.driver === "flux") return `flux (helm-controller ${target.flux})`;
   if (target.driver === "helm") return target.helmTo ? `helm ${target.helm} → ${target.helmTo}` : `helm ${target.helm}`;
   return `helmfile ${target.helmfile} (${STYLE_LABEL[target.style ?? "args"]}) + helm ${target.helm}`;
 }
@@ -69,6 +75,7 @@ const STYLE_SLUG: Record<HelmfileStyle, string> = { args: "a", defaults: "d", ap
 /** A short id usable in file names and namespace names. */
 export function targetSlug(target: Target): string {
   const helm = target.helm.replaceAll(".", "");
+  if (target.driver === "flux") return `flux${(target.flux ?? "").replaceAll(".", "")}`;
   if (target.driver === "helm") return target.helmTo ? `h${helm}-h${target.helmTo.replaceAll(".", "")}` : `h${helm}`;
   return `hf${(target.helmfile ?? "").replaceAll(".", "")}${STYLE_SLUG[target.style ?? "args"]}-h${helm}`;
 }
@@ -95,10 +102,13 @@ export function targetsFor(
   helmfileSupports: (helmfile: string, helm: string) => boolean = () => true,
   applyUnusable?: (helm: string) => string | undefined,
   migrations = false,
+  /** Why flux targets cannot run here (controllers not built): they are then reported as not run. */
+  fluxUnavailable?: string,
 ): Target[] {
   const targets: Target[] = [];
   const styles: HelmfileStyle[] = applyUnusable ? ["args", "defaults", "apply"] : ["args", "defaults"];
   for (const driver of drivers) {
+    if (driver === "flux") continue;
     for (const helm of versions.helmVersions) {
       if (driver === "helm") targets.push({ driver, helm });
       else
@@ -110,6 +120,11 @@ export function targetsFor(
           }
         }
     }
+  }
+  // Flux: one target, helm-controller's version; keyed by the Helm library it embeds.
+  if (drivers.includes("flux")) {
+    const flux = pins().flux;
+    targets.push({ driver: "flux", helm: flux.helmLibrary, flux: flux.helmController.version.replace(/^v/, ""), ...(fluxUnavailable ? { unavailable: fluxUnavailable } : {}) });
   }
   // Migration targets: installed with each Helm 3, then driven with each Helm 4 (the path every team takes).
   if (migrations && drivers.includes("helm")) {

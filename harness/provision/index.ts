@@ -3,6 +3,7 @@ import { describeError, HelmdrillError } from "../errors.ts";
 import { formatDuration, phase, type PhaseTiming } from "../log.ts";
 import { installTools } from "../tools/index.ts";
 import { installHelmDiff } from "../tools/helm-diff.ts";
+import { installFlux } from "../tools/flux.ts";
 import { ensureDocker } from "./docker.ts";
 import { buildWorkloadImages, saveImages, workloadImageRefs } from "./images.ts";
 import { ensureNodeImage } from "./node-image.ts";
@@ -35,6 +36,12 @@ export async function provision(options: { skipNodeImage?: boolean; noDocker?: b
     await timed("helm-diff plugin", async (p) => {
       const r = await installHelmDiff(config.cacheDir, p);
       if (r.outcome === "failed") p(`✖ ${r.detail}\n  helmfile apply targets will be reported as not run with this reason; the rest of the suite runs`);
+      return r.outcome === "cached" ? `cached: ${r.detail}` : r.outcome === "installed" ? `installed: ${r.detail}` : `FAILED (not fatal): ${r.detail.split("\n")[0]}`;
+    });
+    // Flux's controllers (the flux driver): a failed build is not fatal either; flux targets are then not run.
+    await timed("flux controllers", async (p) => {
+      const r = await installFlux(config.cacheDir, p);
+      if (r.outcome === "failed") p(`✖ ${r.detail}\n  flux targets will be reported as not run with this reason; the rest of the suite runs`);
       return r.outcome === "cached" ? `cached: ${r.detail}` : r.outcome === "installed" ? `installed: ${r.detail}` : `FAILED (not fatal): ${r.detail.split("\n")[0]}`;
     });
     if (!options.noDocker) await timed("workload images", async (p) => {

@@ -53,8 +53,8 @@ export function documentedText(d: Documented | undefined): string {
 
 /** Orders columns helm-first by version, then helmfile variants. */
 function columnOrder(a: string, b: string): number {
-  // helm columns, then migration columns ("helm 3.17.3 → 4.1.4"), then helmfile columns.
-  const key = (s: string) => [s.startsWith("helmfile") ? 2 : s.includes("→") ? 1 : 0, s] as const;
+  // helm columns, then migration columns ("helm 3.17.3 → 4.1.4"), then helmfile, then flux columns.
+  const key = (s: string) => [s.startsWith("flux") ? 3 : s.startsWith("helmfile") ? 2 : s.includes("→") ? 1 : 0, s] as const;
   const [ka, kb] = [key(a), key(b)];
   return ka[0] - kb[0] || ka[1].localeCompare(kb[1], undefined, { numeric: true });
 }

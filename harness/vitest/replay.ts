@@ -8,6 +8,7 @@ import { stepProgress } from "../log.ts";
 import { helmfileSupportsHelm, pinnedVersions } from "../pins.ts";
 import { expectationCoverage, type CoverageFinding } from "../dsl/coverage.ts";
 import { drillTest } from "./fixtures.ts";
+import { resolveFlux } from "../tools/flux.ts";
 
 declare module "vitest" {
   interface TaskMeta {
@@ -59,7 +60,9 @@ export function replay(spec: ScenarioSpec): void {
     const { tools } = inject("helmdrill");
     const applyUnusable = tools.helmDiff ? (helm: string) => tools.helmDiff!.unusable[helm] : undefined;
     const coverage = expectationCoverage(spec, { helmVersions: pinnedVersions("helm"), helmfileVersions: pinnedVersions("helmfile") }, helmfileSupportsHelm);
-    for (const target of targetsFor(spec.drivers ?? ["helm"], config, helmfileSupportsHelm, applyUnusable, spec.migrations)) {
+    const drivers = spec.drivers ?? ["helm"];
+    const fluxUnavailable = drivers.includes("flux") ? resolveFlux(config.cacheDir).unavailable : undefined;
+    for (const target of targetsFor(drivers, config, helmfileSupportsHelm, applyUnusable, spec.migrations, fluxUnavailable)) {
       if (target.unavailable) {
         // Reported, never a silent gap: the matrix shows every step of this column as not run, with the reason.
         test(targetLabel(target), ({ task, skip }) => {
@@ -75,6 +78,9 @@ export function replay(spec: ScenarioSpec): void {
         await allure.story(targetLabel(target));
         await allure.parameter("helm", target.helm);
         if (target.helmfile) await allure.parameter("helmfile", `${target.helmfile} (${target.style})`);
+        if (target.flux) await allure.parameter("helm-controller", target.flux);
+        // A flux target runs with controllers of its own, watching only this namespace.
+        if (target.driver === "flux") await drill.startFlux();
         await allure.description(`${spec.summary}\n\nReplays **${spec.source.section}** of \`${spec.source.file}\`.`);
         const tag = `[${spec.id} · ${targetLabel(target)}]`;
         const run = await executeScenario(

@@ -75,7 +75,8 @@ describe("helmdrill upgrade-check", () => {
     expect((await g("worktree", "list")).stdout.trim().split("\n")).toHaveLength(1);
   });
 
-  it("bad input exits 2 with one message, before any cluster starts", async () => {
+  // A hang guard, not a speed target: six CLI processes share the machine with the cluster suite.
+  it("bad input exits 2 with one message, before any cluster starts", { timeout: 10 * 60_000 }, async () => {
     const runId = `ucbad${Date.now().toString(36)}`;
     const env = { HELMDRILL_RUN_ID: runId };
     const cases: [string[], RegExp][] = [
@@ -86,8 +87,9 @@ describe("helmdrill upgrade-check", () => {
       [[path.join(INVENTORY, "2.0.0"), "--from", "git:no-such-ref"], /git ref "no-such-ref" does not name a commit/],
       [[path.join(INVENTORY, "2.0.0"), "--from", "1.0.0", "--repo", repo.url, "--values", path.join(scratch, "missing.yaml")], /values file .*missing\.yaml not found/],
     ];
-    for (const [args, message] of cases) {
-      const r = await helmdrill(["upgrade-check", ...args, "--helm", "3.17.3", "--no-provision"], env);
+    const results = await Promise.all(cases.map(([args]) => helmdrill(["upgrade-check", ...args, "--helm", "3.17.3", "--no-provision"], env, 300_000)));
+    for (const [i, [, message]] of cases.entries()) {
+      const r = results[i]!;
       expect(r.exitCode, output(r)).toBe(2);
       expect(r.stderr).toMatch(/^helmdrill: /m);
       expect(r.stderr).toMatch(message);

@@ -1,0 +1,173 @@
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+import { scratchDir } from "../cluster/reaper.ts";
+import type { CommandResult } from "../exec.ts";
+import { requireResolver } from "../probes/resources.ts";
+import type { Action, ActionContext } from "./step.ts";
+import { Check, matchText, type CheckContext, type CheckOutcome, type TextPattern } from "./checks.ts";
+import { observedText, poll } from "./poll.ts";
+
+/**
+ * The flux driver's action: apply a HelmRepository (a chart repository helmdrill serves from a
+ * fixture directory) and a HelmRelease, then wait until Flux's helm-controller has reconciled
+ * this generation — Ready true, or Stalled (its remediation gave up) — and report the outcome
+ * from the HelmRelease's conditions, not from any text helmdrill built.
+ */
+export interface FluxSession {
+  /** The URL of a chart repository serving every chart under `dir` (started once per run). */
+  repository(dir: string): Promise<string>;
+  /** The controllers' last log lines. */
+  logs(lines?: number): string;
+}
+
+export interface FluxReleaseOptions {
+  /** Fixture directory whose charts (every version) the HelmRepository serves, e.g. "gitops". */
+  repository: string;
+  chart: string;
+  version: string;
+  values?: Record<string, unknown>;
+  /** More HelmRelease spec: install/upgrade remediation, timeout, test, … (merged over the defaults). */
+  spec?: Record<string, unknown>;
+  /** How long the controller may take for this generation (default 3 min). */
+  timeoutMs?: number;
+}
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+interface HelmReleaseObject {
+  metadata?: { generation?: number };
+  status?: { observedGeneration?: number; conditions?: Condition[]; history?: { chartName?: string; chartVersion?: string; version?: number; status?: string }[] };
+}
+
+const condition = (o: HelmReleaseObject | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
+
+/** Where a reconcile of `generation` ended: succeeded, gave up (Stalled), or still running (undefined). */
+export function reconcileVerdict(o: HelmReleaseObject | undefined, generation: number): "ready" | "stalled" | undefined {
+  const ready = condition(o, "Ready");
+  if ((o?.status?.observedGeneration ?? 0) >= generation && ready?.status === "True") return "ready";
+  if (condition(o, "Stalled")?.status === "True") return "stalled";
+  return undefined;
+}
+
+/**
+ * Why a reconcile failed, in the controller's words: every condition that is not true (a
+ * still-"Progressing" Ready says nothing), Released first — it carries Helm's own error.
+ */
+export function failureText(o: HelmReleaseObject | undefined, stalled: boolean): string {
+  const order = ["Released", "Ready", "Remediated", "TestSuccess", "Stalled"];
+  const rank = (c: Condition) => (order.includes(c.type) ? order.indexOf(c.type) : order.length);
+  const telling = (o?.status?.conditions ?? [])
+    .filter((c) => (c.type === "Stalled" ? c.status === "True" : c.status === "False"))
+    .sort((a, b) => rank(a) - rank(b))
+    .map((c) => `Error: ${c.type} ${c.reason ?? ""}: ${c.message ?? ""}`);
+  if (!stalled) telling.unshift(`Error: not reconciled in time; last conditions: ${describeConditions(o).replaceAll("\n", "; ")}`);
+  return `${telling.join("\n") || "Error: no condition says why"}\n`;
+}
+
+export function describeConditions(o: HelmReleaseObject | undefined): string {
+  const conditions = o?.status?.conditions ?? [];
+  if (conditions.length === 0) return "no conditions yet";
+  return conditions.map((c) => `${c.type}=${c.status} ${c.reason ?? ""}: ${c.message ?? ""}`.trim()).join("\n");
+}
+
+export function helmReleaseManifests(o: FluxReleaseOptions & { release: string; namespace: string; url: string }): object[] {
+  const source = `${o.release}-charts`;
+  return [
+    { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "HelmRepository", metadata: { name: source, namespace: o.namespace }, spec: { url: o.url, interval: "1m" } },
+    {
+      apiVersion: "helm.toolkit.fluxcd.io/v2",
+      kind: "HelmRelease",
+      metadata: { name: o.release, namespace: o.namespace },
+      spec: {
+        releaseName: o.release,
+        interval: "10m",
+        chart: { spec: { chart: o.chart, version: o.version, sourceRef: { kind: "HelmRepository", name: source }, interval: "1m" } },
+        ...(o.values ? { values: o.values } : {}),
+        ...o.spec,
+      },
+    },
+  ];
+}
+
+export function fluxRelease(o: FluxReleaseOptions): Action {
+  const shown = `HelmRelease (${o.chart} ${o.version}${o.values ? `, values ${JSON.stringify(o.values)}` : ""}${o.spec ? `, ${JSON.stringify(o.spec)}` : ""})`;
+  return {
+    label: `kubectl apply -f ${shown}, then wait for helm-controller`,
+    run: async (ctx: ActionContext): Promise<CommandResult> => {
+      if (!ctx.flux) throw new Error("fluxRelease(…) runs only on a flux target (drivers: [\"flux\"])");
+      const url = await ctx.flux.repository(ctx.fixture(o.repository));
+      const file = path.join(scratchDir("flux-release"), `${ctx.release}.yaml`);
+      writeFileSync(file, helmReleaseManifests({ ...o, release: ctx.release, namespace: ctx.namespace, url }).map((m) => YAML.stringify(m)).join("---\n"));
+      const applied = await ctx.runners.kubectl(["apply", "-f", file]);
+      if (applied.exitCode !== 0) return applied;
+
+      const { objects } = requireResolver(ctx.kube);
+      const read = async () =>
+        JSON.parse(
+          JSON.stringify(await objects.read({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: ctx.release, namespace: ctx.namespace } })),
+        ) as HelmReleaseObject;
+      const startedAt = new Date();
+      const t0 = performance.now();
+      const generation = (await read()).metadata?.generation ?? 1;
+      const deadline = Date.now() + (o.timeoutMs ?? 180_000);
+      let last: HelmReleaseObject | undefined;
+      let verdict: ReturnType<typeof reconcileVerdict>;
+      while (Date.now() < deadline && !(verdict = reconcileVerdict((last = await read()), generation))) await new Promise((r) => setTimeout(r, 1000));
+      const history = (last?.status?.history ?? []).map((h) => `v${h.version} ${h.chartName}-${h.chartVersion} ${h.status}`).join(", ");
+      const stdout = `generation ${generation}, observed ${last?.status?.observedGeneration ?? "-"}\n${describeConditions(last)}${history ? `\nhistory (newest first): ${history}` : ""}\n`;
+      const failed = verdict !== "ready";
+      return {
+        argv: ["(helm-controller)", "reconciled", `HelmRelease/${ctx.release}`],
+        exitCode: failed ? 1 : 0,
+        stdout,
+        stderr: failed ? failureText(last, verdict === "stalled") : "",
+        durationMs: Math.round(performance.now() - t0),
+        startedAt,
+        timedOut: false,
+      };
+    },
+  };
+}
+
+class FluxConditionCheck extends Check {
+  readonly category = "custom";
+  constructor(
+    private readonly type: string,
+    private readonly status: "True" | "False",
+    private readonly reason?: string,
+    private readonly message?: TextPattern,
+  ) {
+    super();
+  }
+  describe(): string {
+    return `HelmRelease condition ${this.type}=${this.status}${this.reason ? ` (${this.reason})` : ""}${this.message ? ` with message ${this.message}` : ""}`;
+  }
+  override kinds(): string[] {
+    return ["helmreleases.helm.toolkit.fluxcd.io"];
+  }
+  async verify(ctx: CheckContext): Promise<CheckOutcome> {
+    const { objects } = requireResolver(ctx.kube);
+    const observe = async () =>
+      JSON.parse(JSON.stringify(await objects.read({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: ctx.release, namespace: ctx.namespace } }))) as HelmReleaseObject;
+    const judge = (o: HelmReleaseObject) => {
+      const c = condition(o, this.type);
+      if (!c) return `no ${this.type} condition`;
+      if (c.status !== this.status || (this.reason && c.reason !== this.reason) || (this.message && !matchText(c.message ?? "", this.message))) return `${c.type}=${c.status} ${c.reason}: ${c.message}`;
+      return undefined;
+    };
+    const r = await poll(observe, judge, { timeoutMs: 30_000, intervalMs: 1000, signal: ctx.signal });
+    return { ok: r.ok, expected: this.describe(), observed: observedText(r, describeConditions) };
+  }
+}
+
+/**
+ * A condition of the scenario's HelmRelease, as helm-controller set it:
+ *   fluxCondition("Ready", "True", "UpgradeSucceeded")
+ *   fluxCondition("Stalled", "True", "RetriesExceeded", /context deadline exceeded/)
+ */
+export const fluxCondition = (type: string, status: "True" | "False", reason?: string, message?: TextPattern): Check => new FluxConditionCheck(type, status, reason, message);

@@ -1,0 +1,83 @@
+/**
+ * The flux driver on the real cluster: helm-controller and source-controller (built from their
+ * Go modules) run for one namespace, reconcile a HelmRelease from the chart repository helmdrill
+ * serves, and a failing reconcile surfaces the controller's own message as the step's outcome.
+ * Nothing of the controllers outlives the drill.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, inject, it } from "vitest";
+import { fails, history, resources, succeeds } from "../../harness/dsl/checks.ts";
+import { fluxCondition, fluxRelease } from "../../harness/dsl/flux.ts";
+import { defineScenario, executeScenario, summarizeFailure } from "../../harness/dsl/scenario.ts";
+import { step } from "../../harness/dsl/step.ts";
+import { targetsFor } from "../../harness/dsl/target.ts";
+import { openDrill } from "../../harness/vitest/drill.ts";
+import { resolveFlux } from "../../harness/tools/flux.ts";
+
+const provided = inject("helmdrill");
+const flux = resolveFlux(provided.config.cacheDir);
+const [target] = targetsFor(["flux"], provided.config, undefined, undefined, false, flux.unavailable);
+const values = (image: string) => ({ image: { repository: image.split(":")[0], tag: image.split(":")[1] }, build: "drill", replicaCount: 1 });
+
+/** Processes whose environment names this namespace as the controllers' RUNTIME_NAMESPACE. */
+function controllersOf(namespace: string): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/environ`, "latin1").split("\0").includes(`RUNTIME_NAMESPACE=${namespace}`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe.skipIf(Boolean(flux.unavailable))("the flux driver", () => {
+  it("reconciles a HelmRelease, then a failing one reports the controller's message; no controller outlives the drill", { timeout: 10 * 60_000 }, async () => {
+    const drill = await openDrill(provided, "flux-driver");
+    let namespace = drill.namespace;
+    try {
+      await drill.startFlux();
+      expect(controllersOf(namespace)).toHaveLength(2);
+      const scenario = defineScenario({
+        id: "flux-driver",
+        title: "flux driver",
+        summary: "",
+        source: { file: "-", section: "-" },
+        release: "drill",
+        drivers: ["flux"],
+        steps: [
+          step("install from the served repository")
+            .does(fluxRelease({ repository: "gitops", chart: "podinfo", version: "0.2.0", values: values("helmdrill.local/busybox:1.35.0") }))
+            .expect(succeeds(), history(["deployed", "Install complete"]), resources({ deployment: ["drill"] }), fluxCondition("Ready", "True", "InstallSucceeded")),
+          step("an upgrade to an image that cannot be pulled, with a 20 s timeout and no remediation")
+            .does(
+              fluxRelease({
+                repository: "gitops",
+                chart: "podinfo",
+                version: "0.2.1",
+                values: values("registry.invalid/helmdrill/bad-image:0.1.0"),
+                spec: { timeout: "20s", upgrade: { remediation: { retries: 0 } } },
+              }),
+            )
+            .expect(
+              fails(/Released UpgradeFailed: Helm upgrade failed for release .*\/drill with chart podinfo@0\.2\.1: .*context deadline exceeded/),
+              // Helm's history as the controller leaves it: the previous revision stays deployed beside the failed one.
+              history("deployed", ["failed", /context deadline exceeded/]),
+              fluxCondition("Released", "False", "UpgradeFailed", /context deadline exceeded/),
+              fluxCondition("Stalled", "True", "RetriesExceeded", /Failed to upgrade after 1 attempt/),
+            ),
+        ],
+      });
+      const run = await executeScenario(scenario, target!, drill.environment(target!));
+      expect(run.status, summarizeFailure(run)).toBe("passed");
+      // The controller's message is the step's observed error, as the matrix cell shows it.
+      expect(run.steps[1]!.observedError).toMatch(/^Error: Released UpgradeFailed: Helm upgrade failed for release .*\/drill with chart podinfo@0\.2\.1: .*context deadline exceeded/);
+      expect(run.steps[1]!.observedError).toMatch(/Stalled RetriesExceeded: Failed to upgrade after 1 attempt\(s\)/);
+    } finally {
+      await drill.close();
+    }
+    expect(controllersOf(namespace)).toEqual([]);
+  });
+});

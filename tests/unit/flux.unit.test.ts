@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { describeConditions, helmReleaseManifests, reconcileVerdict } from "../../harness/dsl/flux.ts";
+import { selects, targetLabel, targetSlug, targetsFor } from "../../harness/dsl/target.ts";
+import { pins } from "../../harness/pins.ts";
+
+const PINNED = { helmVersions: ["3.17.3", "4.1.4"], helmfileVersions: ["1.8.0"] };
+
+describe("the flux driver's target", () => {
+  it("is one column per helm-controller version, keyed by the Helm library it embeds", () => {
+    const [flux, ...rest] = targetsFor(["flux"], PINNED);
+    expect(rest).toEqual([]);
+    expect(flux).toEqual({ driver: "flux", helm: pins().flux.helmLibrary, flux: "1.4.0" });
+    expect(targetLabel(flux!)).toBe("flux (helm-controller 1.4.0)");
+    expect(targetSlug(flux!)).toBe("flux140");
+    expect(selects({ driver: "flux" }, flux!)).toBe(true);
+    expect(selects({ helm: "<4" }, flux!)).toBe(true);
+  });
+
+  it("is reported as not run, with the reason, where the controllers could not be built", () => {
+    const [flux] = targetsFor(["helm", "flux"], PINNED, undefined, undefined, false, "building source-controller 1.7.0 failed: …").filter((t) => t.driver === "flux");
+    expect(flux!.unavailable).toBe("building source-controller 1.7.0 failed: …");
+  });
+});
+
+describe("when helm-controller has reconciled a generation", () => {
+  const hr = (observedGeneration: number, ...conditions: [string, string, string?, string?][]) => ({
+    metadata: { generation: 2 },
+    status: { observedGeneration, conditions: conditions.map(([type, status, reason, message]) => ({ type, status, reason, message })) },
+  });
+  it("Ready for this generation, Stalled whatever the generation, otherwise still running", () => {
+    expect(reconcileVerdict(hr(2, ["Ready", "True", "UpgradeSucceeded"]), 2)).toBe("ready");
+    // Ready from the previous generation is not this generation's outcome.
+    expect(reconcileVerdict(hr(1, ["Ready", "True", "InstallSucceeded"]), 2)).toBeUndefined();
+    expect(reconcileVerdict(hr(2, ["Ready", "Unknown", "Progressing"]), 2)).toBeUndefined();
+    expect(reconcileVerdict(hr(2, ["Ready", "False", "UpgradeFailed"]), 2)).toBeUndefined();
+    expect(reconcileVerdict(hr(2, ["Ready", "False", "UpgradeFailed"], ["Stalled", "True", "RetriesExceeded"]), 2)).toBe("stalled");
+    expect(reconcileVerdict(undefined, 1)).toBeUndefined();
+  });
+  it("describes the conditions as the controller wrote them", () => {
+    expect(describeConditions(hr(2, ["Ready", "False", "InstallFailed", "context deadline exceeded"], ["Released", "False", "InstallFailed"]))).toBe(
+      "Ready=False InstallFailed: context deadline exceeded\nReleased=False InstallFailed:",
+    );
+  });
+});
+
+describe("the objects a flux step applies", () => {
+  it("a HelmRepository on the served URL and a HelmRelease naming the release, chart, version and values", () => {
+    const [repo, release] = helmReleaseManifests({ repository: "gitops", chart: "podinfo", version: "0.2.1", values: { build: "x" }, spec: { timeout: "1m" }, release: "podinfo-dev", namespace: "ns", url: "http://127.0.0.1:1" }) as any[];
+    expect(repo).toMatchObject({ kind: "HelmRepository", metadata: { name: "podinfo-dev-charts", namespace: "ns" }, spec: { url: "http://127.0.0.1:1" } });
+    expect(release).toMatchObject({
+      apiVersion: "helm.toolkit.fluxcd.io/v2",
+      kind: "HelmRelease",
+      metadata: { name: "podinfo-dev", namespace: "ns" },
+      spec: { releaseName: "podinfo-dev", timeout: "1m", values: { build: "x" }, chart: { spec: { chart: "podinfo", version: "0.2.1", sourceRef: { kind: "HelmRepository", name: "podinfo-dev-charts" } } } },
+    });
+  });
+});
