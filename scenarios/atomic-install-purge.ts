@@ -19,7 +19,7 @@ export default defineScenario({
     "With --atomic a failed first install removes the release and every object it created, so the next sync starts clean; later installs and upgrades with --atomic succeed.",
   source: { file: "000_6791ce9c9c9433c6.txt", section: "Scenario 3: Failed Install With Atomic (and 002 parts 2–5)" },
   release: "my-release",
-  drivers: ["helm", "helmfile"],
+  drivers: ["helm", "helmfile", "flux"],
   steps: [
     step("No release named my-release exists")
       .documents({ outcome: "n/a", text: "<no results>" })
@@ -36,11 +36,14 @@ export default defineScenario({
       })
       .expect(
         fails(/release my-release failed, and has been uninstalled due to atomic being set/, /context deadline exceeded/)
-          .when({ helm: ">=3.12.0 <4" })
+          .when({ driver: ["helm", "helmfile"], helm: ">=3.12.0 <4" })
           .drift("Helm 3 words it `…has been uninstalled due to atomic being set: context deadline exceeded`"),
         fails(/release my-release failed, and has been uninstalled due to rollback-on-failure being set/)
           .when({ helm: ">=4" })
           .drift("Helm 4 renamed --atomic to --rollback-on-failure, and the message with it"),
+        fails(/InstallFailed: Helm install failed for release \S+\/my-release with chart local-chart@0\.1\.0: .*context deadline exceeded/)
+          .when({ driver: "flux" })
+          .drift("Flux says --atomic as install.remediation.remediateLastFailure: it uninstalls the failed release and reports both in the HelmRelease's conditions"),
         releaseAbsent(),
       ),
 

@@ -20,7 +20,7 @@ export default defineScenario({
     "A first install that fails leaves a FAILED release and all its objects behind. The write-up (Helm 2.16) could not sync again until `helm delete --purge`; today's Helm upgrades over it.",
   source: { file: "000_6791ce9c9c9433c6.txt", section: "Scenario 2: Failed Install" },
   release: "my-release",
-  drivers: ["helm", "helmfile"],
+  drivers: ["helm", "helmfile", "flux"],
   steps: [
     step("`helm ls -a my-release`: no release of that name exists yet")
       .explain("The write-up first makes sure no old release is left. Its Helm 2 command no longer parses in Helm 3 or 4; the release checks below ask helm history and Helm's storage Secrets instead.")
@@ -38,7 +38,10 @@ export default defineScenario({
       .documents({ outcome: "fails", release: "my-release 1 FAILED" })
       .expect(
         // `upgrade --install` taking the install path prints no "INSTALLATION FAILED:" prefix.
-        fails(/^\s*Error: context deadline exceeded$/m).when({ helm: ">=3.12.0 <4" }),
+        fails(/^\s*Error: context deadline exceeded$/m).when({ driver: ["helm", "helmfile"], helm: ">=3.12.0 <4" }),
+        fails(/Released InstallFailed: Helm install failed for release \S+\/my-release with chart local-chart@0\.1\.0: .*context deadline exceeded/)
+          .when({ driver: "flux" })
+          .drift("Flux reports the failed install in the HelmRelease's conditions (Released=False InstallFailed) with Helm's own error"),
         fails(/^\s*Error: resource Deployment\/\S+\/my-release-local-chart not ready/m).when({ helm: ">=4" }),
         history("failed"),
       ),

@@ -29,7 +29,8 @@ export interface Target {
 
 /** Keys an expectation to targets. Every field given must match; ranges are semver ranges. */
 export interface Selector {
-  driver?: Driver;
+  /** One driver or several (`["helm", "helmfile"]`: everything but flux). */
+  driver?: Driver | readonly Driver[];
   /** The Helm version that installs the release (on a migration target: the Helm 3 it starts from). */
   helm?: string;
   /** The Helm version that drives `helmTo(…)` steps: a migration target's Helm 4, otherwise the same as `helm`. */
@@ -41,7 +42,7 @@ export interface Selector {
 
 export function selects(selector: Selector | undefined, target: Target): boolean {
   if (!selector) return true;
-  if (selector.driver && selector.driver !== target.driver) return false;
+  if (selector.driver && !([selector.driver].flat() as Driver[]).includes(target.driver)) return false;
   if (selector.style && !(target.style && ([selector.style].flat() as HelmfileStyle[]).includes(target.style))) return false;
   if (selector.helm && !semver.satisfies(target.helm, selector.helm, { includePrerelease: true })) return false;
   if (selector.helmTo && !semver.satisfies(target.helmTo ?? target.helm, selector.helmTo, { includePrerelease: true })) return false;
@@ -55,7 +56,7 @@ export function selects(selector: Selector | undefined, target: Target): boolean
 export function describeSelector(selector: Selector | undefined): string {
   if (!selector) return "every version";
   const parts: string[] = [];
-  if (selector.driver) parts.push(`via ${selector.driver}`);
+  if (selector.driver) parts.push(`via ${[selector.driver].flat().join("/")}`);
   if (selector.style) parts.push(`helmfile ${[selector.style].flat().join("/")} style`);
   if (selector.helm) parts.push(`helm ${selector.helm}`);
   if (selector.helmTo) parts.push(`upgrading with helm ${selector.helmTo}`);

@@ -16,6 +16,7 @@ import type { Matrix } from "../../harness/report/model.ts";
 import { resolveChart, type SourceContext } from "../../harness/sources/chart-source.ts";
 import { serveChartRepository, type ChartRepository } from "../../harness/sources/chart-repo.ts";
 import { toolPath } from "../../harness/tools/index.ts";
+import { useScratchRoot } from "../../harness/cluster/reaper.ts";
 
 const CLI = path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs");
 const INVENTORY = path.join(PACKAGE_ROOT, "examples", "platform-chart", "charts", "inventory");
@@ -30,6 +31,8 @@ describe("helmdrill upgrade-check", () => {
   const ctx = (): SourceContext => ({ helm: HELM, env: { HELM_CONFIG_HOME: path.join(scratch, "hc"), HELM_CACHE_HOME: path.join(scratch, "hk"), HELM_DATA_HOME: path.join(scratch, "hd") }, repo: repo.url });
 
   beforeAll(async () => {
+    // Scratch of the in-process chart sources (pulled charts, git exports, the repository) goes with the test's.
+    useScratchRoot(path.join(scratch, "scratch"));
     repo = await serveChartRepository({ helm: HELM, charts: [path.join(INVENTORY, "1.0.0")] });
   }, 120_000);
   afterAll(async () => {
