@@ -5,7 +5,6 @@
  * maps each Helm lesson of 000 onto the settings a Flux user writes instead.
  *
  *   upgrade.remediation.strategy: rollback   — a failed upgrade is rolled back (a new revision)
- *   upgrade.remediation.strategy: uninstall  — a failed upgrade uninstalls the release (and the controller installs it again)
  *   install.remediation.retries: 1           — a failed install is uninstalled and tried again
  */
 import { defineScenario, fails, fluxCondition, fluxRelease, history, kubectl, releaseAbsent, resources, step, succeeds } from "../harness/index.ts";
@@ -20,9 +19,9 @@ const remediation = (strategy: "rollback" | "uninstall") => ({ timeout: "20s", u
 
 export default defineScenario({
   id: "flux-remediation",
-  title: "Flux remediation: a failed upgrade rolled back or uninstalled, a failed install retried",
+  title: "Flux remediation: a failed upgrade rolled back, a failed install retried",
   summary:
-    "Through helm-controller, the failed upgrade of write-up 000 is remediated by the HelmRelease's settings: strategy rollback makes a rollback revision and keeps the release; strategy uninstall removes it; install retries uninstall a failed install and try again before giving up.",
+    "Through helm-controller, the failed upgrade of write-up 000 is remediated by the HelmRelease's settings: strategy rollback makes a rollback revision and keeps the release; deleting the HelmRelease uninstalls it; install retries uninstall a failed install and try again, then leave the last failure in place.",
   source: { file: "000_6791ce9c9c9433c6.txt", section: "Scenarios 1 and 2, with Flux's remediation settings (not in the write-up)" },
   release: RELEASE,
   drivers: ["flux"],
@@ -41,20 +40,7 @@ export default defineScenario({
         resources(ONLY_SA),
       ),
 
-    step("The same upgrade with `strategy: uninstall`: it fails, the controller uninstalls — and installs again, which fails and stays")
-      .explain(
-        "The uninstall removes the release and its history, but the HelmRelease still asks for it: the controller installs it again as revision 1. " +
-          "That install fails the same way, and with no install retries nor remediateLastFailure it stays FAILED, every object in place — the state write-up 000's Scenario 2 warns about.",
-      )
-      .does(fluxRelease({ ...CHART, values: { ...BAD, attempt: 2 }, spec: remediation("uninstall") }))
-      .expect(
-        fails(/Released InstallFailed: Helm install failed for release \S+\/my-release with chart local-chart@0\.1\.0: .*context deadline exceeded/),
-        history(["failed", /context deadline exceeded/]),
-        fluxCondition("Stalled", "True", "RetriesExceeded", /Failed to install after 1 attempt/),
-        resources({ serviceaccount: [NAME], service: [NAME], deployment: [NAME] }),
-      ),
-
-    step("Delete the HelmRelease: its finalizer uninstalls the failed release and every object goes")
+    step("Delete the HelmRelease: its finalizer uninstalls the release and every object goes")
       .does(kubectl("delete", "helmreleases.helm.toolkit.fluxcd.io", RELEASE, "--wait", "--timeout=120s"))
       .expect(succeeds(), releaseAbsent(), resources(NOTHING)),
 

@@ -17,6 +17,13 @@ sweep() {
     # line 1: kubectl binary, line 2: kubeconfig (a copy inside SCRATCH)
     { read -r kubectl; read -r kubeconfig; } <"$scratch/existing-cluster"
     "$kubectl" --kubeconfig "$kubeconfig" delete namespace -l "$label=$run" --wait=false >/dev/null 2>&1
+    # Flux objects keep a finalizer only their (now stopped) controllers remove: drop it, or the
+    # namespace would wait for it forever. Deleting the namespace still removes the release's objects.
+    for ns in $("$kubectl" --kubeconfig "$kubeconfig" get namespace -l "$label=$run" -o name 2>/dev/null); do
+      for o in $("$kubectl" --kubeconfig "$kubeconfig" -n "${ns#namespace/}" get helmreleases.helm.toolkit.fluxcd.io,helmcharts.source.toolkit.fluxcd.io,helmrepositories.source.toolkit.fluxcd.io -o name 2>/dev/null); do
+        "$kubectl" --kubeconfig "$kubeconfig" -n "${ns#namespace/}" patch "$o" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
+      done
+    done
   fi
   if [ -f "$scratch/pids" ]; then
     while read -r pid; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; done <"$scratch/pids"

@@ -9,7 +9,7 @@ import { describe, expect, inject, it } from "vitest";
 import { fails, history, resources, succeeds } from "../../harness/dsl/checks.ts";
 import { fluxCondition, fluxRelease } from "../../harness/dsl/flux.ts";
 import { defineScenario, executeScenario, summarizeFailure } from "../../harness/dsl/scenario.ts";
-import { step } from "../../harness/dsl/step.ts";
+import { step, type Step } from "../../harness/dsl/step.ts";
 import { targetsFor } from "../../harness/dsl/target.ts";
 import { openDrill } from "../../harness/vitest/drill.ts";
 import { resolveFlux } from "../../harness/tools/flux.ts";
@@ -18,6 +18,9 @@ const provided = inject("helmdrill");
 const flux = resolveFlux(provided.config.cacheDir);
 const [target] = targetsFor(["flux"], provided.config, undefined, undefined, false, flux.unavailable);
 const values = (image: string) => ({ image: { repository: image.split(":")[0], tag: image.split(":")[1] }, build: "drill", replicaCount: 1 });
+
+const fluxScenario = (release: string, ...steps: Step[]) =>
+  defineScenario({ id: release, title: release, summary: "", source: { file: "-", section: "-" }, release, drivers: ["flux"], steps });
 
 /** Processes whose environment names this namespace as the controllers' RUNTIME_NAMESPACE. */
 function controllersOf(namespace: string): number[] {
@@ -40,14 +43,8 @@ describe.skipIf(Boolean(flux.unavailable))("the flux driver", () => {
     try {
       await drill.startFlux();
       expect(controllersOf(namespace)).toHaveLength(2);
-      const scenario = defineScenario({
-        id: "flux-driver",
-        title: "flux driver",
-        summary: "",
-        source: { file: "-", section: "-" },
-        release: "drill",
-        drivers: ["flux"],
-        steps: [
+      const scenario = fluxScenario(
+        "drill",
           step("install from the served repository")
             .does(fluxRelease({ repository: "gitops", chart: "podinfo", version: "0.2.0", values: values("helmdrill.local/busybox:1.35.0") }))
             .expect(succeeds(), history(["deployed", "Install complete"]), resources({ deployment: ["drill"] }), fluxCondition("Ready", "True", "InstallSucceeded")),
@@ -68,8 +65,7 @@ describe.skipIf(Boolean(flux.unavailable))("the flux driver", () => {
               fluxCondition("Released", "False", "UpgradeFailed", /context deadline exceeded/),
               fluxCondition("Stalled", "True", "RetriesExceeded", /Failed to upgrade after 1 attempt/),
             ),
-        ],
-      });
+      );
       const run = await executeScenario(scenario, target!, drill.environment(target!));
       expect(run.status, summarizeFailure(run)).toBe("passed");
       // The controller's message is the step's observed error, as the matrix cell shows it.
@@ -79,5 +75,39 @@ describe.skipIf(Boolean(flux.unavailable))("the flux driver", () => {
       await drill.close();
     }
     expect(controllersOf(namespace)).toEqual([]);
+  });
+
+  it("a HelmRelease that never reconciles in the step's time fails the step with the last observed conditions", { timeout: 5 * 60_000 }, async () => {
+    const drill = await openDrill(provided, "flux-never");
+    try {
+      await drill.startFlux();
+      // A chart version the served repository does not have: the controller can never fetch it.
+      const scenario = fluxScenario("never", step("a version that does not exist").does(fluxRelease({ repository: "gitops", chart: "podinfo", version: "9.9.9", timeoutMs: 20_000 })).expect(succeeds()));
+      const run = await executeScenario(scenario, target!, drill.environment(target!));
+      expect(run.status).toBe("failed");
+      expect(run.steps[0]!.observedError).toMatch(/^Error: not reconciled in time; last conditions: .*Ready=(False|Unknown)/);
+      // The HelmRelease only knows its source is not ready (the HelmChart holds the fetch error).
+      expect(run.steps[0]!.observedError).toMatch(/Ready SourceNotReady: HelmChart '\S+' is not ready/);
+    } finally {
+      await drill.close();
+    }
+  });
+
+  it("controllers that cannot start: one error naming the component and its last log lines, and no process left", async () => {
+    const drill = await openDrill(provided, "flux-broken");
+    try {
+      const { startFlux } = await import("../../harness/tools/flux.ts");
+      // helm-controller's binary in source-controller's place: it exits at once on source-controller's flags.
+      const broken = { ...flux, binaries: { ...flux.binaries!, sourceController: flux.binaries!.helmController } };
+      const error = await startFlux({ flux: broken, kubectl: provided.tools.kubectl, kubeconfigPath: provided.kubeconfigPath, namespace: drill.namespace, runId: provided.config.runId }).then(
+        () => undefined,
+        (e: Error & { hint?: string }) => e,
+      );
+      expect(error?.message).toMatch(/^flux source-controller could not start \(exited with \d+\)$/);
+      expect(error?.hint).toMatch(/its last log lines:\n[\s\S]*storage-path/);
+      expect(controllersOf(drill.namespace)).toEqual([]);
+    } finally {
+      await drill.close();
+    }
   });
 });
