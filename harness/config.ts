@@ -6,6 +6,7 @@ import { z } from "zod";
 import { HelmdrillError } from "./errors.ts";
 import { parseVersionList, pins } from "./pins.ts";
 import { PROJECT_ENV, projectFromEnv, useProject } from "./project-env.ts";
+import type { Driver } from "./dsl/target.ts";
 
 export { projectFromEnv, useProject };
 
@@ -194,6 +195,8 @@ export interface HelmdrillConfig {
   keep: boolean;
   /** Scenario ids to run; empty means all. */
   scenarios: string[];
+  /** Drivers to run (helm, helmfile, flux); empty means every driver a scenario names. */
+  drivers: Driver[];
   /** Per-run label value put on every container/namespace helmdrill creates. */
   runId: string;
   /** Live step lines from every scenario run (HELMDRILL_PROGRESS; `helmdrill run` turns it on). */
@@ -210,8 +213,18 @@ export interface ConfigOverrides {
   k3sImage?: string;
   keep?: boolean;
   scenarios?: string[];
+  drivers?: string[];
   reportsDir?: string;
   progress?: boolean;
+}
+
+const DRIVERS: readonly Driver[] = ["helm", "helmfile", "flux"];
+
+/** `--driver helm,flux` / HELMDRILL_DRIVERS: each must be a driver helmdrill has. */
+export function parseDrivers(raw: readonly string[]): Driver[] {
+  const unknown = raw.filter((d) => !DRIVERS.includes(d as Driver));
+  if (unknown.length) throw new HelmdrillError(`unknown driver${unknown.length > 1 ? "s" : ""} ${unknown.map((d) => `"${d}"`).join(", ")}`, `use any of: ${DRIVERS.join(", ")}`);
+  return [...new Set(raw)] as Driver[];
 }
 
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
@@ -249,6 +262,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     k3sImage: overrides.k3sImage ?? env.HELMDRILL_K3S_IMAGE,
     keep: overrides.keep ?? truthy(env.HELMDRILL_KEEP),
     scenarios,
+    drivers: parseDrivers(overrides.drivers ?? (env.HELMDRILL_DRIVERS ?? "").split(",").map((d) => d.trim()).filter(Boolean)),
     runId: env.HELMDRILL_RUN_ID ?? `${Date.now().toString(36)}${process.pid.toString(36)}`,
     progress: overrides.progress ?? truthy(env.HELMDRILL_PROGRESS),
   };
@@ -265,6 +279,7 @@ export function configToEnv(config: HelmdrillConfig): Record<string, string> {
     HELMDRILL_CLUSTER: config.cluster,
     HELMDRILL_KEEP: config.keep ? "1" : "0",
     HELMDRILL_SCENARIOS: config.scenarios.join(","),
+    HELMDRILL_DRIVERS: config.drivers.join(","),
     HELMDRILL_RUN_ID: config.runId,
     HELMDRILL_PROGRESS: config.progress ? "1" : "0",
   };

@@ -47,6 +47,7 @@ function overrides(o: Record<string, unknown>): ConfigOverrides {
     allowExistingCluster: o.allowExistingCluster as boolean | undefined,
     keep: o.keep as boolean | undefined,
     scenarios,
+    drivers: (o.driver as string | undefined)?.split(",").map((d) => d.trim()).filter(Boolean),
     reportsDir: o.reports as string | undefined,
   };
 }
@@ -58,6 +59,7 @@ export function program(): Command {
 
   clusterOptions(p.command("run").description("run the project's scenarios (helmdrill's own catalogue in this repository) and write reports"))
     .option("--scenario <names...>", "only these scenarios (see `helmdrill list`)")
+    .option("--driver <drivers>", "only these drivers' columns, comma-separated: helm, helmfile, flux (default: every driver a scenario names)")
     .option("--reports <dir>", "where to write reports (default: the config's reports, else reports/)")
     .option("--no-provision", "do not provision missing tools and images first")
     .action(async (o) => {

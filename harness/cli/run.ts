@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { configToEnv, type HelmdrillConfig, type Project } from "../config.ts";
+import { HelmdrillError } from "../errors.ts";
 import { info } from "../log.ts";
 import { provision } from "../provision/index.ts";
 import { buildProjectImages } from "../provision/images.ts";
@@ -21,6 +22,14 @@ import { checkDocker, lintFixtures } from "./preflight.ts";
 export async function runSuite(config: HelmdrillConfig & { project: Project }, options: { provision: boolean }): Promise<number> {
   const catalogue = await loadCatalogue(config.project);
   checkScenarioNames(catalogue, config.scenarios);
+  const drives = (e: (typeof catalogue)[number]) => config.drivers.length === 0 || (e.spec.drivers ?? ["helm"]).some((d) => config.drivers.includes(d));
+  const selected = (config.scenarios.length > 0 ? catalogue.filter((e) => config.scenarios.includes(e.spec.id)) : catalogue).filter(drives);
+  if (selected.length === 0) {
+    throw new HelmdrillError(
+      `no selected scenario runs through ${config.drivers.join(" or ")}`,
+      `scenarios by driver: ${catalogue.map((e) => `${e.spec.id} (${(e.spec.drivers ?? ["helm"]).join("+")})`).join(", ")}`,
+    );
+  }
   if (config.cluster === "existing") {
     // Refuse (and fail fast on an unreachable API server) before anything is started.
     const started = await new ExistingClusterProvider(config.existing).start((m) => info(m));
@@ -37,8 +46,7 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
   await lintFixtures(Object.values(tools.helm).at(-1)!, config.fixturesDir);
 
   Object.assign(process.env, configToEnv({ ...config, progress: true }));
-  const selected = config.scenarios.length > 0 ? catalogue.filter((e) => config.scenarios.includes(e.spec.id)) : catalogue;
-  info(`running ${selected.length} scenario(s) on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, cluster ${config.cluster}`);
+  info(`running ${selected.length} scenario(s)${config.drivers.length ? ` through ${config.drivers.join(", ")}` : ""} on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, cluster ${config.cluster}`);
   const { startVitest } = await import("vitest/node");
   const results = path.join(config.reportsDir, "vitest-results.json");
   // The project's own vitest config (if any) is not read: a run is exactly helmdrill's preset.

@@ -92,7 +92,8 @@ export async function walk(config: HelmdrillConfig, spec: ScenarioSpec, options:
   const id = spec.id;
   const target = walkTarget(spec, config, options);
   await checkDocker(config);
-  const tools = resolveTools(config.cacheDir, [target.helm], target.helmfile ? [target.helmfile] : []);
+  // A flux target's `helm` is helm-controller's library; the pinned Helm versions read its history.
+  const tools = resolveTools(config.cacheDir, target.driver === "flux" ? config.helmVersions : [target.helm], target.helmfile ? [target.helmfile] : []);
   if (target.style === "apply") {
     tools.helmDiff = await helmDiffForRun(config.cacheDir, tools.helm);
     const reason = tools.helmDiff.unusable[target.helm];

@@ -55,12 +55,14 @@ async function allureStep(title: string, fn: () => Promise<StepRecord>): Promise
  */
 export function replay(spec: ScenarioSpec): void {
   const { config } = inject("helmdrill");
-  const selected = config.scenarios.length === 0 || config.scenarios.includes(spec.id);
+  // --driver: only those drivers' targets run; a scenario none of them drives is skipped whole.
+  const chosen = (spec.drivers ?? ["helm"]).filter((d) => config.drivers.length === 0 || config.drivers.includes(d));
+  const selected = (config.scenarios.length === 0 || config.scenarios.includes(spec.id)) && chosen.length > 0;
   describe.skipIf(!selected).concurrent(`${spec.id} — ${spec.title}`, () => {
     const { tools } = inject("helmdrill");
     const applyUnusable = tools.helmDiff ? (helm: string) => tools.helmDiff!.unusable[helm] : undefined;
     const coverage = expectationCoverage(spec, { helmVersions: pinnedVersions("helm"), helmfileVersions: pinnedVersions("helmfile") }, helmfileSupportsHelm);
-    const drivers = spec.drivers ?? ["helm"];
+    const drivers = chosen.length > 0 ? chosen : (spec.drivers ?? ["helm"]);
     const fluxUnavailable = drivers.includes("flux") ? resolveFlux(config.cacheDir).unavailable : undefined;
     for (const target of targetsFor(drivers, config, helmfileSupportsHelm, applyUnusable, spec.migrations, fluxUnavailable)) {
       if (target.unavailable) {

@@ -90,6 +90,14 @@ describe("helmdrill rejects bad input clearly", () => {
     expectCleanError(await helmdrill(["run", "--helmfile", "latest"]), /malformed helmfile version "latest"/);
   });
 
+  it("an unknown driver, and a driver no selected scenario runs through", async () => {
+    expectCleanError(await helmdrill(["run", "--driver", "helm,argo"]), /unknown driver "argo"\n\s+→ use any of: helm, helmfile, flux/);
+    expectCleanError(
+      await helmdrill(["run", "--driver", "flux", "--scenario", "apply-after-failed-upgrade"]),
+      /no selected scenario runs through flux\n\s+→ scenarios by driver: .*apply-after-failed-upgrade \(helmfile\)/,
+    );
+  });
+
   it("an unknown cluster provider", async () => {
     expectCleanError(await helmdrill(["doctor", "--cluster", "minikube"]), /unknown cluster provider "minikube"/);
   });

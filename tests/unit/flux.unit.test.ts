@@ -55,3 +55,11 @@ describe("the objects a flux step applies", () => {
     });
   });
 });
+
+describe("--driver", () => {
+  it("takes helmdrill's drivers and names any other", async () => {
+    const { parseDrivers } = await import("../../harness/config.ts");
+    expect(parseDrivers(["flux", "helm", "flux"])).toEqual(["flux", "helm"]);
+    expect(() => parseDrivers(["helm", "argo"])).toThrow(/unknown driver "argo"/);
+  });
+});
