@@ -38,19 +38,36 @@ interface Condition {
   status: string;
   reason?: string;
   message?: string;
+  /** The generation the controller last set this condition for (Flux stamps every condition). */
+  observedGeneration?: number;
 }
 interface HelmReleaseObject {
   metadata?: { generation?: number };
   status?: { observedGeneration?: number; conditions?: Condition[]; history?: { chartName?: string; chartVersion?: string; version?: number; status?: string }[] };
 }
 
+/** The scenario's HelmRelease as the API server has it now (a plain object). */
+async function readHelmRelease(ctx: Pick<CheckContext, "kube" | "release" | "namespace">): Promise<HelmReleaseObject> {
+  const { objects } = requireResolver(ctx.kube);
+  const o = await objects.read({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: ctx.release, namespace: ctx.namespace } });
+  return JSON.parse(JSON.stringify(o)) as HelmReleaseObject;
+}
+
 const condition = (o: HelmReleaseObject | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
 
-/** Where a reconcile of `generation` ended: succeeded, gave up (Stalled), or still running (undefined). */
+/**
+ * Where a reconcile of `generation` ended: succeeded, gave up (Stalled), or still running
+ * (undefined). Only conditions the controller set for this generation count: right after an
+ * apply, the previous generation's Stalled=True (or Ready=True) is still there until the
+ * controller picks the new spec up — under load, for seconds.
+ */
 export function reconcileVerdict(o: HelmReleaseObject | undefined, generation: number): "ready" | "stalled" | undefined {
-  const ready = condition(o, "Ready");
-  if ((o?.status?.observedGeneration ?? 0) >= generation && ready?.status === "True") return "ready";
-  if (condition(o, "Stalled")?.status === "True") return "stalled";
+  const current = (type: string) => {
+    const c = condition(o, type);
+    return c?.status === "True" && (c.observedGeneration ?? o?.status?.observedGeneration ?? 0) >= generation ? c : undefined;
+  };
+  if ((o?.status?.observedGeneration ?? 0) >= generation && current("Ready")) return "ready";
+  if (current("Stalled")) return "stalled";
   return undefined;
 }
 
@@ -106,11 +123,7 @@ export function fluxRelease(o: FluxReleaseOptions): Action {
       const applied = await ctx.runners.kubectl(["apply", "-f", file]);
       if (applied.exitCode !== 0) return applied;
 
-      const { objects } = requireResolver(ctx.kube);
-      const read = async () =>
-        JSON.parse(
-          JSON.stringify(await objects.read({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: ctx.release, namespace: ctx.namespace } })),
-        ) as HelmReleaseObject;
+      const read = () => readHelmRelease(ctx);
       const startedAt = new Date();
       const t0 = performance.now();
       const generation = (await read()).metadata?.generation ?? 1;
@@ -151,9 +164,7 @@ class FluxConditionCheck extends Check {
     return ["helmreleases.helm.toolkit.fluxcd.io"];
   }
   async verify(ctx: CheckContext): Promise<CheckOutcome> {
-    const { objects } = requireResolver(ctx.kube);
-    const observe = async () =>
-      JSON.parse(JSON.stringify(await objects.read({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: ctx.release, namespace: ctx.namespace } }))) as HelmReleaseObject;
+    const observe = () => readHelmRelease(ctx);
     const judge = (o: HelmReleaseObject) => {
       const c = condition(o, this.type);
       if (!c) return `no ${this.type} condition`;

@@ -117,6 +117,10 @@ export async function startFlux(o: { flux: FluxInstall; kubectl: string; kubecon
     const files = readdirSync(dir).filter((f) => f.endsWith(".yaml")).map((f) => path.join(dir, f));
     const r = await run([o.kubectl, "apply", "--server-side", "--force-conflicts", ...files.flatMap((f) => ["-f", f])], { env: { KUBECONFIG: o.kubeconfigPath }, timeoutMs: 120_000 });
     if (r.exitCode !== 0) throw new HelmdrillError(`the Flux CRDs (${dir}) could not be applied`, r.stderr.trim());
+    // A controller that starts before its kinds are served exits at once ("no matches for kind"):
+    // seen in CI when a run applied them first, under load. Read-only wait.
+    const established = await run([o.kubectl, "wait", "--for=condition=Established", "--timeout=60s", ...files.flatMap((f) => ["-f", f])], { env: { KUBECONFIG: o.kubeconfigPath }, timeoutMs: 90_000 });
+    if (established.exitCode !== 0) throw new HelmdrillError(`the Flux CRDs (${dir}) were not established in 60 s`, established.stderr.trim());
   }
   const storage = scratchDir("flux-storage");
   const running: Running[] = [];
@@ -168,7 +172,9 @@ export async function startFlux(o: { flux: FluxInstall; kubectl: string; kubecon
     }
     await stop();
     const why = r.child.exitCode !== null ? `exited with ${r.child.exitCode}` : "not ready after 60 s";
-    throw new HelmdrillError(`flux ${BINARY[r.component]} could not start (${why})`, `its last log lines:\n${tail(r.log, 15)}`);
+    // The controller's own last error line belongs in the one message a test or the CLI shows.
+    const lastError = r.log.split("\n").filter((l) => /error/i.test(l)).at(-1)?.trim();
+    throw new HelmdrillError(`flux ${BINARY[r.component]} could not start (${why})${lastError ? `: ${lastError.slice(0, 400)}` : ""}`, `its last log lines:\n${tail(r.log, 15)}`);
   };
   try {
     const storagePort = await freePort();

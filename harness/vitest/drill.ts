@@ -156,16 +156,28 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
       namespace,
       runId: provided.config.runId,
     });
+    const kubectl = () =>
+      bindRunners({ helm: helmBinaryFor({ driver: "flux", helm: "0" }), kubectl: provided.tools.kubectl, kubeconfigPath: provided.kubeconfigPath, namespace, helmHome, cwd: provided.config.root }).kubectl;
+    const FLUX_KINDS = "helmreleases.helm.toolkit.fluxcd.io,helmcharts.source.toolkit.fluxcd.io,helmrepositories.source.toolkit.fluxcd.io";
+    // Runs last (LIFO), once the controllers are gone: a Flux object still here keeps a finalizer
+    // nothing will remove any more, and the namespace would wait for it forever.
+    cleanup.defer("drop the finalizers of Flux objects left", async () => {
+      const left = await kubectl()(["get", FLUX_KINDS, "-o", "name"], { probe: true });
+      for (const name of left.stdout.split("\n").filter(Boolean)) await kubectl()(["patch", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}'], { probe: true });
+    });
     cleanup.defer("stop the flux controllers", () => controllers.stop());
     const repositories = new Map<string, Promise<ChartRepository>>();
     cleanup.defer("stop the chart repositories", async () => {
       for (const r of repositories.values()) await (await r).close();
     });
     // Runs first (LIFO): the controllers are still up, so their finalizers uninstall the releases.
+    // The HelmReleases first (helm-controller uninstalls and drops their HelmCharts), then the
+    // sources, whose finalizers source-controller removes — both while it still runs.
     cleanup.defer("delete the Flux objects", async () => {
-      const k = bindRunners({ helm: helmBinaryFor({ driver: "flux", helm: "0" }), kubectl: provided.tools.kubectl, kubeconfigPath: provided.kubeconfigPath, namespace, helmHome, cwd: provided.config.root });
-      const del = await k.kubectl(["delete", "helmreleases.helm.toolkit.fluxcd.io,helmrepositories.source.toolkit.fluxcd.io", "--all", "--wait", "--timeout=120s"], { probe: true });
-      if (del.exitCode !== 0) throw new Error(`Flux objects not deleted: ${del.stderr.trim()}\n${controllers.logs(15)}`);
+      for (const kinds of ["helmreleases.helm.toolkit.fluxcd.io", "helmcharts.source.toolkit.fluxcd.io,helmrepositories.source.toolkit.fluxcd.io"]) {
+        const del = await kubectl()(["delete", kinds, "--all", "--wait", "--timeout=120s"], { probe: true });
+        if (del.exitCode !== 0) throw new Error(`Flux objects not deleted: ${del.stderr.trim()}\n${controllers.logs(15)}`);
+      }
     });
     return {
       repository: (dir: string) => {

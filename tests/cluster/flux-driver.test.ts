@@ -103,7 +103,7 @@ describe.skipIf(Boolean(flux.unavailable))("the flux driver", () => {
         () => undefined,
         (e: Error & { hint?: string }) => e,
       );
-      expect(error?.message).toMatch(/^flux source-controller could not start \(exited with \d+\)$/);
+      expect(error?.message).toMatch(/^flux source-controller could not start \(exited with \d+\)(: .*)?$/);
       expect(error?.hint).toMatch(/its last log lines:\n[\s\S]*storage-path/);
       expect(controllersOf(drill.namespace)).toEqual([]);
     } finally {

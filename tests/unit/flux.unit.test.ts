@@ -27,7 +27,7 @@ describe("when helm-controller has reconciled a generation", () => {
     metadata: { generation: 2 },
     status: { observedGeneration, conditions: conditions.map(([type, status, reason, message]) => ({ type, status, reason, message })) },
   });
-  it("Ready for this generation, Stalled whatever the generation, otherwise still running", () => {
+  it("Ready or Stalled set for this generation, otherwise still running", () => {
     expect(reconcileVerdict(hr(2, ["Ready", "True", "UpgradeSucceeded"]), 2)).toBe("ready");
     // Ready from the previous generation is not this generation's outcome.
     expect(reconcileVerdict(hr(1, ["Ready", "True", "InstallSucceeded"]), 2)).toBeUndefined();
@@ -35,6 +35,17 @@ describe("when helm-controller has reconciled a generation", () => {
     expect(reconcileVerdict(hr(2, ["Ready", "False", "UpgradeFailed"]), 2)).toBeUndefined();
     expect(reconcileVerdict(hr(2, ["Ready", "False", "UpgradeFailed"], ["Stalled", "True", "RetriesExceeded"]), 2)).toBe("stalled");
     expect(reconcileVerdict(undefined, 1)).toBeUndefined();
+  });
+  it("ignores the previous generation's Stalled or Ready while the controller has not picked the new spec up", () => {
+    const stamped = (conditions: [string, string, number][], observedGeneration = 1) => ({
+      metadata: { generation: 2 },
+      status: { observedGeneration, conditions: conditions.map(([type, status, g]) => ({ type, status, observedGeneration: g })) },
+    });
+    // Seen in CI: a step read generation 1's give-up right after applying generation 2.
+    expect(reconcileVerdict(stamped([["Ready", "False", 1], ["Stalled", "True", 1]]), 2)).toBeUndefined();
+    expect(reconcileVerdict(stamped([["Ready", "True", 1]], 2), 2)).toBeUndefined();
+    expect(reconcileVerdict(stamped([["Ready", "False", 2], ["Stalled", "True", 2]]), 2)).toBe("stalled");
+    expect(reconcileVerdict(stamped([["Ready", "True", 2]], 2), 2)).toBe("ready");
   });
   it("describes the conditions as the controller wrote them", () => {
     expect(describeConditions(hr(2, ["Ready", "False", "InstallFailed", "context deadline exceeded"], ["Released", "False", "InstallFailed"]))).toBe(
