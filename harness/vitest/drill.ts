@@ -82,7 +82,15 @@ export function namespaceFor(...names: string[]): string {
     .join("-")
     .slice(0, 52)
     .replace(/-$/, "");
-  return `hd-${slug}-${randomBytes(3).toString("hex")}`;
+  return `hd-${slug}-${nextSuffix()}`;
+}
+
+// Distinct by construction within a worker (a counter), and across workers and runs by a random
+// start: independent random draws collide by chance (2000 draws of 24 bits: ~11 %).
+let suffixBase = randomBytes(3).readUIntBE(0, 3);
+function nextSuffix(): string {
+  suffixBase = (suffixBase + 1) % 0x1000000;
+  return suffixBase.toString(16).padStart(6, "0");
 }
 
 export async function openDrill(provided: HelmdrillProvided, ...testNames: string[]): Promise<Drill & { close(): Promise<void> }> {

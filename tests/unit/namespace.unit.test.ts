@@ -9,7 +9,7 @@ describe("namespaceFor", () => {
     expect(ns).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   });
 
-  it("draws a different name for each test of one target (the soak's 409 AlreadyExists)", () => {
+  it("gives a different name to each test of one target (the soak's 409 AlreadyExists), never by chance", () => {
     const names = new Set(Array.from({ length: 2000 }, () => namespaceFor("nodeport-conflict", "helm 4.1.4")));
     expect(names.size).toBe(2000);
   });
