@@ -105,7 +105,7 @@ class OutcomeCheck extends Check {
     super();
   }
   describe(): string {
-    if (this.want === "succeeds") return "succeeds";
+    if (this.want === "succeeds") return `succeeds${this.patterns.length ? ` printing ${this.patterns.map(showPattern).join(" and ")}` : ""}`;
     const code = this.exitCode === undefined ? "" : ` with exit ${this.exitCode}`;
     return `fails${code}${this.patterns.length ? ` with ${this.patterns.map(showPattern).join(" and ")}` : ""}`;
   }
@@ -115,7 +115,7 @@ class OutcomeCheck extends Check {
     const output = `${r.stderr}\n${r.stdout}`;
     const observed = r.exitCode === 0 && !r.timedOut ? "succeeded (exit 0)" : `failed (exit ${r.exitCode}): ${errorText(r)}`;
     let ok: boolean;
-    if (this.want === "succeeds") ok = r.exitCode === 0 && !r.timedOut;
+    if (this.want === "succeeds") ok = r.exitCode === 0 && !r.timedOut && this.patterns.every((p) => matchText(output, p));
     else {
       ok = r.exitCode !== 0 && !r.timedOut && !r.spawnError && this.patterns.every((p) => matchText(output, p));
       if (this.exitCode !== undefined) ok &&= r.exitCode === this.exitCode;
@@ -124,7 +124,8 @@ class OutcomeCheck extends Check {
   }
 }
 
-export const succeeds = (): Check => new OutcomeCheck("succeeds", []);
+/** Exits 0, and the output (stderr + stdout) matches every pattern. */
+export const succeeds = (...patterns: TextPattern[]): Check => new OutcomeCheck("succeeds", patterns);
 /** Fails, and the output (stderr + stdout) matches every pattern. */
 export const fails = (...patterns: TextPattern[]): Check => new OutcomeCheck("fails", patterns);
 /** Fails with this exit code (helmfile: 1 release failed, 3 no release matched), and every pattern. */
@@ -133,8 +134,7 @@ export const failsWithExit = (exitCode: number, ...patterns: TextPattern[]): Che
  * Exits with exactly this code — for commands whose exit code is an answer rather than a
  * failure, such as `diff --detailed-exitcode` (0 no changes, 2 changes, 1 error).
  */
-export const exitsWith = (exitCode: number, ...patterns: TextPattern[]): Check =>
-  exitCode === 0 && patterns.length === 0 ? succeeds() : new OutcomeCheck("fails", patterns, exitCode);
+export const exitsWith = (exitCode: number, ...patterns: TextPattern[]): Check => (exitCode === 0 ? succeeds(...patterns) : new OutcomeCheck("fails", patterns, exitCode));
 
 /** The step's command was cancelled by `cancel()` (with this signal, when given) rather than ending by itself. */
 class CancelledCheck extends Check {

@@ -185,8 +185,9 @@ describe("helmdrill list and doctor", () => {
     const r = await helmdrill(["list"]);
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.trim().split("\n");
-    expect(lines).toHaveLength(12);
+    expect(lines).toHaveLength(13);
     expect(lines.find((l) => l.startsWith("gitops-upgrades "))).toMatch(/\[flux; 3 steps\]\s+← 003_fea028f06db6a10c\.txt: /);
+    expect(lines.find((l) => l.startsWith("flux-test-gate "))).toMatch(/\[flux; 4 steps\]\s+← 001 \+ 003: /);
     // The catalogue's order: the files the config's glob matches, by name.
     expect(lines.find((l) => l.startsWith("failed-upgrade-cleanup-on-fail "))).toMatch(/^failed-upgrade-cleanup-on-fail\s+Failed upgrade cleaned up by --cleanup-on-fail .*← 000_6791ce9c9c9433c6\.txt: Scenario 1: Failed Upgrade$/);
     expect(lines.map((l) => l.split(" ")[0])).toEqual([...lines.map((l) => l.split(" ")[0])].sort());

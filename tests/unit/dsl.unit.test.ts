@@ -72,6 +72,16 @@ describe("outcome matchers", () => {
     expect((await fails().verify(ctx(result({ exitCode: 124, timedOut: true })))).ok).toBe(false);
   });
 
+  it("succeeds(pattern) and exitsWith(0, pattern) need exit 0 and every pattern in the output", async () => {
+    const { exitsWith } = await import("../../harness/dsl/checks.ts");
+    const r = result({ exitCode: 0, stdout: "TEST SUITE:     podinfo-dev-smoke\nPhase:          Succeeded\n" });
+    for (const check of [succeeds(/Phase:\s+Succeeded/), exitsWith(0, /Phase:\s+Succeeded/)]) {
+      expect((await check.verify(ctx(r))).ok).toBe(true);
+      expect((await check.verify(ctx(result({ exitCode: 1, stdout: r.stdout })))).ok).toBe(false);
+    }
+    expect((await succeeds(/Phase:\s+Failed/).verify(ctx(r))).ok).toBe(false);
+  });
+
   it("failsWithExit() also needs the exit code", async () => {
     const { failsWithExit } = await import("../../harness/dsl/checks.ts");
     const r = result({ exitCode: 2, stderr: "in ./helmfile.yaml: failed processing release my-release" });
