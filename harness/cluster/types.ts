@@ -14,6 +14,8 @@ export interface StartedCluster extends AsyncDisposable {
   readonly kubeconfigPath: string;
   /** False for `existing`: helmdrill only ever deletes the namespaces it created there. */
   readonly createdByHelmdrill: boolean;
+  /** The node image, where helmdrill started the node itself (reports name it). */
+  readonly image?: string;
   /** Human-readable: what it is and how to reach it (printed with --keep). */
   describe(): string;
   stop(): Promise<void>;

@@ -109,6 +109,8 @@ export interface ScenarioRun {
   source: ScenarioSource;
   target: Target;
   targetLabel: string;
+  /** What it ran on: provider, node image, Kubernetes version (set by the runner that knows). */
+  cluster?: string;
   namespace: string;
   status: "passed" | "failed";
   /** Set when the target could not run here (the reason); its steps are all not run. */

@@ -1,4 +1,4 @@
-import { AppsV1Api, BatchV1Api, CoreV1Api, KubernetesObjectApi, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubernetesObjectApi, VersionApi, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { collectionPath, KindResolver, type KindInfo } from "./kinds.ts";
 
 /** The API clients probes use, made once per kubeconfig. */
@@ -11,6 +11,11 @@ export interface Kube {
   /** Any kind, through discovery: the generic object API and the name → kind resolver. */
   objects?: KubernetesObjectApi;
   kinds?: KindResolver;
+}
+
+/** The API server's own version ("v1.34.4"), read from /version: what the reports say a run ran on. */
+export async function serverVersion(kc: KubeConfig): Promise<string> {
+  return (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
 }
 
 export function kubeClients(kc: KubeConfig): Kube {

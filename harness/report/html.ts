@@ -292,6 +292,7 @@ export function renderMatrixHtml(matrix: Matrix, options: MatrixHtmlOptions = {}
 <header class="page">
 <h1>${escapeHtml(title)}</h1>
 <p class="sub">Documented Helm failure scenarios replayed step by step on a real cluster, compared with what each write-up saw (baseline column: ${escapeHtml(matrix.baseline)}). Generated ${escapeHtml(generatedAt)}.</p>
+${matrix.clusters.length ? `<p class="sub cluster">Cluster: ${escapeHtml(matrix.clusters.join("; "))}</p>` : ""}
 <ul class="summary">${summary}</ul>
 <ul class="legend">${legend}</ul>
 ${matrix.columns.length ? renderTotals(matrix) : ""}

@@ -149,6 +149,7 @@ export function renderMatrixMarkdown(matrix: Matrix): string {
     `Each scenario replays a documented write-up step by step against a real cluster. The baseline column (${escapeMarkdown(matrix.baseline)}) is what the write-up documents; ` +
       `every other column is one target that was run. ${groups.length} scenario${groups.length === 1 ? "" : "s"}, ${matrix.rows.length} step${matrix.rows.length === 1 ? "" : "s"}, ${matrix.columns.length} target${matrix.columns.length === 1 ? "" : "s"}.`,
     "",
+    ...(matrix.clusters.length ? [`**Cluster:** ${matrix.clusters.map(escapeMarkdown).join("; ")}`, ""] : []),
     "## Legend",
     "",
     tableRow(["State", "Meaning"]),
@@ -326,6 +327,7 @@ export function renderTranscript(run: ScenarioRun): string {
     `- **Scenario:** ${codeSpan(run.scenario)}`,
     `- **Source:** ${escapeMarkdown(run.source.file)} — ${escapeMarkdown(run.source.section)}`,
     `- **Target:** ${escapeMarkdown(run.targetLabel)}`,
+    ...(run.cluster ? [`- **Cluster:** ${escapeMarkdown(run.cluster)}`] : []),
     `- **Namespace:** ${codeSpan(run.namespace)}`,
     `- **Status:** ${run.status === "passed" ? `${STATE_ICON.matches} passed` : `${STATE_ICON.failed} failed`} (${counts.join(", ") || "no steps"})`,
     `- **Started:** ${escapeMarkdown(run.startedAt)}, took ${formatDuration(run.durationMs)}`,

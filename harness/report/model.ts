@@ -37,6 +37,8 @@ export interface Matrix {
   rows: MatrixRow[];
   totals: Record<string, Record<StepStatus, number>>;
   runs: { scenario: string; target: string; status: string; durationMs: number }[];
+  /** What the runs ran on (one entry per distinct cluster): provider, node image, Kubernetes version. */
+  clusters: string[];
   /** Expectations no pinned version reaches, and version holes between keyed ranges. */
   coverage?: CoverageFinding[];
 }
@@ -111,6 +113,7 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readon
     rows: sorted,
     totals,
     runs: runs.map((r) => ({ scenario: r.scenario, target: r.targetLabel, status: r.status, durationMs: r.durationMs })),
+    clusters: [...new Set(runs.flatMap((r) => (r.cluster ? [r.cluster] : [])))],
   };
 }
 

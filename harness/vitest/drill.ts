@@ -29,7 +29,14 @@ export interface HelmdrillProvided {
   tools: ResolvedTools;
   kubeconfig: string;
   kubeconfigPath: string;
-  cluster: { kind: string; name: string; createdByHelmdrill: boolean; description: string };
+  cluster: {
+    kind: string;
+    name: string;
+    createdByHelmdrill: boolean;
+    description: string;
+    /** What the reports say the scenarios ran on: provider, node image, the API server's version. */
+    runsOn: string;
+  };
   /**
    * A worker writes this file when it keeps a failed test's namespace (HELMDRILL_KEEP=1). It is
    * the reaper's keep marker too: a kept run's cluster and scratch survive the run's end.
@@ -37,14 +44,26 @@ export interface HelmdrillProvided {
   keepMarker: string;
 }
 
+/** "k3s (helmdrill.local/k3s-compatible-node:v1.34.4-…), Kubernetes v1.34.4" — never a path or a credential. */
+export function runsOn(cluster: Pick<StartedCluster, "kind" | "name" | "image">, serverVersion: string): string {
+  const what = cluster.image ? `${cluster.kind} (${cluster.image})` : cluster.kind === "existing" ? `existing cluster (context ${cluster.name})` : `${cluster.kind} ${cluster.name}`;
+  return `${what}, Kubernetes ${serverVersion}`;
+}
+
 /** What a run hands its scenarios: the cluster, the tools, and where a kept failure is marked. */
-export function providedFor(config: HelmdrillConfig, tools: ResolvedTools, cluster: StartedCluster): HelmdrillProvided {
+export function providedFor(config: HelmdrillConfig, tools: ResolvedTools, cluster: StartedCluster, serverVersion: string): HelmdrillProvided {
   return {
     config,
     tools,
     kubeconfig: cluster.kubeconfig,
     kubeconfigPath: cluster.kubeconfigPath,
-    cluster: { kind: cluster.kind, name: cluster.name, createdByHelmdrill: cluster.createdByHelmdrill, description: cluster.describe() },
+    cluster: {
+      kind: cluster.kind,
+      name: cluster.name,
+      createdByHelmdrill: cluster.createdByHelmdrill,
+      description: cluster.describe(),
+      runsOn: runsOn(cluster, serverVersion),
+    },
     keepMarker: path.join(scratchRootFor(config.runId), "keep"),
   };
 }

@@ -81,6 +81,7 @@ export function replay(spec: ScenarioSpec): void {
         await allure.parameter("helm", target.helm);
         if (target.helmfile) await allure.parameter("helmfile", `${target.helmfile} (${target.style})`);
         if (target.flux) await allure.parameter("helm-controller", target.flux);
+        await allure.parameter("cluster", inject("helmdrill").cluster.runsOn);
         // A flux target runs with controllers of its own, watching only this namespace.
         if (target.driver === "flux") await drill.startFlux();
         await allure.description(`${spec.summary}\n\nReplays **${spec.source.section}** of \`${spec.source.file}\`.`);
@@ -93,6 +94,7 @@ export function replay(spec: ScenarioSpec): void {
             afterStep: attachStep,
           }),
         );
+        run.cluster = inject("helmdrill").cluster.runsOn;
         task.meta.helmdrill = run;
         task.meta.helmdrillCoverage = coverage;
         if (run.status === "failed") {

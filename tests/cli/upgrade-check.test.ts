@@ -120,6 +120,8 @@ describe("helmdrill upgrade-check", () => {
       const matrix = JSON.parse(readFileSync(path.join(reports, "conformance", "matrix.json"), "utf8")) as Matrix;
       expect(matrix.columns).toEqual(["helm 3.17.3", "helm 4.1.4", "helm 3.17.3 → 4.1.4"]);
       expect(matrix.runs.filter((run) => run.status !== "passed")).toEqual([]);
+      // The cluster it ran on, as the API server reports its version.
+      expect(matrix.clusters).toEqual([expect.stringMatching(/^k3s \(\S+\), Kubernetes v1\.\d+\.\d+/)]);
       const rows = (scenario: string) => matrix.rows.filter((row) => row.scenario === scenario);
       const upgrade = rows("upgrade-inventory-default");
       expect(upgrade[0]!.scenarioTitle).toContain("inventory 1.0.0 → 2.0.0 (major version bump 1 → 2)");

@@ -32,6 +32,8 @@ describe("helmdrill walk in a terminal", () => {
     await tmux("new-session", "-d", "-s", session, "-x", "220", "-y", "60", `${command}; echo HELMDRILL_EXIT=$?; sleep 600`);
     try {
       const first = await waitForScreen(session, /Press Enter for the next step/, 180_000);
+      // What the walk runs on, as the reports say it: the opted-in context and the server's version.
+      expect(first).toMatch(/Cluster: existing cluster \(context default\), Kubernetes v1\.\d+\.\d+/);
       expect(first).toContain("Step 1/2: `helm install --atomic todo-list v1`");
       expect(first).toMatch(/\$ helm install --atomic todo-list \.\/fixtures\/todo-list\/v1 --namespace hd-walk-atomic-upgrade-rollback-/);
       expect(first).toMatch(/Release todo-list:\s+REVISION\s+STATUS\s+DESCRIPTION\s+1\s+deployed/);

@@ -7,6 +7,7 @@ import { escapeHtml, renderMatrixHtml } from "../../harness/report/html.ts";
 import { renderMatrixMarkdown, renderTranscript, trimLines, truncate } from "../../harness/report/markdown.ts";
 import { shellQuote } from "../../harness/exec.ts";
 import { buildMatrix, documentedText, STATUS_TEXT, type Matrix } from "../../harness/report/model.ts";
+import { runsOn } from "../../harness/vitest/drill.ts";
 
 // ------------------------------------------------------------------ fixtures (pure data, no cluster)
 
@@ -422,5 +423,31 @@ describe("renderMatrixHtml", () => {
     const empty = renderMatrixHtml(buildMatrix([], "write-up (Helm 2.16.5)"), { generatedAt: "now" });
     expect(empty).toContain("No runs were recorded.");
     expect(empty).not.toContain('class="matrix"');
+  });
+});
+
+describe("what the runs ran on", () => {
+  const ON = "k3s (helmdrill.local/k3s-compatible-node:v1.34.4-abc), Kubernetes v1.34.4";
+  const onCluster = () => fixtureRuns().map((r) => ({ ...r, cluster: ON }));
+
+  it("the matrix (Markdown, HTML, JSON) and every transcript name the cluster and its Kubernetes version", () => {
+    const m = buildMatrix(onCluster(), "write-up (Helm 2.16.5)");
+    expect(m.clusters).toEqual([ON]);
+    expect(renderMatrixMarkdown(m)).toContain(`**Cluster:** ${ON}`);
+    expect(renderMatrixHtml(m, { generatedAt: "now" })).toContain(`Cluster: ${ON}`);
+    expect(renderTranscript(onCluster()[0]!)).toContain(`- **Cluster:** ${ON}`);
+  });
+
+  it("says nothing it does not know: runs without a cluster add no line", () => {
+    const m = buildMatrix(fixtureRuns(), "write-up (Helm 2.16.5)");
+    expect(m.clusters).toEqual([]);
+    expect(renderMatrixMarkdown(m)).not.toContain("**Cluster:**");
+    expect(renderTranscript(fixtureRuns()[0]!)).not.toContain("**Cluster:**");
+  });
+
+  it("is said without paths or credentials: provider, node image or context, server version", () => {
+    expect(runsOn({ kind: "k3s", name: "0123456789ab", image: "helmdrill.local/k3s-compatible-node:v1.34.4-abc" }, "v1.34.4")).toBe(ON);
+    expect(runsOn({ kind: "existing", name: "staging" }, "v1.33.2")).toBe("existing cluster (context staging), Kubernetes v1.33.2");
+    expect(runsOn({ kind: "kind", name: "helmdrill-x" }, "v1.34.0")).toBe("kind helmdrill-x, Kubernetes v1.34.0");
   });
 });
