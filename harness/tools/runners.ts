@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { run, type CommandResult, type RunOptions } from "../exec.ts";
 import { projectFromEnv } from "../project-env.ts";
@@ -38,7 +39,12 @@ export interface RunnerBinding {
 }
 
 export function bindRunners(b: RunnerBinding): ToolRunners {
+  // Temporary files too (helmfile leaves an empty /tmp/helmfile* directory per run): inside the
+  // private home, so they go with it at cleanup, or with the run's scratch root on Ctrl-C.
+  const tmp = path.join(b.helmHome, "tmp");
+  mkdirSync(tmp, { recursive: true });
   const env = {
+    TMPDIR: tmp,
     KUBECONFIG: b.kubeconfigPath,
     HELM_CONFIG_HOME: path.join(b.helmHome, "config"),
     HELM_CACHE_HOME: path.join(b.helmHome, "cache"),
