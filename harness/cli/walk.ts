@@ -12,8 +12,7 @@ import type { Step } from "../dsl/step.ts";
 import { targetLabel, targetsFor, type Driver, type HelmfileStyle, type Target } from "../dsl/target.ts";
 import { resolveFlux } from "../tools/flux.ts";
 import { documentedText, STATE_ICON, STATUS_TEXT } from "../report/model.ts";
-import { renderSnapshot, serverVersion } from "../probes/resources.ts";
-import { kubeConfigFromYaml } from "../cluster/kubeconfig.ts";
+import { renderSnapshot } from "../probes/resources.ts";
 import { resolveTools } from "../tools/index.ts";
 import { helmDiffForRun } from "../tools/helm-diff.ts";
 import { openDrill, providedFor } from "../vitest/drill.ts";
@@ -117,7 +116,7 @@ export async function walk(config: HelmdrillConfig, spec: ScenarioSpec, options:
   const nextLine = () => new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : (waiting = resolve)));
   let quit = false;
   let stopTicker = () => {};
-  const provided = providedFor(config, tools, cluster, await serverVersion(kubeConfigFromYaml(cluster.kubeconfig)));
+  const provided = await providedFor(config, tools, cluster);
   out(`Cluster: ${provided.cluster.runsOn}`);
   const drill = await openDrill(provided, `walk-${id}`);
   const cleanUp = async () => {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { VersionApi } from "@kubernetes/client-node";
+import { serverVersion } from "../probes/resources.ts";
 import { HelmdrillError } from "../errors.ts";
 import { kubeConfigFromYaml, writeKubeconfig } from "./kubeconfig.ts";
 import type { ClusterProvider, StartedCluster } from "./types.ts";
@@ -60,7 +60,7 @@ export class ExistingClusterProvider implements ClusterProvider {
     const { yaml, context, server } = this.resolve();
     progress(`using existing context ${context} (${server})`);
     try {
-      await kubeConfigFromYaml(yaml).makeApiClient(VersionApi).getCode();
+      await serverVersion(kubeConfigFromYaml(yaml));
     } catch (error) {
       throw new HelmdrillError(
         `cluster of context "${context}" (${server}) is unreachable: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,

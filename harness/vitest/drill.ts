@@ -12,7 +12,7 @@ import type { RunEnvironment } from "../dsl/scenario.ts";
 import type { Target } from "../dsl/target.ts";
 import type { CommandResult } from "../exec.ts";
 import { info } from "../log.ts";
-import { deleteClusterScopedLeftovers, kubeClients, type Kube } from "../probes/resources.ts";
+import { deleteClusterScopedLeftovers, kubeClients, serverVersion, type Kube } from "../probes/resources.ts";
 import { bindRunners, type ToolRunners } from "../tools/runners.ts";
 import type { HelmdrillConfig } from "../config.ts";
 import type { StartedCluster } from "../cluster/types.ts";
@@ -50,8 +50,9 @@ export function runsOn(cluster: Pick<StartedCluster, "kind" | "name" | "image">,
   return `${what}, Kubernetes ${serverVersion}`;
 }
 
-/** What a run hands its scenarios: the cluster, the tools, and where a kept failure is marked. */
-export function providedFor(config: HelmdrillConfig, tools: ResolvedTools, cluster: StartedCluster, serverVersion: string): HelmdrillProvided {
+/** What a run hands its scenarios: the cluster (and the version its API server reports), the tools, and where a kept failure is marked. */
+export async function providedFor(config: HelmdrillConfig, tools: ResolvedTools, cluster: StartedCluster): Promise<HelmdrillProvided> {
+  const kubernetes = await serverVersion(kubeConfigFromYaml(cluster.kubeconfig));
   return {
     config,
     tools,
@@ -62,7 +63,7 @@ export function providedFor(config: HelmdrillConfig, tools: ResolvedTools, clust
       name: cluster.name,
       createdByHelmdrill: cluster.createdByHelmdrill,
       description: cluster.describe(),
-      runsOn: runsOn(cluster, serverVersion),
+      runsOn: runsOn(cluster, kubernetes),
     },
     keepMarker: path.join(scratchRootFor(config.runId), "keep"),
   };
@@ -183,14 +184,13 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
       namespace,
       runId: provided.config.runId,
     });
-    const kubectl = () =>
-      bindRunners({ helm: helmBinaryFor({ driver: "flux", helm: "0" }), kubectl: provided.tools.kubectl, kubeconfigPath: provided.kubeconfigPath, namespace, helmHome, cwd: provided.config.root }).kubectl;
+    const { kubectl } = bindRunners({ helm: helmBinaryFor({ driver: "flux", helm: "0" }), kubectl: provided.tools.kubectl, kubeconfigPath: provided.kubeconfigPath, namespace, helmHome, cwd: provided.config.root });
     const FLUX_KINDS = "helmreleases.helm.toolkit.fluxcd.io,helmcharts.source.toolkit.fluxcd.io,helmrepositories.source.toolkit.fluxcd.io";
     // Runs last (LIFO), once the controllers are gone: a Flux object still here keeps a finalizer
     // nothing will remove any more, and the namespace would wait for it forever.
     cleanup.defer("drop the finalizers of Flux objects left", async () => {
-      const left = await kubectl()(["get", FLUX_KINDS, "-o", "name"], { probe: true });
-      for (const name of left.stdout.split("\n").filter(Boolean)) await kubectl()(["patch", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}'], { probe: true });
+      const left = await kubectl(["get", FLUX_KINDS, "-o", "name"], { probe: true });
+      for (const name of left.stdout.split("\n").filter(Boolean)) await kubectl(["patch", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}'], { probe: true });
     });
     cleanup.defer("stop the flux controllers", () => controllers.stop());
     const repositories = new Map<string, Promise<ChartRepository>>();
@@ -202,7 +202,7 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
     // sources, whose finalizers source-controller removes — both while it still runs.
     cleanup.defer("delete the Flux objects", async () => {
       for (const kinds of ["helmreleases.helm.toolkit.fluxcd.io", "helmcharts.source.toolkit.fluxcd.io,helmrepositories.source.toolkit.fluxcd.io"]) {
-        const del = await kubectl()(["delete", kinds, "--all", "--wait", "--timeout=120s"], { probe: true });
+        const del = await kubectl(["delete", kinds, "--all", "--wait", "--timeout=120s"], { probe: true });
         if (del.exitCode !== 0) throw new Error(`Flux objects not deleted: ${del.stderr.trim()}\n${controllers.logs(15)}`);
       }
     });

@@ -1,8 +1,6 @@
 import { existsSync, mkdirSync } from "node:fs";
 import type { TestProject } from "vitest/node";
 import { startCluster, type StartedCluster } from "../cluster/index.ts";
-import { kubeConfigFromYaml } from "../cluster/kubeconfig.ts";
-import { serverVersion } from "../probes/resources.ts";
 import { runReaper } from "../cluster/reaper.ts";
 import { loadConfig, type HelmdrillConfig } from "../config.ts";
 import { describeError } from "../errors.ts";
@@ -27,14 +25,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let config: HelmdrillConfig;
   let tools: ResolvedTools;
   let cluster: StartedCluster;
-  let kubernetes: string;
+  let provided: HelmdrillProvided;
   config = loadConfig();
   const reaper = runReaper(config.runId);
   try {
     tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
     [cluster, tools.helmDiff] = await Promise.all([startCluster(config, (m) => info(`cluster: ${m}`)), helmDiffForRun(config.cacheDir, tools.helm)]);
     if (cluster.kind === "existing") reaper.registerExistingCluster(tools.kubectl, cluster.kubeconfigPath);
-    kubernetes = await serverVersion(kubeConfigFromYaml(cluster.kubeconfig));
+    provided = await providedFor(config, tools, cluster);
   } catch (error) {
     reaper.sweepNow();
     // One clear sentence instead of a stack trace from deep inside a provider.
@@ -42,7 +40,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   info(`cluster ready: ${cluster.describe()}`);
   for (const [helm, reason] of Object.entries(tools.helmDiff?.unusable ?? {})) info(`helm-diff on helm ${helm}: not usable — ${reason}`);
-  const provided = providedFor(config, tools, cluster, kubernetes);
   mkdirSync(config.reportsDir, { recursive: true });
   project.provide("helmdrill", provided);
   return async () => {
