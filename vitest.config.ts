@@ -36,6 +36,9 @@ export default defineConfig({
           include: ["tests/cli/**/*.test.ts"],
           setupFiles: ["allure-vitest/setup"],
           testTimeout: 120_000,
+          // Hooks remove whole installed projects (node_modules of the packed tarball): under the
+          // cluster project's load that took over vitest's default 10 s in CI. A hang guard only.
+          hookTimeout: 5 * 60_000,
         },
       },
       helmdrillProject(project, { name: "cluster", include: ["tests/cluster/**/*.test.ts"] }),

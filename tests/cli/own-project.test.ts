@@ -3,7 +3,8 @@
  * outside it (examples/platform-chart copied to a temporary directory), its scenarios run on a
  * real cluster through the packed tarball — and `helmdrill init` for a chart, run unchanged.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +28,7 @@ describe("helmdrill on a project outside this repository, through the packed tar
     expect(packed.exitCode, output(packed)).toBe(0);
     tarball = path.join(scratch, readdirSync(scratch).find((f) => f.endsWith(".tgz"))!);
   }, 320_000);
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  afterAll(() => rm(scratch, { recursive: true, force: true }));
 
   it("packs compiled JavaScript, declarations and the provisioning sources — no TypeScript to run", async () => {
     const files = (await run(["tar", "-tzf", tarball])).stdout.split("\n").filter(Boolean);
