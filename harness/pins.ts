@@ -68,7 +68,18 @@ export interface Pins {
       components: string[];
     };
     debian: { suite: string; mirror: string; packages: string[] };
-    kind: { nodeImage: string };
+    kind: {
+      cli: GoToolPin;
+      /** Used when present locally or pullable; otherwise helmdrill builds a node image offline. */
+      upstreamNodeImage: string;
+      nodeImageRepository: string;
+      /** Kubernetes binaries a kind node needs besides those the k3s-compatible node has. */
+      components: string[];
+      etcd: GoToolPin;
+      coredns: GoToolPin;
+      /** Debian packages of the node's root filesystem (kind's base image list, minus rootless/storage extras). */
+      packages: string[];
+    };
   };
   images: { busybox: string; todoDb: string[]; pause: string; unpullable: string };
 }

@@ -39,7 +39,7 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
   // a crash removes them.
   const reaper = runReaper(config.runId);
   // Provisioning comes first: on a fresh machine it is what installs and starts the engine.
-  if (options.provision) await provision({ skipNodeImage: config.cluster !== "k3s", noDocker: config.cluster === "existing" });
+  if (options.provision) await provision({ clusters: config.cluster === "existing" ? [] : [config.cluster], noDocker: config.cluster === "existing" });
   await checkDocker(config);
   if (config.cluster !== "existing") await buildProjectImages(config.project, (m) => info(`images: ${m}`));
   const tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);

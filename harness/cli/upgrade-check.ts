@@ -58,7 +58,7 @@ export async function upgradeCheck(config: HelmdrillConfig, o: UpgradeCheckOptio
   }
   if (!/^\d+(ms|s|m|h)(\d+(s|m))?$/.test(o.timeout)) throw new HelmdrillError(`--timeout ${o.timeout} is not a duration helm takes`, "e.g. 5m, 90s, 1m30s");
   const reaper = runReaper(config.runId);
-  if (options.provision) await provision({ skipNodeImage: config.cluster !== "k3s", noDocker: config.cluster === "existing" });
+  if (options.provision) await provision({ clusters: config.cluster === "existing" ? [] : [config.cluster], noDocker: config.cluster === "existing" });
   const tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
   const helm = toolFor(tools, "helm", config.helmVersions[0]!);
   const home = scratchDir("helm-home");

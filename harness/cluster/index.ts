@@ -8,20 +8,30 @@ import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts
 export { ExistingClusterProvider, K3sProvider, KindProvider, RUN_LABEL };
 export type { ClusterProvider, StartedCluster };
 
+/** The run's kind cluster: named after the run, so the reaper finds its node containers by kind's label. */
+export function kindClusterName(runId: string): string {
+  return `helmdrill-${runId}`;
+}
+
+/** The workload images every cluster gets, and the project's own. */
+async function workloadArchives(config: HelmdrillConfig): Promise<string[]> {
+  const archives = [await saveImages(config.cacheDir, "workloads", workloadImageRefs())];
+  const own = projectImageRefs(config.project);
+  if (own.length > 0) archives.push(await saveImages(config.cacheDir, projectArchiveName(config.project!), own));
+  return archives;
+}
+
 /** The provider the configuration asks for, set up with the workload images to preload. */
 export async function providerFor(config: HelmdrillConfig): Promise<ClusterProvider> {
   switch (config.cluster) {
     case "existing":
       return new ExistingClusterProvider(config.existing);
     case "kind":
-      return new KindProvider(`helmdrill-${config.runId}`);
+      return new KindProvider(kindClusterName(config.runId), config.cacheDir).withPreloadedImages(...(await workloadArchives(config)));
     case "k3s": {
-      const archives = [await saveImages(config.cacheDir, "workloads", workloadImageRefs())];
-      const own = projectImageRefs(config.project);
-      if (own.length > 0) archives.push(await saveImages(config.cacheDir, projectArchiveName(config.project!), own));
       return new K3sProvider()
         .withImage(config.k3sImage)
-        .withPreloadedImages(...archives)
+        .withPreloadedImages(...(await workloadArchives(config)))
         .withLabels({ [RUN_LABEL]: config.runId });
     }
   }

@@ -9,34 +9,11 @@ import { findNodeImage } from "../provision/node-image.ts";
 import { imageExists } from "../provision/images.ts";
 import { kubeConfigFromYaml, writeKubeconfig } from "./kubeconfig.ts";
 import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts";
+import { missingCapabilities, privilegedContainersWork } from "./privileges.ts";
+
+export { missingCapabilities };
 
 const PRELOAD_DIR = "/var/lib/rancher/k3s/agent/images";
-
-/** Linux capability names by bit number (capability.h), for the privilege fallback. */
-const CAPABILITIES = [
-  "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
-  "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-  "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
-  "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
-  "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
-  "CHECKPOINT_RESTORE",
-];
-
-/** Capabilities missing from this process's bounding set (a sandbox may withhold some). */
-export function missingCapabilities(status = readFileSync("/proc/self/status", "utf8")): string[] {
-  const hex = /^CapBnd:\s*([0-9a-f]+)/m.exec(status)?.[1];
-  if (!hex) return [];
-  const bounding = BigInt(`0x${hex}`);
-  return CAPABILITIES.filter((_, bit) => ((bounding >> BigInt(bit)) & 1n) === 0n);
-}
-
-let privilegedProbe: Promise<boolean> | undefined;
-
-/** Can this Docker engine start a --privileged container at all? (It cannot where the host withholds a capability.) */
-export function privilegedContainersWork(probeImage = pins().images.pause): Promise<boolean> {
-  privilegedProbe ??= run(["docker", "run", "--rm", "--privileged", "--entrypoint", "/pause", probeImage, "-v"], { timeoutMs: 60_000 }).then(succeeded);
-  return privilegedProbe;
-}
 
 /**
  * K3sContainer, unchanged except where a privileged container cannot start (a host that

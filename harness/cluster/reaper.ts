@@ -33,6 +33,14 @@ export function scratchDir(label: string): string {
   return mkdtempSync(path.join(root ?? os.tmpdir(), `helmdrill-${label}-`));
 }
 
+/**
+ * A kind cluster this process is about to create: the run's sweep (Ctrl-C, a crashed run)
+ * deletes its node containers. Outside a run there is nothing to register with.
+ */
+export function registerKindCluster(name: string): void {
+  if (root && existsSync(root)) appendFileSync(path.join(root, "kind-clusters"), `${name}\n`);
+}
+
 export class RunReaper {
   private handlers: { signal: NodeJS.Signals; fn: () => void }[] = [];
   private watchdog?: number;
@@ -90,10 +98,6 @@ export class RunReaper {
   /** A process the run started (a controller, a server) that must not outlive it. */
   registerProcess(pid: number): void {
     appendFileSync(path.join(this.root, "pids"), `${pid}\n`);
-  }
-
-  registerKindCluster(name: string): void {
-    appendFileSync(path.join(this.root, "kind-clusters"), `${name}\n`);
   }
 
   /** On an existing cluster the run's namespaces (labelled with the run id) are deleted by the sweep. */

@@ -7,13 +7,17 @@ import { installFlux } from "../tools/flux.ts";
 import { ensureDocker } from "./docker.ts";
 import { buildWorkloadImages, saveImages, workloadImageRefs } from "./images.ts";
 import { ensureNodeImage } from "./node-image.ts";
+import { ensureKindNodeImage, installKindCli } from "./kind-node.ts";
 import { runReaper } from "../cluster/reaper.ts";
+import { pins } from "../pins.ts";
 
 /**
  * `npm run provision`: everything a run needs, each phase skipped when its result exists.
  * Prints a timing line per phase and a summary table at the end.
  */
-export async function provision(options: { skipNodeImage?: boolean; noDocker?: boolean } = {}): Promise<PhaseTiming[]> {
+export async function provision(options: { clusters?: readonly ("k3s" | "kind")[]; noDocker?: boolean } = {}): Promise<PhaseTiming[]> {
+  // Node images for these providers (default: both, as npm test's kind test needs kind's too).
+  const clusters = options.noDocker ? [] : (options.clusters ?? ["k3s", "kind"]);
   const config = loadConfig();
   const timings: PhaseTiming[] = [];
   const timed = async (name: string, fn: (progress: (m: string) => void) => Promise<string>) => {
@@ -49,10 +53,17 @@ export async function provision(options: { skipNodeImage?: boolean; noDocker?: b
       const archive = await saveImages(config.cacheDir, "workloads", workloadImageRefs());
       return built.length === 0 ? `cached: ${archive}` : `built ${built.join(", ")} → ${archive}`;
     });
-    if (!options.skipNodeImage && !options.noDocker) {
+    if (clusters.includes("k3s")) {
       await timed("k3s node image", async (p) => {
         const r = await ensureNodeImage(config.cacheDir, config.k3sImage, p);
         return `${r.how === "built-cached" || r.how.startsWith("upstream-local") || r.how === "override" ? "cached" : r.how}: ${r.ref}`;
+      });
+    }
+    if (clusters.includes("kind")) {
+      await timed("kind CLI", async (p) => `${await installKindCli(config.cacheDir, p)}: kind ${pins().cluster.kind.cli.version}`);
+      await timed("kind node image", async (p) => {
+        const r = await ensureKindNodeImage(config.cacheDir, p);
+        return `${r.how === "built-cached" || r.how === "upstream-local" ? "cached" : r.how}: ${r.ref}`;
       });
     }
   } finally {
@@ -68,7 +79,7 @@ const isMain = import.meta.url === `file://${process.argv[1]}`;
 if (isMain) {
   // Interrupted builds leave no scratch behind; cache entries are only ever renamed into place whole.
   runReaper(loadConfig().runId);
-  provision({ skipNodeImage: process.argv.includes("--no-node-image") }).then(
+  provision({ clusters: process.argv.includes("--no-node-image") ? [] : undefined }).then(
     () => process.exit(0),
     (error) => {
       process.stderr.write(`\nhelmdrill provision: ${describeError(error)}\n`);

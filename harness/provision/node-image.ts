@@ -16,7 +16,7 @@ import { scratchDir } from "../cluster/reaper.ts";
  * harness/provision/node-image/helmdrill-node.sh with k3s's command line and log contract.
  */
 
-function hash(parts: string[]): string {
+export function hash(parts: string[]): string {
   const h = createHash("sha256");
   for (const p of parts) h.update(p).update("\0");
   return h.digest("hex").slice(0, 10);
@@ -36,11 +36,22 @@ export function kubeBinDir(cacheDir: string): string {
   return path.join(cacheDir, "bin", `kube-${pins().cluster.kubernetes.version}`);
 }
 
-/** Builds kube-apiserver, -controller-manager, -scheduler, kubelet, kube-proxy from k8s.io/kubernetes. */
-export async function buildKubernetes(cacheDir: string, progress: (m: string) => void): Promise<"cached" | "built"> {
+/** Every Kubernetes binary any node flavour needs: the k3s-compatible node's and kind's (kubeadm, kubectl). */
+function allComponents(): string[] {
+  const p = pins().cluster;
+  return [...new Set([...p.kubernetes.components, ...p.kind.components])];
+}
+
+/**
+ * Builds the given Kubernetes binaries (default: the k3s-compatible node's kube-apiserver,
+ * -controller-manager, -scheduler, kubelet, kube-proxy) from k8s.io/kubernetes; binaries
+ * already built are kept.
+ */
+export async function buildKubernetes(cacheDir: string, progress: (m: string) => void, components = pins().cluster.kubernetes.components): Promise<"cached" | "built"> {
   const k = pins().cluster.kubernetes;
   const out = kubeBinDir(cacheDir);
-  if (k.components.every((c) => existsSync(path.join(out, c)))) return "cached";
+  const missing = components.filter((c) => !existsSync(path.join(out, c)));
+  if (missing.length === 0) return "cached";
   const go = await run(["go", "env", "GOVERSION"]);
   if (!succeeded(go)) throw new HelmdrillError("the Go toolchain is not on PATH", "building the node image needs Go ≥ " + k.goDirective);
 
@@ -70,13 +81,13 @@ export async function buildKubernetes(cacheDir: string, progress: (m: string) =>
   const goModPath = path.join(src, "go.mod");
   // The marker is written only after `go mod tidy` finished: an interrupted tidy is redone.
   const tidied = path.join(src, ".tidy-done");
-  if (!existsSync(goModPath) || !readFileSync(goModPath, "utf8").startsWith(goMod) || !existsSync(tidied)) {
+  const tools = ["//go:build tools", "", "package tools", "", "import (", ...allComponents().map((c) => `\t_ "${k.module}/cmd/${c}"`), ")", ""].join("\n");
+  const toolsPath = path.join(src, "tools.go");
+  const stale = !existsSync(toolsPath) || readFileSync(toolsPath, "utf8") !== tools;
+  if (stale || !existsSync(goModPath) || !readFileSync(goModPath, "utf8").startsWith(goMod) || !existsSync(tidied)) {
     rmSync(tidied, { force: true });
     writeFileSync(goModPath, goMod);
-    writeFileSync(
-      path.join(src, "tools.go"),
-      ["//go:build tools", "", "package tools", "", "import (", ...k.components.map((c) => `\t_ "${k.module}/cmd/${c}"`), ")", ""].join("\n"),
-    );
+    writeFileSync(toolsPath, tools);
     progress(`go mod tidy (${staging.length} staging modules pinned to ${k.stagingVersion})`);
     await runChecked(["go", "mod", "tidy"], { cwd: src, env: { GOFLAGS: "-mod=mod" }, timeoutMs: 1_800_000 });
     writeFileSync(tidied, "");
@@ -86,27 +97,30 @@ export async function buildKubernetes(cacheDir: string, progress: (m: string) =>
   for (const pkg of ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"]) {
     ld.push(`-X ${pkg}.gitVersion=${k.version}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`, `-X ${pkg}.gitTreeState=clean`);
   }
-  progress(`go build ${k.components.join(" ")} (${go.stdout.trim()}); cold: tens of minutes on 2 cores`);
+  progress(`go build ${missing.join(" ")} (${go.stdout.trim()}); cold: tens of minutes on 2 cores`);
   const tmp = `${out}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  await runChecked(["go", "build", "-trimpath", "-ldflags", ld.join(" "), "-o", `${tmp}/`, ...k.components.map((c) => `${k.module}/cmd/${c}`)], {
+  await runChecked(["go", "build", "-trimpath", "-ldflags", ld.join(" "), "-o", `${tmp}/`, ...missing.map((c) => `${k.module}/cmd/${c}`)], {
     cwd: src,
     env: { CGO_ENABLED: "0" },
     timeoutMs: 5_400_000,
   });
-  rmSync(out, { recursive: true, force: true });
-  renameSync(tmp, out);
+  // Each binary is renamed into place whole: an interrupted build leaves none half-written.
+  mkdirSync(out, { recursive: true });
+  for (const c of missing) renameSync(path.join(tmp, c), path.join(out, c));
+  rmSync(tmp, { recursive: true, force: true });
   return "built";
 }
 
 /** debootstrap → docker import, cached as an image named by the package list. */
-export async function buildNodeRootfs(cacheDir: string, progress: (m: string) => void): Promise<string> {
-  const d = pins().cluster.debian;
-  const ref = `helmdrill.local/node-rootfs:${d.suite}-${hash([d.mirror, ...d.packages])}`;
+export async function buildNodeRootfs(cacheDir: string, progress: (m: string) => void, flavour: { name: string; packages: string[] } = { name: "node", packages: pins().cluster.debian.packages }): Promise<string> {
+  const d = { ...pins().cluster.debian, packages: flavour.packages };
+  const ref = `helmdrill.local/${flavour.name}-rootfs:${d.suite}-${hash([d.mirror, ...d.packages])}`;
   if (await imageExists(ref)) return ref;
   if (process.getuid?.() !== 0) throw new HelmdrillError("building the node root filesystem needs root (debootstrap)", "run `npm run provision` as root once");
   await ensureDebianPackages({ debootstrap: "/usr/sbin/debootstrap" }, progress);
-  const target = path.join(cacheDir, "rootfs", `node-${d.suite}`);
+  const target = path.join(cacheDir, "rootfs", `${flavour.name}-${d.suite}`);
   rmSync(target, { recursive: true, force: true });
   mkdirSync(path.dirname(target), { recursive: true });
   progress(`debootstrap --variant=minbase ${d.suite} (+${d.packages.length} packages)`);
@@ -182,7 +196,7 @@ export async function ensureNodeImage(cacheDir: string, override: string | undef
 }
 
 /** Older builds of the node image are ~1 GiB each: remove them once a new one exists. */
-async function removeOtherTags(repository: string, keep: string, progress: (m: string) => void): Promise<void> {
+export async function removeOtherTags(repository: string, keep: string, progress: (m: string) => void): Promise<void> {
   const list = await run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repository]);
   const stale = list.stdout.split("\n").map((s) => s.trim()).filter((ref) => ref && ref !== keep && !ref.endsWith(":<none>"));
   if (stale.length === 0) return;

@@ -1,20 +1,25 @@
 import { inject, test } from "vitest";
-import { openDrill, type Drill } from "./drill.ts";
+import { openDrill, type Drill, type HelmdrillProvided } from "./drill.ts";
 
 /**
  * `test` with a `drill` fixture (vitest's test.extend). Any test that fails while using it —
  * a scenario or a test in tests/cluster — keeps its namespace and cluster under
  * HELMDRILL_KEEP=1 / --keep.
  */
-export const drillTest = test.extend<{ drill: Drill }>({
-  drill: async ({ task }, use) => {
-    // Scenario and target (or test file and test) name the namespace: `hd-<scenario>-<target>-…`.
-    const drill = await openDrill(inject("helmdrill"), task.suite?.name.split(" ")[0] ?? task.file.name, task.name);
-    try {
-      await use(drill);
-    } finally {
-      if (task.result?.state === "fail") drill.markFailed();
-      await drill.close();
-    }
-  },
-});
+export const drillTest = drillTestOn(() => inject("helmdrill"));
+
+/** The same `drill` fixture on another cluster than the run's (a test that starts its own). */
+export function drillTestOn(provided: () => HelmdrillProvided) {
+  return test.extend<{ drill: Drill }>({
+    drill: async ({ task }, use) => {
+      // Scenario and target (or test file and test) name the namespace: `hd-<scenario>-<target>-…`.
+      const drill = await openDrill(provided(), task.suite?.name.split(" ")[0] ?? task.file.name, task.name);
+      try {
+        await use(drill);
+      } finally {
+        if (task.result?.state === "fail") drill.markFailed();
+        await drill.close();
+      }
+    },
+  });
+}

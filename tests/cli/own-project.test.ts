@@ -32,7 +32,7 @@ describe("helmdrill on a project outside this repository, through the packed tar
 
   it("packs compiled JavaScript, declarations and the provisioning sources — no TypeScript to run", async () => {
     const files = (await run(["tar", "-tzf", tarball])).stdout.split("\n").filter(Boolean);
-    for (const f of ["dist/harness/index.js", "dist/harness/index.d.ts", "dist/harness/vitest/index.js", "dist/harness/cli/main.js", "bin/helmdrill.mjs", "pins.json", "harness/cluster/reaper.sh"]) {
+    for (const f of ["dist/harness/index.js", "dist/harness/index.d.ts", "dist/harness/vitest/index.js", "dist/harness/cli/main.js", "bin/helmdrill.mjs", "pins.json", "harness/cluster/reaper.sh", "harness/cluster/kind-docker.sh", "harness/provision/kind-node/helmdrill-privileges.sh"]) {
       expect(files, f).toContain(`package/${f}`);
     }
     expect(files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);

@@ -1,10 +1,10 @@
 /**
  * Provider lifecycle, outside the run's shared cluster: a k3s node started through
- * @testcontainers/k3s comes up Ready and leaves no container behind after dispose; kind
- * reports precisely why it cannot run here; `existing` refuses without an opt-in.
+ * @testcontainers/k3s comes up Ready and leaves no container behind after dispose (kind: see
+ * kind.test.ts); `existing` refuses without an opt-in.
  */
 import { describe, expect, it } from "vitest";
-import { K3sProvider, KindProvider, ExistingClusterProvider, RUN_LABEL } from "../../harness/cluster/index.ts";
+import { K3sProvider, ExistingClusterProvider, RUN_LABEL } from "../../harness/cluster/index.ts";
 import { loadConfig } from "../../harness/config.ts";
 import { run } from "../../harness/exec.ts";
 import { saveImages, workloadImageRefs } from "../../harness/provision/images.ts";
@@ -26,19 +26,6 @@ describe("k3s provider lifecycle", () => {
       expect(await containersLabelled(runId)).toHaveLength(1);
     }
     expect(await containersLabelled(runId)).toEqual([]);
-  });
-});
-
-const kindReason = await new KindProvider("helmdrill-probe").unavailableReason();
-describe.skipIf(Boolean(kindReason))(`kind provider${kindReason ? ` — skipped: ${kindReason}` : ""}`, () => {
-  it("creates and deletes a kind cluster", { timeout: 600_000 }, async () => {
-    const name = `helmdrill-t${Date.now().toString(36)}`;
-    {
-      await using cluster = await new KindProvider(name).start();
-      expect(cluster.kubeconfig).toContain("server:");
-    }
-    const clusters = await run(["kind", "get", "clusters"]);
-    expect(clusters.stdout).not.toContain(name);
   });
 });
 

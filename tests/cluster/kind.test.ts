@@ -1,0 +1,55 @@
+/**
+ * kind for real (issue #11): beside the run's own cluster, a kind cluster started through the
+ * real kind CLI — upstream kindest/node when present, else helmdrill's offline build — shows the
+ * same facts as the run's cluster (tests/cluster/cluster-facts.ts), and leaves nothing behind.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { kindClusterName, providerFor, type StartedCluster } from "../../harness/cluster/index.ts";
+import type { V1Pod } from "@kubernetes/client-node";
+import { poll } from "../../harness/dsl/poll.ts";
+import { run } from "../../harness/exec.ts";
+import { providedFor, type HelmdrillProvided } from "../../harness/vitest/drill.ts";
+import { clusterFacts } from "./cluster-facts.ts";
+
+const base = inject("helmdrill");
+const runId = `${base.config.runId}-kind`;
+let cluster: StartedCluster | undefined;
+let provided: HelmdrillProvided | undefined;
+const nodeContainers = async () =>
+  (await run(["docker", "ps", "-aq", "--filter", `label=io.x-k8s.kind.cluster=${kindClusterName(runId)}`])).stdout.trim().split("\n").filter(Boolean);
+
+beforeAll(async () => {
+  const config = { ...base.config, cluster: "kind" as const, runId };
+  cluster = await (await providerFor(config)).start();
+  provided = await providedFor(config, base.tools, cluster);
+}, 600_000);
+afterAll(async () => {
+  await cluster?.stop();
+}, 300_000);
+
+describe("kind", () => {
+  it("runs the node image helmdrill picked, with kind's kubeadm-built control plane, kube-proxy and CoreDNS", { timeout: 180_000 }, async () => {
+    expect(provided!.cluster.runsOn).toMatch(/^kind \((kindest\/node|helmdrill\.local\/kind-node):[^)]+\), Kubernetes v1\.\d+\.\d+$/);
+    expect(await nodeContainers()).toHaveLength(1);
+    // kubeadm's static pods at once; kube-proxy (DaemonSet) and CoreDNS (Deployment) once the controllers ran.
+    const running = await poll(
+      async () => JSON.parse((await run([base.tools.kubectl, "--kubeconfig", cluster!.kubeconfigPath, "get", "pods", "-n", "kube-system", "-o", "json"])).stdout || "{}") as { items?: V1Pod[] },
+      (list) => {
+        const phases = (list.items ?? []).map((p) => `${p.metadata?.name}=${p.status?.phase}`);
+        const missing = ["etcd-", "kube-apiserver-", "kube-controller-manager-", "kube-scheduler-", "kube-proxy-", "coredns-"].filter((c) => !phases.some((p) => p.startsWith(c) && p.endsWith("=Running")));
+        return missing.length === 0 ? undefined : `not Running yet: ${missing.join(", ")} (pods: ${phases.join(", ")})`;
+      },
+      { timeoutMs: 120_000 },
+    );
+    expect(running.ok, running.lastProblem).toBe(true);
+  });
+});
+
+clusterFacts("the kind cluster", () => provided!, { timeout: 180_000 });
+
+describe("kind dispose", () => {
+  it("leaves no node container and no kind cluster behind", { timeout: 300_000 }, async () => {
+    await cluster!.stop();
+    expect(await nodeContainers()).toEqual([]);
+  });
+});
