@@ -5,6 +5,7 @@ import { run } from "../exec.ts";
 import { pins } from "../pins.ts";
 import { dockerReachable } from "../provision/docker.ts";
 import { findNodeImage } from "../provision/node-image.ts";
+import { findKindNodeImage, kindCliPath } from "../provision/kind-node.ts";
 import { imageExists } from "../provision/images.ts";
 import { ExistingClusterProvider } from "../cluster/existing.ts";
 import { toolPath } from "../tools/index.ts";
@@ -33,6 +34,12 @@ export async function doctor(config: HelmdrillConfig): Promise<DoctorCheck[]> {
   if (docker.ok) {
     const node = await findNodeImage(config.k3sImage);
     add({ name: "k3s node image", ok: Boolean(node), detail: node ?? "none present", fix: provisionFix });
+    if (config.cluster === "kind") {
+      const cli = existsSync(kindCliPath(config.cacheDir));
+      add({ name: "kind CLI", ok: cli, detail: cli ? kindCliPath(config.cacheDir) : "not provisioned", fix: provisionFix });
+      const kindNode = await findKindNodeImage();
+      add({ name: "kind node image", ok: Boolean(kindNode), detail: kindNode ?? "none present", fix: provisionFix });
+    }
     const images = pins().images;
     for (const ref of [images.busybox, ...images.todoDb, images.pause]) {
       const there = await imageExists(ref);

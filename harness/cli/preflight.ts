@@ -1,3 +1,4 @@
+import { KindProvider, kindClusterName } from "../cluster/index.ts";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import type { HelmdrillConfig } from "../config.ts";
@@ -9,6 +10,11 @@ import { requireDocker } from "../provision/docker.ts";
 export async function checkDocker(config: HelmdrillConfig): Promise<void> {
   if (config.cluster === "existing") return;
   await requireDocker();
+  if (config.cluster === "kind") {
+    // Before anything starts: the kind CLI and a node image, or what is missing and how to get it.
+    const reason = await new KindProvider(kindClusterName(config.runId), config.cacheDir).unavailableReason();
+    if (reason) throw new HelmdrillError(`--cluster kind cannot run here: ${reason}`);
+  }
 }
 
 /** Every chart under the fixtures directory (a folder with a Chart.yaml). */

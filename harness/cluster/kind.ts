@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, shellQuote, succeeded, tail } from "../exec.ts";

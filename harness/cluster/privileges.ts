@@ -41,9 +41,14 @@ export async function privilegeArgs(): Promise<string[]> {
   return emulatedPrivilegeArgs(missingCapabilities());
 }
 
-/** Every capability the host has, no seccomp/AppArmor confinement, unmasked /proc and /sys paths, /dev/kmsg. */
+/**
+ * Every capability the host has, no seccomp/AppArmor confinement, unmasked /proc and /sys
+ * paths, /dev/kmsg, and a devices cgroup that allows every device — without it a privileged
+ * pod inside (kube-proxy) fails with `failed to write "a *:* rwm" … devices.allow`.
+ */
 export function emulatedPrivilegeArgs(drop: string[]): string[] {
   return [
+    "--device-cgroup-rule=a *:* rwm",
     "--cap-add=ALL",
     ...drop.map((c) => `--cap-drop=${c}`),
     "--security-opt=seccomp=unconfined",

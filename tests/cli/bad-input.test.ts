@@ -123,6 +123,18 @@ describe("helmdrill rejects bad input clearly", () => {
     }
   });
 
+  it("kind where neither its CLI nor a node image is provisioned: what is missing and how to get it, nothing started", async () => {
+    const cache = mkdtempSync(path.join(os.tmpdir(), "helmdrill-cache-"));
+    try {
+      const runId = `nokind${Date.now().toString(36)}`;
+      const r = await helmdrill(["run", "--cluster", "kind", "--no-provision"], { HELMDRILL_CACHE: cache, HELMDRILL_RUN_ID: runId });
+      expectCleanError(r, /--cluster kind cannot run here: the kind CLI is neither provisioned nor on PATH: `npm run provision` builds it from the Go module proxy/);
+      expect(await containersOf(runId)).toBe("");
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
   it("missing Docker", async () => {
     const runId = `nodocker${Date.now().toString(36)}`;
     expectCleanError(await helmdrill(["run", "--no-provision"], { DOCKER_HOST: "unix:///nonexistent/docker.sock", HELMDRILL_RUN_ID: runId }), /no Docker engine is reachable/);

@@ -52,6 +52,40 @@ export function clusterFacts(title: string, provided: () => HelmdrillProvided, o
       expect(r.ok, r.lastProblem).toBe(true);
     });
 
+    test("routes a pod's request to another pod through its Service's ClusterIP (kube-proxy + CNI)", async ({ drill }) => {
+      await drill.kube.apps.createNamespacedDeployment({
+        namespace: drill.namespace,
+        body: deployment("echo", {
+          image: BUSYBOX,
+          command: ["sh", "-c", "mkdir -p /www && echo routed > /www/index.html && exec httpd -f -p 8080 -h /www"],
+          readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 },
+        }),
+      });
+      const svc = await drill.kube.core.createNamespacedService({ namespace: drill.namespace, body: { metadata: { name: "echo" }, spec: { selector: labels("echo"), ports: [{ port: 80, targetPort: 8080 }] } } });
+      await drill.kube.batch.createNamespacedJob({
+        namespace: drill.namespace,
+        body: {
+          metadata: { name: "client" },
+          spec: {
+            backoffLimit: 20,
+            template: {
+              spec: {
+                restartPolicy: "Never",
+                terminationGracePeriodSeconds: 1,
+                containers: [{ name: "c", image: BUSYBOX, command: ["sh", "-c", `test "$(wget -qO- http://${svc.spec?.clusterIP}:80/)" = routed`] }],
+              },
+            },
+          },
+        },
+      });
+      const r = await poll(
+        () => drill.kube.batch.readNamespacedJob({ name: "client", namespace: drill.namespace }),
+        (j) => (j.status?.succeeded ? undefined : `job status ${JSON.stringify({ failed: j.status?.failed, conditions: j.status?.conditions })}`),
+        { timeoutMs: 90_000 },
+      );
+      expect(r.ok, r.lastProblem).toBe(true);
+    });
+
     test("fails a Job whose container exits 1 with BackoffLimitExceeded", async ({ drill }) => {
       await drill.kube.batch.createNamespacedJob({
         namespace: drill.namespace,

@@ -28,16 +28,17 @@ afterAll(async () => {
 }, 300_000);
 
 describe("kind", () => {
-  it("runs the node image helmdrill picked, with kind's kubeadm-built control plane, kube-proxy and CoreDNS", { timeout: 180_000 }, async () => {
+  it("runs the node image helmdrill picked, with kind's kubeadm-built control plane, kube-proxy and CoreDNS all Ready", { timeout: 180_000 }, async () => {
     expect(provided!.cluster.runsOn).toMatch(/^kind \((kindest\/node|helmdrill\.local\/kind-node):[^)]+\), Kubernetes v1\.\d+\.\d+$/);
     expect(await nodeContainers()).toHaveLength(1);
     // kubeadm's static pods at once; kube-proxy (DaemonSet) and CoreDNS (Deployment) once the controllers ran.
     const running = await poll(
       async () => JSON.parse((await run([base.tools.kubectl, "--kubeconfig", cluster!.kubeconfigPath, "get", "pods", "-n", "kube-system", "-o", "json"])).stdout || "{}") as { items?: V1Pod[] },
       (list) => {
-        const phases = (list.items ?? []).map((p) => `${p.metadata?.name}=${p.status?.phase}`);
-        const missing = ["etcd-", "kube-apiserver-", "kube-controller-manager-", "kube-scheduler-", "kube-proxy-", "coredns-"].filter((c) => !phases.some((p) => p.startsWith(c) && p.endsWith("=Running")));
-        return missing.length === 0 ? undefined : `not Running yet: ${missing.join(", ")} (pods: ${phases.join(", ")})`;
+        const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+        const states = (list.items ?? []).map((p) => `${p.metadata?.name}=${ready(p) ? "Ready" : p.status?.phase}`);
+        const missing = ["etcd-", "kube-apiserver-", "kube-controller-manager-", "kube-scheduler-", "kube-proxy-", "coredns-"].filter((c) => !states.some((p) => p.startsWith(c) && p.endsWith("=Ready")));
+        return missing.length === 0 ? undefined : `not Ready yet: ${missing.join(", ")} (pods: ${states.join(", ")})`;
       },
       { timeoutMs: 120_000 },
     );
