@@ -8,7 +8,7 @@ import { privilegeArgs } from "../cluster/privileges.ts";
 import { RUN_LABEL } from "../cluster/types.ts";
 import { scratchDir } from "../cluster/reaper.ts";
 import { imageExists } from "./images.ts";
-import { buildKubernetes, buildNodeRootfs, hash, kubeBinDir, removeOtherTags, type NodeImageResult } from "./node-image.ts";
+import { buildKubernetes, buildNodeRootfs, hash, kubeBinDir, upstreamOrBuilt, type NodeImageResult } from "./node-image.ts";
 
 /**
  * kind, offline (issue #11): the kind CLI from the Go module proxy, and a kind node image.
@@ -223,16 +223,10 @@ async function assembleKindNode(cacheDir: string, ref: string, progress: (m: str
 
 /** Picks the kind node image, building it offline when the upstream one is neither here nor pullable. */
 export async function ensureKindNodeImage(cacheDir: string, progress: (m: string) => void): Promise<NodeImageResult> {
-  const upstream = pins().cluster.kind.upstreamNodeImage;
-  if (await imageExists(upstream)) return { ref: upstream, how: "upstream-local" };
+  const kind = pins().cluster.kind;
   const built = builtKindNodeImageRef();
-  if (await imageExists(built)) return { ref: built, how: "built-cached" };
-  progress(`docker pull ${upstream}`);
-  const pull = await run(["docker", "pull", upstream], { timeoutMs: 180_000 });
-  if (succeeded(pull)) return { ref: upstream, how: "upstream-pulled" };
-  progress(`pull failed (${(pull.stderr.trim().split("\n").pop() ?? "").slice(0, 160)}); building ${built} offline`);
-  await buildKubernetes(cacheDir, progress, [...pins().cluster.kubernetes.components, ...pins().cluster.kind.components]);
-  await assembleKindNode(cacheDir, built, progress);
-  await removeOtherTags(pins().cluster.kind.nodeImageRepository, built, progress);
-  return { ref: built, how: "built" };
+  return upstreamOrBuilt({ upstream: kind.upstreamNodeImage, built, repository: kind.nodeImageRepository }, progress, async () => {
+    await buildKubernetes(cacheDir, progress, [...pins().cluster.kubernetes.components, ...kind.components]);
+    await assembleKindNode(cacheDir, built, progress);
+  });
 }

@@ -180,23 +180,37 @@ export async function ensureNodeImage(cacheDir: string, override: string | undef
     if (!(await imageExists(override))) throw new HelmdrillError(`node image ${override} (HELMDRILL_K3S_IMAGE) is not present locally`);
     return { ref: override, how: "override" };
   }
-  const upstream = pins().cluster.k3s.upstreamImage;
-  if (await imageExists(upstream)) return { ref: upstream, how: "upstream-local" };
   const built = builtNodeImageRef();
-  if (await imageExists(built)) return { ref: built, how: "built-cached" };
-  progress(`docker pull ${upstream}`);
-  const pull = await run(["docker", "pull", upstream], { timeoutMs: 180_000 });
-  if (succeeded(pull)) return { ref: upstream, how: "upstream-pulled" };
-  progress(`pull failed (${(pull.stderr.trim().split("\n").pop() ?? "").slice(0, 160)}); building ${built} offline`);
-  await buildKubernetes(cacheDir, progress);
-  const base = await buildNodeRootfs(cacheDir, progress);
-  await assembleNodeImage(cacheDir, base, built, progress);
-  await removeOtherTags(pins().cluster.k3s.nodeImageRepository, built, progress);
-  return { ref: built, how: "built" };
+  return upstreamOrBuilt({ upstream: pins().cluster.k3s.upstreamImage, built, repository: pins().cluster.k3s.nodeImageRepository }, progress, async () => {
+    await buildKubernetes(cacheDir, progress);
+    const base = await buildNodeRootfs(cacheDir, progress);
+    await assembleNodeImage(cacheDir, base, built, progress);
+  });
+}
+
+/**
+ * A node image, upstream first (present locally, else pullable), else helmdrill's offline
+ * build under its content-addressed tag — built only when that tag is not there yet, and older
+ * builds removed once it is.
+ */
+export async function upstreamOrBuilt(
+  image: { upstream: string; built: string; repository: string },
+  progress: (m: string) => void,
+  build: () => Promise<void>,
+): Promise<NodeImageResult> {
+  if (await imageExists(image.upstream)) return { ref: image.upstream, how: "upstream-local" };
+  if (await imageExists(image.built)) return { ref: image.built, how: "built-cached" };
+  progress(`docker pull ${image.upstream}`);
+  const pull = await run(["docker", "pull", image.upstream], { timeoutMs: 180_000 });
+  if (succeeded(pull)) return { ref: image.upstream, how: "upstream-pulled" };
+  progress(`pull failed (${(pull.stderr.trim().split("\n").pop() ?? "").slice(0, 160)}); building ${image.built} offline`);
+  await build();
+  await removeOtherTags(image.repository, image.built, progress);
+  return { ref: image.built, how: "built" };
 }
 
 /** Older builds of the node image are ~1 GiB each: remove them once a new one exists. */
-export async function removeOtherTags(repository: string, keep: string, progress: (m: string) => void): Promise<void> {
+async function removeOtherTags(repository: string, keep: string, progress: (m: string) => void): Promise<void> {
   const list = await run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repository]);
   const stale = list.stdout.split("\n").map((s) => s.trim()).filter((ref) => ref && ref !== keep && !ref.endsWith(":<none>"));
   if (stale.length === 0) return;

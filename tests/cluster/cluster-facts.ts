@@ -24,6 +24,21 @@ const deployment = (name: string, container: Record<string, unknown>) => ({
     template: { metadata: { labels: labels(name) }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", ...container }] } },
   },
 });
+/** busybox httpd serving `text` at / on 8080, Ready once it answers. */
+const httpServer = (name: string, text: string) =>
+  deployment(name, {
+    image: BUSYBOX,
+    command: ["sh", "-c", `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 8080 -h /www`],
+    readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 },
+  });
+/** A Job of one busybox container running `script`. */
+const job = (name: string, script: string, backoffLimit: number) => ({
+  metadata: { name },
+  spec: {
+    backoffLimit,
+    template: { spec: { restartPolicy: "Never", terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: BUSYBOX, command: ["sh", "-c", script] }] } },
+  },
+});
 
 export function clusterFacts(title: string, provided: () => HelmdrillProvided, options: { timeout?: number } = {}): void {
   const test = drillTestOn(provided);
@@ -38,11 +53,7 @@ export function clusterFacts(title: string, provided: () => HelmdrillProvided, o
     test("runs the busybox HTTP server until its Deployment is Available", async ({ drill }) => {
       await drill.kube.apps.createNamespacedDeployment({
         namespace: drill.namespace,
-        body: deployment("web", {
-          image: BUSYBOX,
-          command: ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"],
-          readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 },
-        }),
+        body: httpServer("web", "ok"),
       });
       const r = await poll(
         () => drill.kube.apps.readNamespacedDeployment({ name: "web", namespace: drill.namespace }),
@@ -55,29 +66,10 @@ export function clusterFacts(title: string, provided: () => HelmdrillProvided, o
     test("routes a pod's request to another pod through its Service's ClusterIP (kube-proxy + CNI)", async ({ drill }) => {
       await drill.kube.apps.createNamespacedDeployment({
         namespace: drill.namespace,
-        body: deployment("echo", {
-          image: BUSYBOX,
-          command: ["sh", "-c", "mkdir -p /www && echo routed > /www/index.html && exec httpd -f -p 8080 -h /www"],
-          readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 },
-        }),
+        body: httpServer("echo", "routed"),
       });
       const svc = await drill.kube.core.createNamespacedService({ namespace: drill.namespace, body: { metadata: { name: "echo" }, spec: { selector: labels("echo"), ports: [{ port: 80, targetPort: 8080 }] } } });
-      await drill.kube.batch.createNamespacedJob({
-        namespace: drill.namespace,
-        body: {
-          metadata: { name: "client" },
-          spec: {
-            backoffLimit: 20,
-            template: {
-              spec: {
-                restartPolicy: "Never",
-                terminationGracePeriodSeconds: 1,
-                containers: [{ name: "c", image: BUSYBOX, command: ["sh", "-c", `test "$(wget -qO- http://${svc.spec?.clusterIP}:80/)" = routed`] }],
-              },
-            },
-          },
-        },
-      });
+      await drill.kube.batch.createNamespacedJob({ namespace: drill.namespace, body: job("client", `test "$(wget -qO- http://${svc.spec?.clusterIP}:80/)" = routed`, 20) });
       const r = await poll(
         () => drill.kube.batch.readNamespacedJob({ name: "client", namespace: drill.namespace }),
         (j) => (j.status?.succeeded ? undefined : `job status ${JSON.stringify({ failed: j.status?.failed, conditions: j.status?.conditions })}`),
@@ -87,16 +79,7 @@ export function clusterFacts(title: string, provided: () => HelmdrillProvided, o
     });
 
     test("fails a Job whose container exits 1 with BackoffLimitExceeded", async ({ drill }) => {
-      await drill.kube.batch.createNamespacedJob({
-        namespace: drill.namespace,
-        body: {
-          metadata: { name: "exit-one" },
-          spec: {
-            backoffLimit: 0,
-            template: { spec: { restartPolicy: "Never", terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: BUSYBOX, command: ["sh", "-c", "exit 1"] }] } },
-          },
-        },
-      });
+      await drill.kube.batch.createNamespacedJob({ namespace: drill.namespace, body: job("exit-one", "exit 1", 0) });
       const r = await poll(
         () => drill.kube.batch.readNamespacedJob({ name: "exit-one", namespace: drill.namespace }),
         (j) => {
