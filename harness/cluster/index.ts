@@ -8,7 +8,7 @@ import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts
 export { ExistingClusterProvider, K3sProvider, KindProvider, RUN_LABEL };
 export type { ClusterProvider, StartedCluster };
 
-/** The run's kind cluster: named after the run, so the reaper finds its node containers by kind's label. */
+/** The run's kind cluster, named after the run (and registered with its sweep when created). */
 export function kindClusterName(runId: string): string {
   return `helmdrill-${runId}`;
 }

@@ -1,7 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { K3sContainer, type StartedK3sContainer } from "@testcontainers/k3s";
-import { run, succeeded } from "../exec.ts";
-import { pins } from "../pins.ts";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { HelmdrillError } from "../errors.ts";
 import { requireDocker } from "../provision/docker.ts";
@@ -10,8 +8,6 @@ import { imageExists } from "../provision/images.ts";
 import { kubeConfigFromYaml, writeKubeconfig } from "./kubeconfig.ts";
 import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts";
 import { missingCapabilities, privilegedContainersWork } from "./privileges.ts";
-
-export { missingCapabilities };
 
 const PRELOAD_DIR = "/var/lib/rancher/k3s/agent/images";
 

@@ -183,8 +183,11 @@ async function assembleKindNode(cacheDir: string, ref: string, progress: (m: str
   const stage = `${pins().cluster.kind.nodeImageRepository}-stage:${ref.split(":").pop()}`;
   const builder = `helmdrill-kind-build-${Date.now().toString(36)}`;
   try {
-    // 1. The control-plane images, saved into one archive under the node's /kind/images.
+    // 1. The control-plane images, saved into one archive under the node's /kind/images; the
+    //    registry.k8s.io names they get in Docker for `docker save` are removed again below.
     for (const [i, part] of parts.entries()) {
+      // An upstream image of that name already here is used as is (and left alone afterwards).
+      if (await imageExists(part.ref)) continue;
       const dir = path.join(ctx, `image-${i}`);
       writeContext(dir, part.context);
       progress(`docker build ${part.ref}`);
