@@ -7,6 +7,7 @@ import { checkScenarioNames, loadCatalogue } from "../dsl/catalogue.ts";
 import { describeError, HelmdrillError } from "../errors.ts";
 import { run } from "../exec.ts";
 import { RUN_LABEL } from "../cluster/types.ts";
+import { kindClusterName } from "../cluster/index.ts";
 import { doctor } from "./doctor.ts";
 import { init } from "./init.ts";
 import { runSuite } from "./run.ts";
@@ -131,9 +132,15 @@ export function program(): Command {
     });
 
   p.command("clean")
-    .description("remove every container and scratch directory helmdrill left behind (crashed runs, --keep) — including those of runs still in progress")
+    .description("remove every container (k3s nodes, kind nodes of helmdrill-… clusters) and scratch directory helmdrill left behind (crashed runs, --keep) — including those of runs still in progress")
     .action(async () => {
       const ids = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout.trim().split("\n").filter(Boolean);
+      // kind's node containers carry kind's label, naming the cluster: helmdrill's are helmdrill-<run>.
+      const kindNodes = await run(["docker", "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster", "--format", '{{.ID}} {{.Label "io.x-k8s.kind.cluster"}}']);
+      for (const line of kindNodes.stdout.trim().split("\n")) {
+        const [id, cluster] = line.split(" ");
+        if (id && cluster?.startsWith(kindClusterName(""))) ids.push(id);
+      }
       if (ids.length) await run(["docker", "rm", "-f", "-v", ...ids]);
       const dirs = readdirSync(os.tmpdir())
         .filter((d) => d.startsWith("helmdrill-"))

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, shellQuote, succeeded, tail } from "../exec.ts";
@@ -60,9 +60,10 @@ export class KindProvider implements ClusterProvider {
   }
 
   /** The environment kind runs in: the privilege-emulating docker first on PATH where it is needed. */
-  private async kindEnv(): Promise<Record<string, string>> {
+  private async kindEnv(dir: string): Promise<Record<string, string>> {
     if (await privilegedContainersWork()) return {};
-    const bin = scratchDir("kind-docker");
+    const bin = path.join(dir, "bin");
+    mkdirSync(bin);
     // A wrapper rather than a symlink: an installed package need not keep the script's mode bits.
     writeFileSync(path.join(bin, "docker"), `#!/bin/sh\nexec bash ${shellQuote(KIND_DOCKER)} "$@"\n`, { mode: 0o755 });
     const real = (await run(["sh", "-c", "command -v docker"])).stdout.trim() || "docker";
@@ -79,9 +80,10 @@ export class KindProvider implements ClusterProvider {
     if (reason) throw new HelmdrillError(`the kind provider cannot start: ${reason}`);
     const kind = (await kindCli(this.cacheDir))!;
     const image = (await findKindNodeImage(this.image))!;
-    const env = await this.kindEnv();
     const name = this.clusterName;
+    // kind's config, the kubeconfig kind writes and the docker wrapper: removed with the cluster.
     const dir = scratchDir("kind");
+    const env = await this.kindEnv(dir);
     const kubeconfigPath = path.join(dir, "kubeconfig.yaml");
     const configPath = path.join(dir, "kind.yaml");
     // One control-plane node, its API server on loopback only.
@@ -90,6 +92,7 @@ export class KindProvider implements ClusterProvider {
     const fail = async (what: string, output: string): Promise<never> => {
       const logs = await run(["docker", "logs", "--tail", "25", `${name}-control-plane`]);
       await remove();
+      rmSync(dir, { recursive: true, force: true });
       throw new HelmdrillError(`${what}`, [tail(output, 8), logs.stdout || logs.stderr ? `node container log (last lines):\n${tail(`${logs.stdout}${logs.stderr}`, 25)}` : ""].filter(Boolean).join("\n"));
     };
     registerKindCluster(name);
@@ -113,6 +116,7 @@ export class KindProvider implements ClusterProvider {
       stopped = true;
       await remove();
       written.remove();
+      rmSync(dir, { recursive: true, force: true });
     };
     return {
       kind: "kind",

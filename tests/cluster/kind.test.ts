@@ -19,8 +19,9 @@ const nodeContainers = async () =>
   (await run(["docker", "ps", "-aq", "--filter", `label=io.x-k8s.kind.cluster=${kindClusterName(runId)}`])).stdout.trim().split("\n").filter(Boolean);
 
 beforeAll(async () => {
-  const config = { ...base.config, cluster: "kind" as const, runId };
-  cluster = await (await providerFor(config)).start();
+  const config = { ...base.config, cluster: "kind" as const };
+  // Its own cluster name (helmdrill-<run>-kind); scratch files stay under the run's own root.
+  cluster = await (await providerFor({ ...config, runId })).start();
   provided = await providedFor(config, base.tools, cluster);
 }, 600_000);
 afterAll(async () => {
