@@ -40,6 +40,8 @@ interface Condition {
   message?: string;
   /** The generation the controller last set this condition for (Flux stamps every condition). */
   observedGeneration?: number;
+  /** When its status last changed (RFC 3339, whole seconds). */
+  lastTransitionTime?: string;
 }
 interface HelmReleaseObject {
   metadata?: { generation?: number };
@@ -61,13 +63,17 @@ const condition = (o: HelmReleaseObject | undefined, type: string) => o?.status?
  * apply, the previous generation's Stalled=True (or Ready=True) is still there until the
  * controller picks the new spec up — under load, for seconds.
  */
-export function reconcileVerdict(o: HelmReleaseObject | undefined, generation: number): "ready" | "stalled" | undefined {
+export function reconcileVerdict(o: HelmReleaseObject | undefined, generation: number, appliedAt?: Date): "ready" | "stalled" | undefined {
   const current = (type: string) => {
     const c = condition(o, type);
     return c?.status === "True" && (c.observedGeneration ?? o?.status?.observedGeneration ?? 0) >= generation ? c : undefined;
   };
   if ((o?.status?.observedGeneration ?? 0) >= generation && current("Ready")) return "ready";
-  if (current("Stalled")) return "stalled";
+  // helm-controller deletes Stalled when it starts reconciling a generation and sets it anew when
+  // it gives up, so this generation's Stalled turned True after the apply. CI once read an older
+  // Stalled=True already stamped with the new generation, moments before the install succeeded.
+  const stalled = current("Stalled");
+  if (stalled && !(appliedAt && stalled.lastTransitionTime && Date.parse(stalled.lastTransitionTime) < Math.floor(appliedAt.getTime() / 1000) * 1000)) return "stalled";
   return undefined;
 }
 
@@ -124,13 +130,14 @@ export function fluxRelease(o: FluxReleaseOptions): Action {
       if (applied.exitCode !== 0) return applied;
 
       const read = () => readHelmRelease(ctx);
+      const appliedAt = new Date(Date.now() - applied.durationMs);
       const startedAt = new Date();
       const t0 = performance.now();
       const generation = (await read()).metadata?.generation ?? 1;
       const deadline = Date.now() + (o.timeoutMs ?? 180_000);
       let last: HelmReleaseObject | undefined;
       let verdict: ReturnType<typeof reconcileVerdict>;
-      while (Date.now() < deadline && !(verdict = reconcileVerdict((last = await read()), generation))) await new Promise((r) => setTimeout(r, 1000));
+      while (Date.now() < deadline && !(verdict = reconcileVerdict((last = await read()), generation, appliedAt))) await new Promise((r) => setTimeout(r, 1000));
       const history = (last?.status?.history ?? []).map((h) => `v${h.version} ${h.chartName}-${h.chartVersion} ${h.status}`).join(", ");
       const stdout = `generation ${generation}, observed ${last?.status?.observedGeneration ?? "-"}\n${describeConditions(last)}${history ? `\nhistory (newest first): ${history}` : ""}\n`;
       const failed = verdict !== "ready";

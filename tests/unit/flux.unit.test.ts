@@ -47,6 +47,18 @@ describe("when helm-controller has reconciled a generation", () => {
     expect(reconcileVerdict(stamped([["Ready", "False", 2], ["Stalled", "True", 2]]), 2)).toBe("stalled");
     expect(reconcileVerdict(stamped([["Ready", "True", 2]], 2), 2)).toBe("ready");
   });
+  it("takes Stalled as this generation's outcome only if it turned True after the apply", () => {
+    const applied = new Date("2026-12-02T03:10:20.400Z");
+    const stalled = (lastTransitionTime: string) => ({
+      metadata: { generation: 3 },
+      status: { observedGeneration: 2, conditions: [{ type: "Stalled", status: "True", reason: "RetriesExceeded", observedGeneration: 3, lastTransitionTime }] },
+    });
+    // Seen in CI: the previous give-up, already stamped with the new generation, 8 s before the install succeeded.
+    expect(reconcileVerdict(stalled("2026-12-02T03:09:58Z"), 3, applied)).toBeUndefined();
+    // Whole seconds: a Stalled set in the apply's own second counts.
+    expect(reconcileVerdict(stalled("2026-12-02T03:10:20Z"), 3, applied)).toBe("stalled");
+    expect(reconcileVerdict(stalled("2026-12-02T03:10:41Z"), 3, applied)).toBe("stalled");
+  });
   it("describes the conditions as the controller wrote them", () => {
     expect(describeConditions(hr(2, ["Ready", "False", "InstallFailed", "context deadline exceeded"], ["Released", "False", "InstallFailed"]))).toBe(
       "Ready=False InstallFailed: context deadline exceeded\nReleased=False InstallFailed:",
