@@ -310,11 +310,12 @@ async function runStep(
   let release: ReleaseState | undefined;
   let resources: ResourceSnapshot | undefined;
   // Read-only, so it may be retried: a reused keep-alive connection can be reset (ECONNRESET)
-  // by a busy API server, and one such read must not fail the step.
+  // by a busy API server, and one such read must not fail the step. An attempt that hangs is
+  // given up after 15 s and made again (CI saw one request hang 38 s, then "socket hang up").
   const snapshot = await poll(
-    () => Promise.all([readRelease(env.runners, env.kube.core, spec.release), snapshotResources(env.kube, env.namespace, selector, kinds)]),
+    () => withinMs(15_000, "reading the release and its resources", Promise.all([readRelease(env.runners, env.kube.core, spec.release), snapshotResources(env.kube, env.namespace, selector, kinds)])),
     () => undefined,
-    { timeoutMs: env.snapshotTimeoutMs ?? 20_000, intervalMs: 1000 },
+    { timeoutMs: env.snapshotTimeoutMs ?? 60_000, intervalMs: 1000 },
   );
   if (snapshot.ok) [release, resources] = snapshot.last!;
   else problem ??= `snapshot failed: ${snapshot.lastProblem} (${snapshot.attempts} attempt(s) in ${(snapshot.elapsedMs / 1000).toFixed(1)} s)`;
@@ -369,4 +370,13 @@ export function summarizeFailure(run: ScenarioRun): string {
   }
   if (failed.diagnostics) lines.push("", failed.diagnostics);
   return lines.join("\n");
+}
+
+/** A read that takes longer than `ms` is given up (its request may finish unobserved): the poll tries again. */
+function withinMs<T>(ms: number, what: string, read: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([read, late]).finally(() => clearTimeout(timer));
 }
