@@ -39,6 +39,11 @@ export default defineConfig({
           // Hooks remove whole installed projects (node_modules of the packed tarball): under the
           // cluster project's load that took over vitest's default 10 s in CI. A hang guard only.
           hookTimeout: 5 * 60_000,
+          // After the unit and cluster projects, not beside them: its interruption tests start
+          // clusters of their own, and with the catalogue's scenario runs on two cores the load
+          // average passed 50 and the run's API server stalled for tens of seconds (CI failures:
+          // a namespace Terminating for 120 s, Flux CRDs not Established in 60 s).
+          sequence: { groupOrder: 1 },
         },
       },
       helmdrillProject(project, { name: "cluster", include: ["tests/cluster/**/*.test.ts"] }),

@@ -119,8 +119,16 @@ export async function startFlux(o: { flux: FluxInstall; kubectl: string; kubecon
     if (r.exitCode !== 0) throw new HelmdrillError(`the Flux CRDs (${dir}) could not be applied`, r.stderr.trim());
     // A controller that starts before its kinds are served exits at once ("no matches for kind"):
     // seen in CI when a run applied them first, under load. Read-only wait.
-    const established = await run([o.kubectl, "wait", "--for=condition=Established", "--timeout=60s", ...files.flatMap((f) => ["-f", f])], { env: { KUBECONFIG: o.kubeconfigPath }, timeoutMs: 90_000 });
-    if (established.exitCode !== 0) throw new HelmdrillError(`the Flux CRDs (${dir}) were not established in 60 s`, established.stderr.trim());
+    // A hang guard: CI once saw 60 s pass on a loaded machine.
+    const established = await run([o.kubectl, "wait", "--for=condition=Established", "--timeout=180s", ...files.flatMap((f) => ["-f", f])], { env: { KUBECONFIG: o.kubeconfigPath }, timeoutMs: 210_000 });
+    if (established.exitCode !== 0) {
+      const conditions = await run(
+        [o.kubectl, "get", ...files.flatMap((f) => ["-f", f]), "-o", `jsonpath={range .items[*]}{.metadata.name}{":"}{range .status.conditions[*]} {.type}={.status}({.reason}){end}{"; "}{end}`],
+        { env: { KUBECONFIG: o.kubeconfigPath }, timeoutMs: 30_000 },
+      );
+      const state = conditions.exitCode === 0 ? conditions.stdout.trim() : `conditions could not be read: ${conditions.stderr.trim()}`;
+      throw new HelmdrillError(`the Flux CRDs (${dir}) were not established in 180 s: ${established.stderr.trim()} — ${state}`);
+    }
   }
   const storage = scratchDir("flux-storage");
   const running: Running[] = [];

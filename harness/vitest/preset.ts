@@ -101,7 +101,7 @@ export function helmdrillReporters(reportsDir: string): NonNullable<NonNullable<
 }
 
 /** Shared by every helmdrill run: forks, one worker per scenario file in flight, no retries. */
-export const RUN_OPTIONS = { pool: "forks", maxWorkers: 8, retry: 0 } as const;
+export const RUN_OPTIONS = { pool: "forks", maxWorkers: 4, retry: 0 } as const;
 
 /** A whole vitest config for a project's scenarios: `export default helmdrillVitestConfig()`. */
 export async function helmdrillVitestConfig(options: { config?: string } & PresetOptions = {}): Promise<ViteUserConfig> {

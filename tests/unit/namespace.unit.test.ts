@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { namespaceFor } from "../../harness/vitest/drill.ts";
+import { describeStuckNamespace } from "../../harness/probes/namespace.ts";
 
 describe("namespaceFor", () => {
   it("names the scenario and the target, and stays a DNS-1123 label", () => {
@@ -12,5 +13,39 @@ describe("namespaceFor", () => {
   it("gives a different name to each test of one target (the soak's 409 AlreadyExists), never by chance", () => {
     const names = new Set(Array.from({ length: 2000 }, () => namespaceFor("nodeport-conflict", "helm 4.1.4")));
     expect(names.size).toBe(2000);
+  });
+});
+
+describe("describeStuckNamespace", () => {
+  it("names the namespace controller's true conditions and the pods left, terminating or not", () => {
+    const ns = {
+      spec: { finalizers: ["kubernetes"] },
+      status: {
+        phase: "Terminating",
+        conditions: [
+          { type: "NamespaceDeletionDiscoveryFailure", status: "True", reason: "DiscoveryFailed", message: "Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: example.com/v1alpha1: stale GroupVersion discovery" },
+          { type: "NamespaceDeletionContentFailure", status: "False", reason: "ContentDeleted", message: "All content successfully deleted" },
+          { type: "NamespaceContentRemaining", status: "True", reason: "SomeResourcesRemain", message: "Some resources are remaining: pods. has 1 resource instances" },
+        ],
+      },
+    };
+    const pods = [
+      {
+        metadata: { name: "web-1", deletionTimestamp: new Date(), finalizers: ["example.com/hold"] },
+        spec: { containers: [{ name: "c" }] },
+        status: { phase: "Running", containerStatuses: [{ name: "c", ready: true, state: { running: {} } }] },
+      },
+    ];
+    const text = describeStuckNamespace(ns as never, pods as never);
+    expect(text).toBe(
+      "NamespaceDeletionDiscoveryFailure: Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: example.com/v1alpha1: stale GroupVersion discovery; " +
+        "NamespaceContentRemaining: Some resources are remaining: pods. has 1 resource instances — " +
+        "pod/web-1 Running 1/1 ready (terminating) finalizers example.com/hold — spec.finalizers kubernetes",
+    );
+  });
+
+  it("says when the controller reports nothing and no pod is left, or pods could not be listed", () => {
+    expect(describeStuckNamespace({ status: { phase: "Terminating" } }, [])).toBe("the namespace controller reports no condition — no pods left");
+    expect(describeStuckNamespace(undefined, undefined)).toBe("the namespace controller reports no condition — pods could not be listed");
   });
 });
