@@ -1,13 +1,16 @@
 /**
  * `npm run bench:cluster`: cold start → node Ready for each cluster provider (k3s and kind by
- * default), several times, and the node container's peak memory. Prints figures; asserts
- * nothing (targets are read by people, not enforced by timed assertions).
+ * default) on each pinned Kubernetes minor it has a node for, several times, and the node
+ * container's peak memory. Prints figures; asserts nothing (targets are read by people, not
+ * enforced by timed assertions).
  *
- *   HELMDRILL_BENCH_STARTS=5 HELMDRILL_BENCH_CLUSTERS=k3s,kind npm run bench:cluster
+ *   HELMDRILL_BENCH_STARTS=5 HELMDRILL_BENCH_CLUSTERS=k3s,kind HELMDRILL_KUBERNETES=1.33,1.34 npm run bench:cluster
  */
 import { existsSync, readFileSync } from "node:fs";
 import { providerFor } from "../harness/cluster/index.ts";
-import { loadConfig } from "../harness/config.ts";
+import { loadConfig, parseClusterKinds } from "../harness/config.ts";
+import { parseKubernetesList } from "../harness/pins.ts";
+import { legSlug, runLegs, type RunLeg } from "../harness/cli/run.ts";
 import { describeError } from "../harness/errors.ts";
 import { run } from "../harness/exec.ts";
 
@@ -32,12 +35,14 @@ async function nodeContainerId(kind: string, name: string): Promise<string> {
   return (await run(["docker", "inspect", "-f", "{{.Id}}", ref])).stdout.trim();
 }
 
-async function bench(cluster: "k3s" | "kind", starts: number): Promise<void> {
+async function bench(leg: RunLeg, starts: number): Promise<void> {
   const base = loadConfig();
+  const { cluster } = leg;
+  const label = legSlug(leg);
   const readyMs: number[] = [];
   const peaks: number[] = [];
   for (let i = 1; i <= starts; i++) {
-    const config = { ...base, cluster, runId: `${base.runId}-${cluster}${i}` };
+    const config = { ...base, cluster, clusters: [cluster], kubernetes: [leg.kubernetes], runId: `${base.runId}-${cluster}${i}` };
     const provider = await providerFor(config);
     const t0 = performance.now();
     const started = await provider.start();
@@ -47,20 +52,20 @@ async function bench(cluster: "k3s" | "kind", starts: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 5000));
     const peak = peakMemoryBytes(await nodeContainerId(started.kind, started.name));
     if (peak) peaks.push(peak);
-    console.log(`${cluster} start ${i}/${starts}: node Ready after ${(ms / 1000).toFixed(1)} s; peak memory ${peak ? `${(peak / 2 ** 20).toFixed(0)} MiB` : "n/a"}`);
+    console.log(`${label} start ${i}/${starts}: node Ready after ${(ms / 1000).toFixed(1)} s; peak memory ${peak ? `${(peak / 2 ** 20).toFixed(0)} MiB` : "n/a"}`);
     await started.stop();
   }
-  console.log(`${cluster}: cold start → node Ready: median ${(median(readyMs) / 1000).toFixed(1)} s (min ${(Math.min(...readyMs) / 1000).toFixed(1)} s, max ${(Math.max(...readyMs) / 1000).toFixed(1)} s, n=${starts})`);
-  if (peaks.length) console.log(`${cluster}: node container peak memory: median ${(median(peaks) / 2 ** 20).toFixed(0)} MiB, max ${(Math.max(...peaks) / 2 ** 20).toFixed(0)} MiB\n`);
+  console.log(`${label}: cold start → node Ready: median ${(median(readyMs) / 1000).toFixed(1)} s (min ${(Math.min(...readyMs) / 1000).toFixed(1)} s, max ${(Math.max(...readyMs) / 1000).toFixed(1)} s, n=${starts})`);
+  if (peaks.length) console.log(`${label}: node container peak memory: median ${(median(peaks) / 2 ** 20).toFixed(0)} MiB, max ${(Math.max(...peaks) / 2 ** 20).toFixed(0)} MiB\n`);
 }
 
 async function main() {
   const starts = Number(process.env.HELMDRILL_BENCH_STARTS ?? 3);
-  const clusters = (process.env.HELMDRILL_BENCH_CLUSTERS ?? "k3s,kind").split(",").map((s) => s.trim());
-  for (const cluster of clusters) {
-    if (cluster !== "k3s" && cluster !== "kind") throw new Error(`unknown cluster "${cluster}" (k3s or kind)`);
-    await bench(cluster, starts);
-  }
+  const clusters = parseClusterKinds(process.env.HELMDRILL_BENCH_CLUSTERS ?? "k3s,kind");
+  if (clusters.includes("existing")) throw new Error("bench:cluster starts clusters: k3s or kind");
+  const { legs, notes } = runLegs({ clusters, kubernetes: parseKubernetesList(process.env.HELMDRILL_KUBERNETES ?? "all") });
+  for (const n of notes) console.log(n);
+  for (const leg of legs) await bench(leg, starts);
 }
 
 main().catch((error) => {

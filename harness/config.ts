@@ -4,7 +4,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { HelmdrillError } from "./errors.ts";
-import { parseVersionList, pins } from "./pins.ts";
+import { parseKubernetesList, parseVersionList, pins } from "./pins.ts";
 import { PROJECT_ENV, projectFromEnv, useProject } from "./project-env.ts";
 import type { Driver } from "./dsl/target.ts";
 
@@ -53,6 +53,8 @@ export const projectSchema = z.strictObject({
   /** Where reports go (default: reports/). */
   reports: z.string().min(1).optional(),
   cluster: z.enum(["k3s", "kind", "existing"]).optional(),
+  /** Kubernetes minors of the nodes helmdrill starts (default: the pinned default), e.g. ["1.33", "1.34"]. */
+  kubernetes: versionList.optional(),
 });
 
 export type HelmdrillProjectConfig = z.input<typeof projectSchema>;
@@ -75,6 +77,7 @@ export interface Project {
   baseline?: string;
   reportsDir: string;
   cluster?: ClusterKind;
+  kubernetes?: string[];
 }
 
 export const CONFIG_FILE_NAMES = ["helmdrill.config.ts", "helmdrill.config.mts", "helmdrill.config.mjs", "helmdrill.config.js"];
@@ -121,6 +124,7 @@ export function parseProject(raw: unknown, file: string): Project {
     baseline: c.baseline,
     reportsDir: abs(c.reports ?? "reports"),
     cluster: c.cluster,
+    kubernetes: c.kubernetes,
   };
 }
 
@@ -187,7 +191,12 @@ export interface HelmdrillConfig {
   fixturesDir: string;
   helmVersions: string[];
   helmfileVersions: string[];
+  /** The cluster of this vitest run: the first of `clusters`. */
   cluster: ClusterKind;
+  /** `--cluster k3s,kind`: `helmdrill run` runs the selection once per cluster (and Kubernetes minor). */
+  clusters: ClusterKind[];
+  /** `--kubernetes 1.33,1.34`: pinned minors of the nodes helmdrill starts; a vitest run uses the first. */
+  kubernetes: string[];
   /** Only for cluster=existing: both must be named and the opt-in given. */
   existing: { kubeconfig?: string; context?: string; optIn: boolean };
   /** Override of the node image for the k3s provider. */
@@ -207,6 +216,7 @@ export interface ConfigOverrides {
   helm?: string;
   helmfile?: string;
   cluster?: string;
+  kubernetes?: string;
   kubeconfig?: string;
   context?: string;
   allowExistingCluster?: boolean;
@@ -235,6 +245,14 @@ export function parseClusterKind(raw: string | undefined): ClusterKind {
   throw new HelmdrillError(`unknown cluster provider "${value}"`, "use one of: k3s (default), kind, existing");
 }
 
+/** `--cluster k3s,kind`: providers in the order given; `existing` only alone. */
+export function parseClusterKinds(raw: string | undefined): ClusterKind[] {
+  const kinds = [...new Set((raw ?? pins().defaults.cluster).split(",").map((s) => s.trim()).filter(Boolean).map((s) => parseClusterKind(s)))];
+  if (kinds.length === 0) return [parseClusterKind(undefined)];
+  if (kinds.length > 1 && kinds.includes("existing")) throw new HelmdrillError("--cluster existing cannot be combined with other clusters", "run the existing cluster on its own: --cluster existing --context NAME --allow-existing-cluster");
+  return kinds;
+}
+
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): HelmdrillConfig {
   const cacheDir = env.HELMDRILL_CACHE ?? path.join(env.XDG_CACHE_HOME ?? path.join(env.HOME ?? os.homedir(), ".cache"), "helmdrill");
   const scenarios =
@@ -245,6 +263,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       .filter(Boolean);
   const project = projectFromEnv(env);
   const root = project?.root ?? process.cwd();
+  const clusters = parseClusterKinds(overrides.cluster ?? env.HELMDRILL_CLUSTER ?? project?.cluster);
   return {
     project,
     root,
@@ -253,7 +272,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     fixturesDir: path.resolve(env.HELMDRILL_FIXTURES ?? project?.chartsDir ?? path.join(root, "fixtures")),
     helmVersions: parseVersionList("helm", overrides.helm ?? env.HELMDRILL_HELM ?? project?.targets.helm),
     helmfileVersions: parseVersionList("helmfile", overrides.helmfile ?? env.HELMDRILL_HELMFILE ?? project?.targets.helmfile),
-    cluster: parseClusterKind(overrides.cluster ?? env.HELMDRILL_CLUSTER ?? project?.cluster),
+    cluster: clusters[0]!,
+    clusters,
+    kubernetes: parseKubernetesList(overrides.kubernetes ?? env.HELMDRILL_KUBERNETES ?? project?.kubernetes),
     existing: {
       kubeconfig: overrides.kubeconfig ?? env.HELMDRILL_KUBECONFIG,
       context: overrides.context ?? env.HELMDRILL_CONTEXT,
@@ -276,7 +297,8 @@ export function configToEnv(config: HelmdrillConfig): Record<string, string> {
     HELMDRILL_FIXTURES: config.fixturesDir,
     HELMDRILL_HELM: config.helmVersions.join(","),
     HELMDRILL_HELMFILE: config.helmfileVersions.join(","),
-    HELMDRILL_CLUSTER: config.cluster,
+    HELMDRILL_CLUSTER: config.clusters.join(","),
+    HELMDRILL_KUBERNETES: config.kubernetes.join(","),
     HELMDRILL_KEEP: config.keep ? "1" : "0",
     HELMDRILL_SCENARIOS: config.scenarios.join(","),
     HELMDRILL_DRIVERS: config.drivers.join(","),

@@ -49,6 +49,25 @@ export interface FluxPins {
   helmLibrary: string;
 }
 
+/** One Kubernetes minor helmdrill builds nodes for. */
+export interface KubernetesMinorPin {
+  version: string;
+  stagingVersion: string;
+  goDirective: string;
+  godebug: string;
+  /** Used when present locally or pullable; otherwise the k3s-compatible node is built offline. */
+  k3sUpstreamImage: string;
+  /** The providers with a node for this minor. */
+  clusters: ("k3s" | "kind")[];
+}
+
+/** A minor's pin with what every minor shares: what a build of its components needs. */
+export interface KubernetesPin extends KubernetesMinorPin {
+  minor: string;
+  module: string;
+  components: string[];
+}
+
 export interface Pins {
   defaults: { helm: string[]; helmfile: string[]; helmDiff: string; cluster: string };
   baseline: { helm: string; helmfile: string };
@@ -58,14 +77,13 @@ export interface Pins {
   helmDiff: Record<string, GoToolPin>;
   flux: FluxPins;
   cluster: {
-    k3s: { upstreamImage: string; nodeImageRepository: string };
+    k3s: { nodeImageRepository: string };
     kubernetes: {
       module: string;
-      version: string;
-      stagingVersion: string;
-      goDirective: string;
-      godebug: string;
+      /** The minor a run uses unless `--kubernetes` names others. */
+      default: string;
       components: string[];
+      minors: Record<string, KubernetesMinorPin>;
     };
     debian: { suite: string; mirror: string; packages: string[] };
     kind: {
@@ -154,4 +172,61 @@ export function parseVersionList(tool: ToolName, input: string | readonly string
     if (!out.includes(v)) out.push(v);
   }
   return out;
+}
+
+/** Every pinned Kubernetes minor ("1.33", "1.34"), oldest first. */
+export function pinnedKubernetesMinors(): string[] {
+  return Object.keys(pins().cluster.kubernetes.minors)
+    .filter((k) => !k.startsWith("$"))
+    .sort((a, b) => semver.compare(`${a}.0`, `${b}.0`));
+}
+
+/** The pin of one Kubernetes minor (default: the pinned default). */
+export function kubernetesPin(minor = pins().cluster.kubernetes.default): KubernetesPin {
+  const k = pins().cluster.kubernetes;
+  const m = k.minors[minor];
+  if (!m) throw new HelmdrillError(`Kubernetes ${minor} is not pinned`, `pinned minors: ${pinnedKubernetesMinors().join(", ")}`);
+  return { ...m, minor, module: k.module, components: k.components };
+}
+
+/**
+ * "1.33,1.34", "v1.33" or "1.33.5" → pinned minors; "all" → every pinned minor. Anything else
+ * is one clear error naming the pinned ones.
+ */
+export function parseKubernetesList(input: string | readonly string[] | undefined): string[] {
+  const known = pinnedKubernetesMinors();
+  const items = (typeof input === "string" ? input.split(",") : (input ?? [])).map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) return [pins().cluster.kubernetes.default];
+  const out: string[] = [];
+  for (const raw of items) {
+    if (raw === "all") {
+      out.push(...known);
+      continue;
+    }
+    const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?$/.exec(raw);
+    const minor = m ? `${m[1]}.${m[2]}` : undefined;
+    const pin = minor ? pins().cluster.kubernetes.minors[minor] : undefined;
+    if (!minor || !pin || (m![3] !== undefined && pin.version !== `v${minor}.${m![3]}`)) {
+      throw new HelmdrillError(`Kubernetes ${raw} is not pinned`, `pinned: ${known.map((k) => `${k} (${pins().cluster.kubernetes.minors[k]!.version})`).join(", ")}; use a minor such as ${known.at(-1)}, a list, or "all"`);
+    }
+    out.push(minor);
+  }
+  return [...new Set(out)];
+}
+
+/** The Kubernetes minor kind's node is pinned for (its etcd and CoreDNS pins are that kubeadm's). */
+export function kindMinor(): string {
+  const m = pinnedKubernetesMinors().filter((k) => pins().cluster.kubernetes.minors[k]!.clusters.includes("kind"));
+  if (m.length !== 1) throw new HelmdrillError(`pins.json must name exactly one Kubernetes minor with a kind node (found ${m.length})`);
+  return m[0]!;
+}
+
+/** The minors a provider has a node for. */
+export function minorsFor(cluster: "k3s" | "kind"): string[] {
+  return pinnedKubernetesMinors().filter((k) => pins().cluster.kubernetes.minors[k]!.clusters.includes(cluster));
+}
+
+/** Every pinned Kubernetes version without its "v" ("1.33.5", "1.34.4"): what `kubernetes:` ranges are checked against. */
+export function pinnedKubernetesVersions(): string[] {
+  return pinnedKubernetesMinors().map((m) => kubernetesPin(m).version.replace(/^v/, ""));
 }

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import type { HelmdrillConfig } from "../config.ts";
 import { describeError } from "../errors.ts";
 import { run } from "../exec.ts";
-import { pins } from "../pins.ts";
+import { minorsFor, pins } from "../pins.ts";
 import { dockerReachable } from "../provision/docker.ts";
 import { findNodeImage } from "../provision/node-image.ts";
 import { findKindNodeImage, kindCliPath } from "../provision/kind-node.ts";
@@ -32,9 +32,12 @@ export async function doctor(config: HelmdrillConfig): Promise<DoctorCheck[]> {
   });
 
   if (docker.ok) {
-    const node = await findNodeImage(config.k3sImage);
-    add({ name: "k3s node image", ok: Boolean(node), detail: node ?? "none present", fix: provisionFix });
-    if (config.cluster === "kind") {
+    // The selected Kubernetes minors (--kubernetes; default: the pinned default).
+    for (const minor of config.kubernetes.filter((m) => minorsFor("k3s").includes(m))) {
+      const node = await findNodeImage(config.k3sImage, minor);
+      add({ name: `k3s node image (Kubernetes ${minor})`, ok: Boolean(node), detail: node ?? "none present", fix: provisionFix });
+    }
+    if (config.clusters.includes("kind")) {
       const cli = existsSync(kindCliPath(config.cacheDir));
       add({ name: "kind CLI", ok: cli, detail: cli ? kindCliPath(config.cacheDir) : "not provisioned", fix: provisionFix });
       const kindNode = await findKindNodeImage();

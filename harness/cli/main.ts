@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { loadConfig, loadProject, type ConfigOverrides } from "../config.ts";
+import { pinnedKubernetesMinors, pins } from "../pins.ts";
 import { checkScenarioNames, loadCatalogue } from "../dsl/catalogue.ts";
 import { describeError, HelmdrillError } from "../errors.ts";
 import { run } from "../exec.ts";
@@ -22,7 +23,8 @@ import { walk } from "./walk.ts";
  */
 const clusterOptions = (cmd: Command) =>
   cmd
-    .addOption(new Option("--cluster <provider>", "cluster provider: k3s (default), kind or existing"))
+    .addOption(new Option("--cluster <providers>", "cluster provider: k3s (default), kind or existing; `run` takes a list (k3s,kind) and runs the scenarios on each"))
+    .option("--kubernetes <minors>", `Kubernetes minor of the node helmdrill starts, pinned: ${pinnedKubernetesMinors().join(", ")} (default ${pins().cluster.kubernetes.default}); \`run\` takes a list (1.33,1.34) or "all"`)
     .option("--kubeconfig <file>", "kubeconfig for --cluster existing")
     .option("--context <name>", "context for --cluster existing")
     .option("--allow-existing-cluster", "opt in to installing and uninstalling releases on the named existing cluster")
@@ -37,12 +39,21 @@ async function configFor(o: Record<string, unknown>) {
   return { ...loadConfig(overrides(o)), project };
 }
 
+/** Only `run` goes over several clusters or Kubernetes minors. */
+function oneCluster<C extends { clusters: string[]; kubernetes: string[] }>(config: C, command: string): C {
+  if (config.clusters.length > 1 || config.kubernetes.length > 1) {
+    throw new HelmdrillError(`${command} runs on one cluster: --cluster ${config.clusters.join(",")} --kubernetes ${config.kubernetes.join(",")} names several`, "name one provider and one Kubernetes minor (`helmdrill run` takes lists)");
+  }
+  return config;
+}
+
 function overrides(o: Record<string, unknown>): ConfigOverrides {
   const scenarios = (o.scenario as string[] | undefined)?.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
   return {
     helm: o.helm as string | undefined,
     helmfile: o.helmfile as string | undefined,
     cluster: o.cluster as string | undefined,
+    kubernetes: o.kubernetes as string | undefined,
     kubeconfig: o.kubeconfig as string | undefined,
     context: o.context as string | undefined,
     allowExistingCluster: o.allowExistingCluster as boolean | undefined,
@@ -93,7 +104,7 @@ export function program(): Command {
     .option("--reports <dir>", "where to write reports (default: reports/)")
     .option("--no-provision", "do not provision missing tools and images first")
     .action(async (chart: string, o) => {
-      const config = loadConfig(overrides(o));
+      const config = oneCluster(loadConfig(overrides(o)), "upgrade-check");
       process.exitCode = await upgradeCheck(
         config,
         { chart, from: o.from, repo: o.repo, values: o.values ?? [], release: o.release, timeout: o.timeout, images: o.image ?? [] },
@@ -114,7 +125,7 @@ export function program(): Command {
     .addOption(new Option("--style <style>", "helmfile style: the write-up's --args, helmDefaults, or helmfile apply").choices(["args", "defaults", "apply"]).default("args"))
     .option("--no-pause", "do not wait for Enter between steps (demos)")
     .action(async (id: string, o) => {
-      const config = await configFor(o);
+      const config = oneCluster(await configFor(o), "walk");
       const catalogue = await loadCatalogue(config.project);
       checkScenarioNames(catalogue, [id]);
       const helm = o.helm ? config.helmVersions.at(-1) : undefined;

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { configToEnv, type HelmdrillConfig, type Project } from "../config.ts";
+import { configToEnv, type ClusterKind, type HelmdrillConfig, type Project } from "../config.ts";
 import { HelmdrillError } from "../errors.ts";
 import { info } from "../log.ts";
 import { provision } from "../provision/index.ts";
@@ -10,14 +10,20 @@ import { runReaper } from "../cluster/reaper.ts";
 import { checkScenarioNames, loadCatalogue } from "../dsl/catalogue.ts";
 import { resolveTools } from "../tools/index.ts";
 import { summaryLine } from "../report/ci-summary.ts";
+import { baselineLabel, writeReports, type CollectedRuns } from "../report/reporter.ts";
+import type { Matrix } from "../report/model.ts";
+import type { ScenarioRun } from "../dsl/scenario.ts";
+import { minorsFor } from "../pins.ts";
 import { clusterTestOptions, helmdrillReporters, RUN_OPTIONS, scenarioPlugin } from "../vitest/preset.ts";
 import { checkDocker, lintFixtures } from "./preflight.ts";
 
 /**
  * `helmdrill run`: preflight (config, scenario names, versions, Docker, opt-in, charts),
  * provisioning (idempotent), the project's images, then its scenarios through vitest's Node
- * API and helmdrill's preset on one cluster. Returns the exit code: 0 when every scenario
- * matched its expectations, 1 otherwise.
+ * API and helmdrill's preset — once per selected cluster and Kubernetes minor (`--cluster
+ * k3s,kind --kubernetes 1.33,1.34`), one after the other, each on a cluster of its own, and
+ * then one matrix over all of them. Returns the exit code: 0 when every scenario matched its
+ * expectations on every cluster, 1 otherwise.
  */
 export async function runSuite(config: HelmdrillConfig & { project: Project }, options: { provision: boolean }): Promise<number> {
   const catalogue = await loadCatalogue(config.project);
@@ -30,6 +36,8 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
       `scenarios by driver: ${catalogue.map((e) => `${e.spec.id} (${(e.spec.drivers ?? ["helm"]).join("+")})`).join(", ")}`,
     );
   }
+  const { legs, notes } = runLegs(config);
+  for (const n of notes) info(n);
   if (config.cluster === "existing") {
     // Refuse (and fail fast on an unreachable API server) before anything is started.
     const started = await new ExistingClusterProvider(config.existing).start((m) => info(m));
@@ -39,29 +47,91 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
   // a crash removes them.
   const reaper = runReaper(config.runId);
   // Provisioning comes first: on a fresh machine it is what installs and starts the engine.
-  if (options.provision) await provision({ clusters: config.cluster === "existing" ? [] : [config.cluster], noDocker: config.cluster === "existing" });
-  await checkDocker(config);
-  if (config.cluster !== "existing") await buildProjectImages(config.project, (m) => info(`images: ${m}`));
+  const started = legs.filter((l) => l.cluster !== "existing") as { cluster: "k3s" | "kind"; kubernetes: string }[];
+  if (options.provision) {
+    await provision({ clusters: [...new Set(started.map((l) => l.cluster))], kubernetes: [...new Set(started.map((l) => l.kubernetes))], noDocker: started.length === 0 });
+  }
+  for (const cluster of new Set(legs.map((l) => l.cluster))) await checkDocker({ ...config, cluster });
+  if (started.length > 0) await buildProjectImages(config.project, (m) => info(`images: ${m}`));
   const tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
   await lintFixtures(Object.values(tools.helm).at(-1)!, config.fixturesDir);
 
-  Object.assign(process.env, configToEnv({ ...config, progress: true }));
-  info(`running ${selected.length} scenario(s)${config.drivers.length ? ` through ${config.drivers.join(", ")}` : ""} on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, cluster ${config.cluster}`);
   const { startVitest } = await import("vitest/node");
-  const results = path.join(config.reportsDir, "vitest-results.json");
-  // The project's own vitest config (if any) is not read: a run is exactly helmdrill's preset.
-  const vitest = await startVitest(
-    "test",
-    selected.map((e) => e.file),
-    { ...clusterTestOptions(config.project), ...RUN_OPTIONS, config: false, watch: false, reporters: helmdrillReporters(config.reportsDir) },
-    { plugins: [scenarioPlugin(config.project)] },
-  );
-  await vitest?.close();
-  const failed = !vitest || (process.exitCode ?? 0) !== 0;
-  if (existsSync(results)) console.log(summaryLine(JSON.parse(readFileSync(results, "utf8"))));
+  const multi = legs.length > 1;
+  const collected: CollectedRuns = { runs: [], coverage: [] };
+  const summaries: string[] = [];
+  let failed = false;
+  for (const leg of legs) {
+    // One vitest run per cluster: its own reports under reports/clusters/<cluster>/ when there are several.
+    const legConfig = { ...config, cluster: leg.cluster, clusters: [leg.cluster], kubernetes: [leg.kubernetes], reportsDir: multi ? path.join(config.reportsDir, "clusters", legSlug(leg)) : config.reportsDir };
+    Object.assign(process.env, configToEnv({ ...legConfig, progress: true }));
+    info(
+      `running ${selected.length} scenario(s)${config.drivers.length ? ` through ${config.drivers.join(", ")}` : ""} on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, ` +
+        `cluster ${leg.cluster}${leg.cluster === "existing" ? "" : ` (Kubernetes ${leg.kubernetes})`}`,
+    );
+    const results = path.join(legConfig.reportsDir, "vitest-results.json");
+    rmSync(results, { force: true });
+    // The project's own vitest config (if any) is not read: a run is exactly helmdrill's preset.
+    const vitest = await startVitest(
+      "test",
+      selected.map((e) => e.file),
+      { ...clusterTestOptions(config.project), ...RUN_OPTIONS, config: false, watch: false, reporters: helmdrillReporters(legConfig.reportsDir) },
+      { plugins: [scenarioPlugin(config.project)] },
+    );
+    await vitest?.close();
+    failed ||= !vitest || (process.exitCode ?? 0) !== 0;
+    process.exitCode = 0;
+    if (existsSync(results)) summaries.push(`${multi ? `${legSlug(leg)}: ` : ""}${summaryLine(JSON.parse(readFileSync(results, "utf8")))}`);
+    const runsFile = path.join(legConfig.reportsDir, "conformance", "runs.json");
+    if (multi && existsSync(runsFile)) {
+      collected.runs.push(...(JSON.parse(readFileSync(runsFile, "utf8")) as ScenarioRun[]));
+      const matrix = JSON.parse(readFileSync(path.join(legConfig.reportsDir, "conformance", "matrix.json"), "utf8")) as Matrix;
+      if (collected.coverage.length === 0) collected.coverage = matrix.coverage ?? [];
+    }
+  }
   const r = config.reportsDir;
-  console.log(`reports: ${r}/conformance/matrix.md (and .html), transcripts in ${r}/transcripts/, JUnit in ${r}/junit.xml, Allure results in ${r}/allure-results/`);
-  process.exitCode = 0;
+  if (multi) {
+    // One matrix over every cluster: a column per target and cluster, and the steps that differed between clusters.
+    writeReports(collected, r, baselineLabel(config.project.baseline));
+    info(`${collected.runs.length} scenario runs on ${legs.map(legSlug).join(", ")}; per-cluster JUnit, vitest JSON and Allure results in ${r}/clusters/`);
+  }
+  for (const line of summaries) console.log(line);
+  console.log(`reports: ${r}/conformance/matrix.md (and .html), transcripts in ${r}/transcripts/, JUnit in ${multi ? `${r}/clusters/*/` : `${r}/`}junit.xml, Allure results in ${multi ? `${r}/clusters/*/` : `${r}/`}allure-results/`);
   reaper.release();
   return failed ? 1 : 0;
+}
+
+export interface RunLeg {
+  cluster: ClusterKind;
+  kubernetes: string;
+}
+
+/** "k3s-1.34", "kind-1.34", "existing". */
+export function legSlug(leg: RunLeg): string {
+  return leg.cluster === "existing" ? "existing" : `${leg.cluster}-${leg.kubernetes}`;
+}
+
+/**
+ * Every (cluster, Kubernetes minor) a run goes over, in the order given: each provider on
+ * each selected minor it has a node for. A provider with a node for none of them is bad input;
+ * a minor it lacks while others have it is said, not silently dropped.
+ */
+export function runLegs(config: Pick<HelmdrillConfig, "clusters" | "kubernetes">): { legs: RunLeg[]; notes: string[] } {
+  const legs: RunLeg[] = [];
+  const notes: string[] = [];
+  for (const cluster of config.clusters) {
+    if (cluster === "existing") {
+      legs.push({ cluster, kubernetes: "" });
+      continue;
+    }
+    const have = minorsFor(cluster);
+    const minors = config.kubernetes.filter((m) => have.includes(m));
+    if (minors.length === 0) {
+      throw new HelmdrillError(`--cluster ${cluster} has no node for Kubernetes ${config.kubernetes.join(", ")}`, `pinned ${cluster} nodes: Kubernetes ${have.join(", ")}`);
+    }
+    const missing = config.kubernetes.filter((m) => !have.includes(m));
+    if (missing.length) notes.push(`${cluster}: no node pinned for Kubernetes ${missing.join(", ")} (pinned: ${have.join(", ")}); running ${cluster} on ${minors.join(", ")} only`);
+    for (const kubernetes of minors) legs.push({ cluster, kubernetes });
+  }
+  return { legs, notes };
 }

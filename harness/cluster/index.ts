@@ -31,6 +31,7 @@ export async function providerFor(config: HelmdrillConfig): Promise<ClusterProvi
     case "k3s": {
       return new K3sProvider()
         .withImage(config.k3sImage)
+        .withKubernetes(config.kubernetes[0])
         .withPreloadedImages(...(await workloadArchives(config)))
         .withLabels({ [RUN_LABEL]: config.runId });
     }

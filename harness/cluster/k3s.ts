@@ -40,12 +40,19 @@ export class HelmdrillK3sContainer extends K3sContainer {
 export class K3sProvider implements ClusterProvider {
   readonly kind = "k3s" as const;
   private image?: string;
+  private kubernetes?: string;
   private preload: string[] = [];
   private startupTimeoutMs = 300_000;
   private labels: Record<string, string> = {};
 
   withImage(ref: string | undefined): this {
     this.image = ref;
+    return this;
+  }
+
+  /** The Kubernetes minor of the node (default: the pinned default); an image given with withImage wins. */
+  withKubernetes(minor: string | undefined): this {
+    this.kubernetes = minor;
     return this;
   }
 
@@ -67,9 +74,12 @@ export class K3sProvider implements ClusterProvider {
 
   async start(progress: (message: string) => void = () => {}): Promise<StartedK3sCluster> {
     await requireDocker();
-    const image = this.image ?? (await findNodeImage());
+    const image = this.image ?? (await findNodeImage(undefined, this.kubernetes));
     if (!image) {
-      throw new HelmdrillError("no k3s node image is present locally", "run `npm run provision` (it builds one offline if none can be pulled)");
+      throw new HelmdrillError(
+        `no k3s node image${this.kubernetes ? ` for Kubernetes ${this.kubernetes}` : ""} is present locally`,
+        "run `npm run provision` (it builds one offline for every pinned minor if none can be pulled)",
+      );
     }
     if (!(await imageExists(image))) throw new HelmdrillError(`node image ${image} is not present locally`, "run `npm run provision`");
     for (const archive of this.preload) {

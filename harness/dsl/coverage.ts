@@ -20,6 +20,13 @@ export interface CoverageFinding {
 export interface PinnedVersions {
   helmVersions: readonly string[];
   helmfileVersions: readonly string[];
+  /** The pinned Kubernetes versions ("1.33.5", "1.34.4"): an expectation keyed by `kubernetes` is reached on one of them. */
+  kubernetesVersions?: readonly string[];
+}
+
+/** Every target on every pinned Kubernetes version (targets unchanged when none are given). */
+function onEachKubernetes(targets: Target[], versions: readonly string[] | undefined): Target[] {
+  return versions?.length ? targets.flatMap((t) => versions.map((kubernetes) => ({ ...t, kubernetes }))) : targets;
 }
 
 type Supports = (helmfile: string, helm: string) => boolean;
@@ -47,7 +54,7 @@ function boundaryVersions(checks: Check[], tool: "helm" | "helmfile"): string[] 
 export function expectationCoverage(spec: ScenarioSpec, pinned: PinnedVersions, supports: Supports = () => true): CoverageFinding[] {
   const drivers = spec.drivers ?? ["helm"];
   // Apply targets count as reachable: whether helm-diff loads is a fact of the run, not of the pins.
-  const pinnedTargets = targetsFor(drivers, pinned, supports, () => undefined, spec.migrations);
+  const pinnedTargets = onEachKubernetes(targetsFor(drivers, pinned, supports, () => undefined, spec.migrations), pinned.kubernetesVersions);
   const findings: CoverageFinding[] = [];
   for (const [i, step] of spec.steps.entries()) {
     const at = { scenario: spec.id, step: i + 1, stepTitle: step.title };
@@ -62,7 +69,10 @@ export function expectationCoverage(spec: ScenarioSpec, pinned: PinnedVersions, 
       const unpinned = (tool: "helm" | "helmfile", pinnedList: readonly string[]) => [
         ...new Set([...pinnedList, ...boundaryVersions(keyed, tool)]),
       ];
-      const candidates = targetsFor(drivers, { helmVersions: unpinned("helm", pinned.helmVersions), helmfileVersions: unpinned("helmfile", pinned.helmfileVersions) }, undefined, undefined, spec.migrations);
+      const candidates = onEachKubernetes(
+        targetsFor(drivers, { helmVersions: unpinned("helm", pinned.helmVersions), helmfileVersions: unpinned("helmfile", pinned.helmfileVersions) }, undefined, undefined, spec.migrations),
+        pinned.kubernetesVersions,
+      );
       const holes = new Map<CheckCategory, Target[]>();
       for (const t of candidates) {
         for (const cat of applicableChecks(checks, t).uncovered) holes.set(cat, [...(holes.get(cat) ?? []), t]);

@@ -111,6 +111,8 @@ export interface ScenarioRun {
   targetLabel: string;
   /** What it ran on: provider, node image, Kubernetes version (set by the runner that knows). */
   cluster?: string;
+  /** The cluster's short name ("k3s 1.34"): the matrix's cluster dimension when a run spans several. */
+  clusterLabel?: string;
   namespace: string;
   status: "passed" | "failed";
   /** Set when the target could not run here (the reason); its steps are all not run. */

@@ -25,6 +25,8 @@ export interface Target {
   flux?: string;
   /** Why this target cannot run here (e.g. no helm-diff that this Helm loads): reported as not run. */
   unavailable?: string;
+  /** The Kubernetes version the run's API server reports ("1.34.4"); set by the run, not a column of its own. */
+  kubernetes?: string;
 }
 
 /** Keys an expectation to targets. Every field given must match; ranges are semver ranges. */
@@ -38,6 +40,8 @@ export interface Selector {
   helmfile?: string;
   /** One style or several (`["args", "defaults"]`: every `helmfile sync` style). */
   style?: HelmfileStyle | readonly HelmfileStyle[];
+  /** The cluster's Kubernetes version, e.g. ">=1.34" (a range: "1.34" alone means 1.34.x). */
+  kubernetes?: string;
 }
 
 export function selects(selector: Selector | undefined, target: Target): boolean {
@@ -50,6 +54,10 @@ export function selects(selector: Selector | undefined, target: Target): boolean
     if (!target.helmfile) return false;
     if (!semver.satisfies(target.helmfile, selector.helmfile, { includePrerelease: true })) return false;
   }
+  if (selector.kubernetes) {
+    const version = target.kubernetes ? semver.coerce(target.kubernetes) : null;
+    if (!version || !semver.satisfies(version, selector.kubernetes)) return false;
+  }
   return true;
 }
 
@@ -61,6 +69,7 @@ export function describeSelector(selector: Selector | undefined): string {
   if (selector.helm) parts.push(`helm ${selector.helm}`);
   if (selector.helmTo) parts.push(`upgrading with helm ${selector.helmTo}`);
   if (selector.helmfile) parts.push(`helmfile ${selector.helmfile}`);
+  if (selector.kubernetes) parts.push(`Kubernetes ${selector.kubernetes}`);
   return parts.join(", ");
 }
 
@@ -83,7 +92,7 @@ export function targetSlug(target: Target): string {
 
 /** Validates a selector's ranges at definition time, so a typo fails loudly. */
 export function validateSelector(selector: Selector): void {
-  for (const key of ["helm", "helmTo", "helmfile"] as const) {
+  for (const key of ["helm", "helmTo", "helmfile", "kubernetes"] as const) {
     const range = selector[key];
     if (range !== undefined && semver.validRange(range) === null) {
       throw new Error(`invalid semver range for ${key}: "${range}"`);

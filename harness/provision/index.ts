@@ -9,15 +9,17 @@ import { buildWorkloadImages, saveImages, workloadImageRefs } from "./images.ts"
 import { ensureNodeImage } from "./node-image.ts";
 import { ensureKindNodeImage, installKindCli } from "./kind-node.ts";
 import { runReaper } from "../cluster/reaper.ts";
-import { pins } from "../pins.ts";
+import { kindMinor, minorsFor, pinnedKubernetesMinors, pins } from "../pins.ts";
 
 /**
  * `npm run provision`: everything a run needs, each phase skipped when its result exists.
  * Prints a timing line per phase and a summary table at the end.
  */
-export async function provision(options: { clusters?: readonly ("k3s" | "kind")[]; noDocker?: boolean } = {}): Promise<PhaseTiming[]> {
-  // Node images for these providers (default: both, as npm test's kind test needs kind's too).
+export async function provision(options: { clusters?: readonly ("k3s" | "kind")[]; kubernetes?: readonly string[]; noDocker?: boolean } = {}): Promise<PhaseTiming[]> {
+  // Node images for these providers (default: both, as npm test's kind test needs kind's too)
+  // and these Kubernetes minors (default: every pinned one, as npm test runs each).
   const clusters = options.noDocker ? [] : (options.clusters ?? ["k3s", "kind"]);
+  const minors = options.kubernetes ?? pinnedKubernetesMinors();
   const config = loadConfig();
   const timings: PhaseTiming[] = [];
   const timed = async (name: string, fn: (progress: (m: string) => void) => Promise<string>) => {
@@ -54,12 +56,14 @@ export async function provision(options: { clusters?: readonly ("k3s" | "kind")[
       return built.length === 0 ? `cached: ${archive}` : `built ${built.join(", ")} → ${archive}`;
     });
     if (clusters.includes("k3s")) {
-      await timed("k3s node image", async (p) => {
-        const r = await ensureNodeImage(config.cacheDir, config.k3sImage, p);
-        return `${r.how === "built-cached" || r.how.startsWith("upstream-local") || r.how === "override" ? "cached" : r.how}: ${r.ref}`;
-      });
+      for (const minor of minors.filter((m) => minorsFor("k3s").includes(m))) {
+        await timed(`k3s node image (Kubernetes ${minor})`, async (p) => {
+          const r = await ensureNodeImage(config.cacheDir, config.k3sImage, p, minor);
+          return `${r.how === "built-cached" || r.how.startsWith("upstream-local") || r.how === "override" ? "cached" : r.how}: ${r.ref}`;
+        });
+      }
     }
-    if (clusters.includes("kind")) {
+    if (clusters.includes("kind") && minors.includes(kindMinor())) {
       await timed("kind CLI", async (p) => `${await installKindCli(config.cacheDir, p)}: kind ${pins().cluster.kind.cli.version}`);
       await timed("kind node image", async (p) => {
         const r = await ensureKindNodeImage(config.cacheDir, p);

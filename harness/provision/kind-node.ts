@@ -2,13 +2,13 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync,
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked, succeeded, tail } from "../exec.ts";
-import { PACKAGE_ROOT, pins, type GoToolPin } from "../pins.ts";
+import { kindMinor, kubernetesPin, PACKAGE_ROOT, pins, type GoToolPin } from "../pins.ts";
 import { goBuildInModule } from "../tools/index.ts";
 import { privilegeArgs } from "../cluster/privileges.ts";
 import { RUN_LABEL } from "../cluster/types.ts";
 import { scratchDir } from "../cluster/reaper.ts";
 import { imageExists } from "./images.ts";
-import { buildKubernetes, buildNodeRootfs, hash, kubeBinDir, upstreamOrBuilt, type NodeImageResult } from "./node-image.ts";
+import { buildIdentity, buildKubernetes, buildNodeRootfs, hash, kubeBinDir, upstreamOrBuilt, type NodeImageResult } from "./node-image.ts";
 
 /**
  * kind, offline (issue #11): the kind CLI from the Go module proxy, and a kind node image.
@@ -47,7 +47,8 @@ export function builtKindNodeImageRef(): string {
   const files = readdirSync(KIND_NODE_SOURCES)
     .sort()
     .map((f) => `${f}:${readFileSync(path.join(KIND_NODE_SOURCES, f), "utf8")}`);
-  const tag = `${p.kubernetes.version}-${hash([...files, JSON.stringify(p.kind), JSON.stringify(p.kubernetes), JSON.stringify(p.debian), pins().images.pause])}`;
+  const k = kubernetesPin(kindMinor());
+  const tag = `${k.version}-${hash([...files, JSON.stringify(p.kind), buildIdentity(k), JSON.stringify(p.debian), pins().images.pause])}`;
   return `${p.kind.nodeImageRepository}:${tag}`;
 }
 
@@ -81,9 +82,9 @@ const scratchImage = (binary: string, from: string, entrypoint = false) => ({
 
 /** Maps every image kubeadm lists (and kind's sandbox image) to a local build, or says which pin is off. */
 async function plannedImages(cacheDir: string, rootfs: string, progress: (m: string) => void): Promise<NodeImagePart[]> {
-  const k = pins().cluster.kubernetes;
+  const k = kubernetesPin(kindMinor());
   const kind = pins().cluster.kind;
-  const bin = kubeBinDir(cacheDir);
+  const bin = kubeBinDir(cacheDir, kindMinor());
   const listed = await runChecked([path.join(bin, "kubeadm"), "config", "images", "list", "--kubernetes-version", k.version]);
   const sandbox = /sandbox_image\s*=\s*"([^"]+)"/.exec(readFileSync(path.join(await kindModuleDir(), "images", "base", "files", "etc", "containerd", "config.toml"), "utf8"))?.[1];
   const wanted = [...new Set([...listed.stdout.split("\n").map((s) => s.trim()).filter(Boolean), ...(sandbox ? [sandbox] : [])])];
@@ -175,7 +176,7 @@ function baseDockerfile(rootfs: string, kubernetesVersion: string): string {
 const ENTRYPOINT = '["/usr/local/bin/helmdrill-privileges", "/usr/local/bin/entrypoint", "/sbin/init"]';
 
 async function assembleKindNode(cacheDir: string, ref: string, progress: (m: string) => void): Promise<void> {
-  const k = pins().cluster.kubernetes;
+  const k = kubernetesPin(kindMinor());
   const rootfs = await buildNodeRootfs(cacheDir, progress, { name: "kind-node", packages: pins().cluster.kind.packages });
   const parts = await plannedImages(cacheDir, rootfs, progress);
   const ctx = scratchDir("kind-node-build");
@@ -202,7 +203,7 @@ async function assembleKindNode(cacheDir: string, ref: string, progress: (m: str
     const node = path.join(ctx, "node");
     cpSync(path.join(await kindModuleDir(), "images", "base", "files"), path.join(node, "base-files"), { recursive: true });
     await runChecked(["chmod", "-R", "u+w", path.join(node, "base-files")]);
-    for (const c of ["kubeadm", "kubelet", "kubectl"]) copyFileSync(path.join(kubeBinDir(cacheDir), c), path.join(node, c));
+    for (const c of ["kubeadm", "kubelet", "kubectl"]) copyFileSync(path.join(kubeBinDir(cacheDir, kindMinor()), c), path.join(node, c));
     for (const f of readdirSync(KIND_NODE_SOURCES)) copyFileSync(path.join(KIND_NODE_SOURCES, f), path.join(node, f));
     writeFileSync(path.join(node, "Dockerfile"), baseDockerfile(rootfs, k.version));
     progress(`docker build ${stage}`);
@@ -229,7 +230,7 @@ export async function ensureKindNodeImage(cacheDir: string, progress: (m: string
   const kind = pins().cluster.kind;
   const built = builtKindNodeImageRef();
   return upstreamOrBuilt({ upstream: kind.upstreamNodeImage, built, repository: kind.nodeImageRepository }, progress, async () => {
-    await buildKubernetes(cacheDir, progress, [...pins().cluster.kubernetes.components, ...kind.components]);
+    await buildKubernetes(cacheDir, progress, [...pins().cluster.kubernetes.components, ...kind.components], kindMinor());
     await assembleKindNode(cacheDir, built, progress);
   });
 }

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameS
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked, runPipelineChecked, succeeded } from "../exec.ts";
-import { pins } from "../pins.ts";
+import { kubernetesPin, pins, type KubernetesPin } from "../pins.ts";
 import { ensureDebianPackages } from "./docker.ts";
 import { NODE_IMAGE_SOURCES, imageExists, saveImages } from "./images.ts";
 import { scratchDir } from "../cluster/reaper.ts";
@@ -22,18 +22,25 @@ export function hash(parts: string[]): string {
   return h.digest("hex").slice(0, 10);
 }
 
-/** Content-addressed tag: any change to the entrypoint, configs or pins makes a new image. */
-export function builtNodeImageRef(): string {
+/** Content-addressed tag per Kubernetes minor: any change to the entrypoint, configs or pins makes a new image. */
+export function builtNodeImageRef(minor?: string): string {
   const p = pins();
   const files = readdirSync(NODE_IMAGE_SOURCES)
     .sort()
     .map((f) => `${f}:${readFileSync(path.join(NODE_IMAGE_SOURCES, f), "utf8")}`);
-  const tag = `${p.cluster.kubernetes.version}-${hash([...files, JSON.stringify(p.cluster.kubernetes), JSON.stringify(p.cluster.debian), p.images.pause])}`;
+  const k = kubernetesPin(minor);
+  const tag = `${k.version}-${hash([...files, buildIdentity(k), JSON.stringify(p.cluster.debian), p.images.pause])}`;
   return `${p.cluster.k3s.nodeImageRepository}:${tag}`;
 }
 
-export function kubeBinDir(cacheDir: string): string {
-  return path.join(cacheDir, "bin", `kube-${pins().cluster.kubernetes.version}`);
+/** What a build of one minor's components depends on (the same text a single-minor pin hashed, so tags stay). */
+export function buildIdentity(k: KubernetesPin): string {
+  const { module, version, stagingVersion, goDirective, godebug, components } = k;
+  return JSON.stringify({ module, version, stagingVersion, goDirective, godebug, components });
+}
+
+export function kubeBinDir(cacheDir: string, minor?: string): string {
+  return path.join(cacheDir, "bin", `kube-${kubernetesPin(minor).version}`);
 }
 
 /** Every Kubernetes binary any node flavour needs: the k3s-compatible node's and kind's (kubeadm, kubectl). */
@@ -47,9 +54,9 @@ function allComponents(): string[] {
  * -controller-manager, -scheduler, kubelet, kube-proxy) from k8s.io/kubernetes; binaries
  * already built are kept.
  */
-export async function buildKubernetes(cacheDir: string, progress: (m: string) => void, components = pins().cluster.kubernetes.components): Promise<"cached" | "built"> {
-  const k = pins().cluster.kubernetes;
-  const out = kubeBinDir(cacheDir);
+export async function buildKubernetes(cacheDir: string, progress: (m: string) => void, components = pins().cluster.kubernetes.components, minor?: string): Promise<"cached" | "built"> {
+  const k = kubernetesPin(minor);
+  const out = kubeBinDir(cacheDir, minor);
   const missing = components.filter((c) => !existsSync(path.join(out, c)));
   if (missing.length === 0) return "cached";
   const go = await run(["go", "env", "GOVERSION"]);
@@ -92,10 +99,10 @@ export async function buildKubernetes(cacheDir: string, progress: (m: string) =>
     await runChecked(["go", "mod", "tidy"], { cwd: src, env: { GOFLAGS: "-mod=mod" }, timeoutMs: 1_800_000 });
     writeFileSync(tidied, "");
   }
-  const [major, minor] = k.version.replace(/^v/, "").split(".");
+  const [gitMajor, gitMinor] = k.version.replace(/^v/, "").split(".");
   const ld = ["-s", "-w"];
   for (const pkg of ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"]) {
-    ld.push(`-X ${pkg}.gitVersion=${k.version}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`, `-X ${pkg}.gitTreeState=clean`);
+    ld.push(`-X ${pkg}.gitVersion=${k.version}`, `-X ${pkg}.gitMajor=${gitMajor}`, `-X ${pkg}.gitMinor=${gitMinor}`, `-X ${pkg}.gitTreeState=clean`);
   }
   progress(`go build ${missing.join(" ")} (${go.stdout.trim()}); cold: tens of minutes on 2 cores`);
   const tmp = `${out}.tmp`;
@@ -137,11 +144,11 @@ export async function buildNodeRootfs(cacheDir: string, progress: (m: string) =>
 }
 
 /** Adds the Kubernetes binaries, entrypoint, containerd/CNI config and the pause image. */
-async function assembleNodeImage(cacheDir: string, base: string, ref: string, progress: (m: string) => void): Promise<void> {
+async function assembleNodeImage(cacheDir: string, base: string, ref: string, progress: (m: string) => void, minor: string): Promise<void> {
   const ctx = scratchDir("node-build");
   try {
-    const k = pins().cluster.kubernetes;
-    for (const c of k.components) copyFileSync(path.join(kubeBinDir(cacheDir), c), path.join(ctx, c));
+    const k = kubernetesPin(minor);
+    for (const c of k.components) copyFileSync(path.join(kubeBinDir(cacheDir, minor), c), path.join(ctx, c));
     for (const f of readdirSync(NODE_IMAGE_SOURCES)) copyFileSync(path.join(NODE_IMAGE_SOURCES, f), path.join(ctx, f));
     copyFileSync(await saveImages(cacheDir, "pause", [pins().images.pause]), path.join(ctx, "pause.tar"));
     writeFileSync(
@@ -175,16 +182,18 @@ export interface NodeImageResult {
 }
 
 /** Picks the node image the k3s provider will start, building it if needed. */
-export async function ensureNodeImage(cacheDir: string, override: string | undefined, progress: (m: string) => void): Promise<NodeImageResult> {
+/** Picks the node image of one Kubernetes minor (default: the pinned default), building it if needed. */
+export async function ensureNodeImage(cacheDir: string, override: string | undefined, progress: (m: string) => void, minor = pins().cluster.kubernetes.default): Promise<NodeImageResult> {
   if (override) {
     if (!(await imageExists(override))) throw new HelmdrillError(`node image ${override} (HELMDRILL_K3S_IMAGE) is not present locally`);
     return { ref: override, how: "override" };
   }
-  const built = builtNodeImageRef();
-  return upstreamOrBuilt({ upstream: pins().cluster.k3s.upstreamImage, built, repository: pins().cluster.k3s.nodeImageRepository }, progress, async () => {
-    await buildKubernetes(cacheDir, progress);
+  const built = builtNodeImageRef(minor);
+  const k = kubernetesPin(minor);
+  return upstreamOrBuilt({ upstream: k.k3sUpstreamImage, built, repository: pins().cluster.k3s.nodeImageRepository }, progress, async () => {
+    await buildKubernetes(cacheDir, progress, k.components, minor);
     const base = await buildNodeRootfs(cacheDir, progress);
-    await assembleNodeImage(cacheDir, base, built, progress);
+    await assembleNodeImage(cacheDir, base, built, progress, minor);
   });
 }
 
@@ -209,18 +218,23 @@ export async function upstreamOrBuilt(
   return { ref: image.built, how: "built" };
 }
 
-/** Older builds of the node image are ~1 GiB each: remove them once a new one exists. */
+/**
+ * Older builds of the node image are ~1 GiB each: remove them once a new one exists — only
+ * those of the same Kubernetes minor (tags start with the version: v1.34.4-…), never another
+ * minor's node.
+ */
 async function removeOtherTags(repository: string, keep: string, progress: (m: string) => void): Promise<void> {
   const list = await run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repository]);
-  const stale = list.stdout.split("\n").map((s) => s.trim()).filter((ref) => ref && ref !== keep && !ref.endsWith(":<none>"));
+  const minorOf = (ref: string) => /:v(\d+\.\d+)\./.exec(ref)?.[1];
+  const stale = list.stdout.split("\n").map((s) => s.trim()).filter((ref) => ref && ref !== keep && !ref.endsWith(":<none>") && minorOf(ref) === minorOf(keep));
   if (stale.length === 0) return;
   progress(`removing superseded node images: ${stale.join(", ")}`);
   await run(["docker", "rmi", ...stale]);
 }
 
 /** Which node image is there to start, without building anything. */
-export async function findNodeImage(override?: string): Promise<string | undefined> {
-  for (const ref of [override, pins().cluster.k3s.upstreamImage, builtNodeImageRef()]) {
+export async function findNodeImage(override?: string, minor?: string): Promise<string | undefined> {
+  for (const ref of [override, kubernetesPin(minor).k3sUpstreamImage, builtNodeImageRef(minor)]) {
     if (ref && (await imageExists(ref))) return ref;
   }
   return undefined;

@@ -1,5 +1,5 @@
 import { STATUS_TEXT, type Matrix, type MatrixCell, type MatrixRow } from "./model.ts";
-import { CELL_STATES, STATE_WORD, cellDetails, columnTotals, formatDuration, groupByScenario, truncate, type CellStatus, type ScenarioGroup } from "./markdown.ts";
+import { CELL_STATES, STATE_WORD, cellDetails, clusterDriftCells, columnTotals, formatDuration, groupByScenario, truncate, type CellStatus, type ScenarioGroup } from "./markdown.ts";
 
 /**
  * The conformance matrix as ONE self-contained static HTML page: inline CSS, no external
@@ -249,6 +249,17 @@ footer { padding: 0 32px 32px; color: var(--muted); font-size: 12px; }
 @media print { body { background: #fff; } .scroll { overflow: visible; box-shadow: none; } .filter { display: none; } }
 `;
 
+/** Only when the runs span several clusters: the steps that behaved differently on them, or that none did. */
+function renderClusterDrift(matrix: Matrix): string {
+  if (!matrix.clusterDrift) return "";
+  const items = matrix.clusterDrift.map(
+    (d) => `<li><code>${escapeHtml(d.scenario)}</code> step ${d.step} (${escapeHtml(d.title)}), ${escapeHtml(d.target)}<ul>${clusterDriftCells(d).map((c) => `<li>${escapeHtml(c)}</li>`).join("")}</ul></li>`,
+  );
+  return `<section class="cluster-drift"><h2>Differences between clusters</h2>${
+    items.length ? `<ul>${items.join("")}</ul>` : "<p>Every step of every target had the same outcome and error text on each cluster.</p>"
+  }</section>`;
+}
+
 export function renderMatrixHtml(matrix: Matrix, options: MatrixHtmlOptions = {}): string {
   const title = options.title ?? "helmdrill conformance matrix";
   const generatedAt = options.generatedAt ?? new Date().toISOString();
@@ -301,6 +312,7 @@ ${matrix.rows.length ? `<label class="filter"><input type="checkbox" id="only-in
 </header>
 <main>
 ${content}
+${renderClusterDrift(matrix)}
 </main>
 <footer>helmdrill · ${groups.length} scenario${groups.length === 1 ? "" : "s"} · ${matrix.rows.length} step${matrix.rows.length === 1 ? "" : "s"} · ${matrix.columns.length} target${matrix.columns.length === 1 ? "" : "s"} · generated ${escapeHtml(generatedAt)}</footer>
 </body>

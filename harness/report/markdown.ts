@@ -2,7 +2,7 @@ import type { CheckRecord, CommandRecord, ScenarioRun, StepRecord, StepStatus } 
 import type { ReleaseState } from "../probes/release.ts";
 import { diffSnapshots, renderSnapshot, type ResourceSnapshot } from "../probes/resources.ts";
 import { formatDuration } from "../log.ts";
-import { CELL_STATES, STATE_ICON, STATE_WORD, STATUS_TEXT, type CellStatus, type Matrix, type MatrixCell, type MatrixRow } from "./model.ts";
+import { CELL_STATES, STATE_ICON, STATE_WORD, STATUS_TEXT, type CellStatus, type ClusterDrift, type Matrix, type MatrixCell, type MatrixRow } from "./model.ts";
 import { renderArgv } from "../exec.ts";
 
 /**
@@ -190,8 +190,28 @@ export function renderMatrixMarkdown(matrix: Matrix): string {
     }
     out.push("");
   }
+  out.push(...clusterDriftSection(matrix));
   out.push(...coverageSection(matrix));
   return out.join("\n");
+}
+
+/** One line per cell of a step that differs between clusters: "k3s 1.33 ✅ matches (`text`)". */
+export function clusterDriftCells(d: ClusterDrift): string[] {
+  return d.cells.map((c) => `${c.cluster}: ${STATE_ICON[c.status]} ${STATE_WORD[c.status]}${c.observed ? ` — ${truncate(firstLine(c.observed), 200)}` : ""}`);
+}
+
+/** Only when the runs span several clusters: where a target's step behaved differently on them, or that none did. */
+function clusterDriftSection(matrix: Matrix): string[] {
+  if (!matrix.clusterDrift) return [];
+  const head = ["## Differences between clusters", ""];
+  if (matrix.clusterDrift.length === 0) return [...head, "Every step of every target had the same outcome and error text on each cluster.", ""];
+  return [
+    ...head,
+    `${matrix.clusterDrift.length} step${matrix.clusterDrift.length === 1 ? "" : "s"} of a target behaved differently between clusters (state or error text):`,
+    "",
+    ...matrix.clusterDrift.map((d) => `- ${codeSpan(d.scenario)} step ${d.step} (${escapeMarkdown(d.title)}), ${escapeMarkdown(d.target)}: ${clusterDriftCells(d).map((c) => escapeMarkdown(c)).join("; ")}`),
+    "",
+  ];
 }
 
 /** Expectations no pinned version reaches and holes between keyed ranges: listed, never dropped. */

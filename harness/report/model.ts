@@ -41,6 +41,31 @@ export interface Matrix {
   clusters: string[];
   /** Expectations no pinned version reaches, and version holes between keyed ranges. */
   coverage?: CoverageFinding[];
+  /**
+   * When the runs span several clusters (columns are then "target · cluster"): every step of a
+   * target whose outcome differs between the clusters — status, or the error text observed.
+   */
+  clusterDrift?: ClusterDrift[];
+}
+
+export interface ClusterDrift {
+  scenario: string;
+  step: number;
+  title: string;
+  /** The target's own label, without the cluster. */
+  target: string;
+  /** Per cluster label ("k3s 1.33"): the cell's state and observed error text. */
+  cells: { cluster: string; status: CellStatus; observed?: string }[];
+}
+
+/** A column's label: the target's, with the cluster's when the runs span several clusters. */
+export function columnLabel(run: Pick<ScenarioRun, "targetLabel" | "clusterLabel">, multiCluster: boolean): string {
+  return multiCluster && run.clusterLabel ? `${run.targetLabel} · ${run.clusterLabel}` : run.targetLabel;
+}
+
+/** Error texts name the run's own namespace (hd-<scenario>-<target>-<suffix>): not a difference between clusters. */
+function comparableText(text: string | undefined): string {
+  return (text ?? "").replace(/\bhd-[a-z0-9-]+-[0-9a-f]{6}\b/g, "<namespace>").trim();
 }
 
 export function documentedText(d: Documented | undefined): string {
@@ -63,7 +88,10 @@ function columnOrder(a: string, b: string): number {
 
 /** `order`: scenario ids in catalogue order (others follow alphabetically). */
 export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readonly string[] = []): Matrix {
-  const columns = [...new Set(runs.map((r) => r.targetLabel))].sort(columnOrder);
+  const clusterLabels = [...new Set(runs.flatMap((r) => (r.clusterLabel ? [r.clusterLabel] : [])))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  const multiCluster = clusterLabels.length > 1;
+  const column = (r: ScenarioRun) => columnLabel(r, multiCluster);
+  const columns = [...new Set(runs.map(column))].sort(columnOrder);
   const rows = new Map<string, MatrixRow>();
   for (const run of runs) {
     for (const s of run.steps) {
@@ -81,7 +109,7 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readon
         };
         rows.set(key, row);
       }
-      row.cells[run.targetLabel] = {
+      row.cells[column(run)] = {
         status: s.status,
         observed: s.observedError,
         drift: s.drift,
@@ -112,9 +140,28 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readon
     columns,
     rows: sorted,
     totals,
-    runs: runs.map((r) => ({ scenario: r.scenario, target: r.targetLabel, status: r.status, durationMs: r.durationMs })),
+    runs: runs.map((r) => ({ scenario: r.scenario, target: column(r), status: r.status, durationMs: r.durationMs })),
     clusters: [...new Set(runs.flatMap((r) => (r.cluster ? [r.cluster] : [])))],
+    ...(multiCluster ? { clusterDrift: clusterDrift(sorted, runs, clusterLabels) } : {}),
   };
+}
+
+/** Steps whose cell differs between clusters for one target: state, or the observed error text. */
+function clusterDrift(rows: MatrixRow[], runs: ScenarioRun[], clusterLabels: string[]): ClusterDrift[] {
+  const targets = [...new Set(runs.map((r) => r.targetLabel))].sort(columnOrder);
+  const out: ClusterDrift[] = [];
+  for (const row of rows) {
+    for (const target of targets) {
+      const cells = clusterLabels.flatMap((cluster) => {
+        const cell = row.cells[`${target} · ${cluster}`];
+        return cell && cell.status !== "absent" ? [{ cluster, status: cell.status, ...(cell.observed ? { observed: cell.observed } : {}) }] : [];
+      });
+      if (cells.length < 2) continue;
+      const same = cells.every((c) => c.status === cells[0]!.status && comparableText(c.observed) === comparableText(cells[0]!.observed));
+      if (!same) out.push({ scenario: row.scenario, step: row.step, title: row.title, target, cells });
+    }
+  }
+  return out;
 }
 
 export type CellStatus = MatrixCell["status"];

@@ -57,7 +57,10 @@ export function writeReports({ runs, coverage }: CollectedRuns, reportsDir: stri
   write("conformance/runs.json", JSON.stringify(runs, null, 2));
   // Transcripts describe this run only: drop those of earlier runs.
   rmSync(path.join(reportsDir, "transcripts"), { recursive: true, force: true });
-  for (const run of runs) write(`transcripts/${run.scenario}/${targetSlug(run.target)}.md`, renderTranscript(run));
+  // Runs on several clusters: one transcript per target and cluster ("h3173-k3s-1-33.md").
+  const multiCluster = new Set(runs.map((r) => r.clusterLabel)).size > 1;
+  const clusterSlug = (r: ScenarioRun) => (multiCluster && r.clusterLabel ? `-${r.clusterLabel.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}` : "");
+  for (const run of runs) write(`transcripts/${run.scenario}/${targetSlug(run.target)}${clusterSlug(run)}.md`, renderTranscript(run));
   return written;
 }
 

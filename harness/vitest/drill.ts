@@ -12,6 +12,7 @@ import type { RunEnvironment } from "../dsl/scenario.ts";
 import type { Target } from "../dsl/target.ts";
 import type { CommandResult } from "../exec.ts";
 import { info } from "../log.ts";
+import { deleteNamespaceAndWait } from "../probes/namespace.ts";
 import { deleteClusterScopedLeftovers, kubeClients, serverVersion, type Kube } from "../probes/resources.ts";
 import { bindRunners, type ToolRunners } from "../tools/runners.ts";
 import type { HelmdrillConfig } from "../config.ts";
@@ -36,6 +37,10 @@ export interface HelmdrillProvided {
     description: string;
     /** What the reports say the scenarios ran on: provider, node image, the API server's version. */
     runsOn: string;
+    /** The API server's version without its "v" ("1.34.4"): what `kubernetes:` expectations are keyed by. */
+    kubernetes: string;
+    /** A short name for a matrix column: provider and minor ("k3s 1.34", "kind 1.34"). */
+    label: string;
   };
   /**
    * A worker writes this file when it keeps a failed test's namespace (HELMDRILL_KEEP=1). It is
@@ -48,6 +53,12 @@ export interface HelmdrillProvided {
 export function runsOn(cluster: Pick<StartedCluster, "kind" | "name" | "image">, serverVersion: string): string {
   const what = cluster.image ? `${cluster.kind} (${cluster.image})` : cluster.kind === "existing" ? `existing cluster (context ${cluster.name})` : `${cluster.kind} ${cluster.name}`;
   return `${what}, Kubernetes ${serverVersion}`;
+}
+
+/** "k3s 1.34": the provider and the API server's minor. */
+export function clusterLabel(kind: string, serverVersion: string): string {
+  const minor = /^v?(\d+\.\d+)/.exec(serverVersion)?.[1] ?? serverVersion;
+  return `${kind} ${minor}`;
 }
 
 /** What a run hands its scenarios: the cluster (and the version its API server reports), the tools, and where a kept failure is marked. */
@@ -64,6 +75,8 @@ export async function providedFor(config: HelmdrillConfig, tools: ResolvedTools,
       createdByHelmdrill: cluster.createdByHelmdrill,
       description: cluster.describe(),
       runsOn: runsOn(cluster, kubernetes),
+      kubernetes: kubernetes.replace(/^v/, "").replace(/[-+].*$/, ""),
+      label: clusterLabel(cluster.kind, kubernetes),
     },
     keepMarker: path.join(scratchRootFor(config.runId), "keep"),
   };
@@ -121,22 +134,7 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
   const helmHome = scratchDir("helm");
   cleanup.defer("remove private helm home", () => rmSync(helmHome, { recursive: true, force: true }));
   await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { [RUN_LABEL]: provided.config.runId } } } });
-  cleanup.defer(`delete namespace ${namespace}`, async () => {
-    await kube.core.deleteNamespace({ name: namespace });
-    const gone = await poll(
-      () =>
-        kube.core.readNamespace({ name: namespace }).then(
-          (n) => `still ${n.status?.phase ?? "present"}`,
-          (error: { code?: number }) => {
-            if (error?.code === 404) return "gone";
-            throw error;
-          },
-        ),
-      (state) => (state === "gone" ? undefined : state),
-      { timeoutMs: 120_000, intervalMs: 1000 },
-    );
-    if (!gone.ok) throw new Error(`namespace ${namespace} not deleted after 120 s (${gone.lastProblem})`);
-  });
+  cleanup.defer(`delete namespace ${namespace}`, () => deleteNamespaceAndWait(kube, namespace));
   // The namespace's default ServiceAccount is created asynchronously; pods need it.
   await poll(() => kube.core.readNamespacedServiceAccount({ name: "default", namespace }), () => undefined, { timeoutMs: 60_000 });
 

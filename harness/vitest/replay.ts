@@ -5,7 +5,7 @@ import { describeRelease } from "../probes/release.ts";
 import { executeScenario, notRunScenario, summarizeFailure, type ScenarioRun, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
 import { targetLabel, targetsFor } from "../dsl/target.ts";
 import { stepProgress } from "../log.ts";
-import { helmfileSupportsHelm, pinnedVersions } from "../pins.ts";
+import { helmfileSupportsHelm, pinnedKubernetesVersions, pinnedVersions } from "../pins.ts";
 import { expectationCoverage, type CoverageFinding } from "../dsl/coverage.ts";
 import { drillTest } from "./fixtures.ts";
 import { resolveFlux } from "../tools/flux.ts";
@@ -61,14 +61,20 @@ export function replay(spec: ScenarioSpec): void {
   describe.skipIf(!selected).concurrent(`${spec.id} — ${spec.title}`, () => {
     const { tools } = inject("helmdrill");
     const applyUnusable = tools.helmDiff ? (helm: string) => tools.helmDiff!.unusable[helm] : undefined;
-    const coverage = expectationCoverage(spec, { helmVersions: pinnedVersions("helm"), helmfileVersions: pinnedVersions("helmfile") }, helmfileSupportsHelm);
+    const coverage = expectationCoverage(
+      spec,
+      { helmVersions: pinnedVersions("helm"), helmfileVersions: pinnedVersions("helmfile"), kubernetesVersions: pinnedKubernetesVersions() },
+      helmfileSupportsHelm,
+    );
+    const { cluster } = inject("helmdrill");
     const drivers = chosen.length > 0 ? chosen : (spec.drivers ?? ["helm"]);
     const fluxUnavailable = drivers.includes("flux") ? resolveFlux(config.cacheDir).unavailable : undefined;
-    for (const target of targetsFor(drivers, config, helmfileSupportsHelm, applyUnusable, spec.migrations, fluxUnavailable)) {
+    // Every target runs on this run's cluster: its Kubernetes version is what `kubernetes:` expectations are keyed by.
+    for (const target of targetsFor(drivers, config, helmfileSupportsHelm, applyUnusable, spec.migrations, fluxUnavailable).map((t) => ({ ...t, kubernetes: cluster.kubernetes }))) {
       if (target.unavailable) {
         // Reported, never a silent gap: the matrix shows every step of this column as not run, with the reason.
         test(targetLabel(target), ({ task, skip }) => {
-          task.meta.helmdrill = notRunScenario(spec, target, target.unavailable!);
+          task.meta.helmdrill = { ...notRunScenario(spec, target, target.unavailable!), cluster: cluster.runsOn, clusterLabel: cluster.label };
           task.meta.helmdrillCoverage = coverage;
           skip(target.unavailable);
         });
@@ -81,7 +87,7 @@ export function replay(spec: ScenarioSpec): void {
         await allure.parameter("helm", target.helm);
         if (target.helmfile) await allure.parameter("helmfile", `${target.helmfile} (${target.style})`);
         if (target.flux) await allure.parameter("helm-controller", target.flux);
-        await allure.parameter("cluster", inject("helmdrill").cluster.runsOn);
+        await allure.parameter("cluster", cluster.runsOn);
         // A flux target runs with controllers of its own, watching only this namespace.
         if (target.driver === "flux") await drill.startFlux();
         await allure.description(`${spec.summary}\n\nReplays **${spec.source.section}** of \`${spec.source.file}\`.`);
@@ -94,7 +100,8 @@ export function replay(spec: ScenarioSpec): void {
             afterStep: attachStep,
           }),
         );
-        run.cluster = inject("helmdrill").cluster.runsOn;
+        run.cluster = cluster.runsOn;
+        run.clusterLabel = cluster.label;
         task.meta.helmdrill = run;
         task.meta.helmdrillCoverage = coverage;
         if (run.status === "failed") {

@@ -86,6 +86,16 @@ describe("helmdrill rejects bad input clearly", () => {
     expectCleanError(await helmdrill(["run", "--helm", "3.99.0"]), /unknown helm version "3.99.0": it is not pinned/);
   });
 
+  it("an unknown Kubernetes version, with the pinned ones", async () => {
+    expectCleanError(await helmdrill(["run", "--kubernetes", "1.35"]), /Kubernetes 1\.35 is not pinned\n\s+→ pinned: 1\.33 \(v1\.33\.5\), 1\.34 \(v1\.34\.4\)/);
+  });
+
+  it("a cluster with no node for the selected Kubernetes minor, and existing combined with others", async () => {
+    expectCleanError(await helmdrill(["run", "--cluster", "kind", "--kubernetes", "1.33"]), /--cluster kind has no node for Kubernetes 1\.33\n\s+→ pinned kind nodes: Kubernetes 1\.34/);
+    expectCleanError(await helmdrill(["run", "--cluster", "k3s,existing"]), /--cluster existing cannot be combined with other clusters/);
+    expectCleanError(await helmdrill(["walk", "nodeport-conflict", "--kubernetes", "1.33,1.34"]), /walk runs on one cluster/);
+  });
+
   it("a malformed version", async () => {
     expectCleanError(await helmdrill(["run", "--helmfile", "latest"]), /malformed helmfile version "latest"/);
   });
@@ -213,6 +223,35 @@ describe("helmdrill list and doctor", () => {
 });
 
 describe("helmdrill run on a real cluster", () => {
+  it("runs the selection on each Kubernetes minor, one cluster after the other, into one matrix with a column per cluster", { timeout: 600_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-minors-"));
+    const runId = `minors${Date.now().toString(36)}`;
+    try {
+      const reports = path.join(dir, "reports");
+      const r = await helmdrill(
+        ["run", "--no-provision", "--cluster", "k3s", "--kubernetes", "1.33,1.34", "--scenario", "helm-test-smoke", "--driver", "helm", "--helm", "4.1.4", "--reports", reports],
+        { HELMDRILL_RUN_ID: runId },
+        580_000,
+      );
+      expect(r.exitCode, r.stderr.slice(-3000)).toBe(0);
+      expect(r.stdout).toMatch(/^k3s-1\.33: 1 passed, 0 failed$/m);
+      expect(r.stdout).toMatch(/^k3s-1\.34: 1 passed, 0 failed$/m);
+      const { existsSync, readFileSync, readdirSync } = await import("node:fs");
+      const matrix = JSON.parse(readFileSync(path.join(reports, "conformance", "matrix.json"), "utf8")) as import("../../harness/report/model.ts").Matrix;
+      expect(matrix.columns).toEqual(["helm 4.1.4 · k3s 1.33", "helm 4.1.4 · k3s 1.34"]);
+      expect(matrix.clusters).toEqual([expect.stringMatching(/^k3s \(.+\), Kubernetes v1\.33\.5$/), expect.stringMatching(/^k3s \(.+\), Kubernetes v1\.34\.4$/)]);
+      expect(matrix.rows.every((row) => row.cells["helm 4.1.4 · k3s 1.33"]!.status !== "absent" && row.cells["helm 4.1.4 · k3s 1.34"]!.status !== "absent")).toBe(true);
+      // Whatever differed between the minors is listed (and an empty list is said in the report).
+      expect(matrix.clusterDrift).toBeInstanceOf(Array);
+      expect(readFileSync(path.join(reports, "conformance", "matrix.md"), "utf8")).toContain("## Differences between clusters");
+      expect(readdirSync(path.join(reports, "transcripts", "helm-test-smoke")).sort()).toEqual(["h414-k3s-1-33.md", "h414-k3s-1-34.md"]);
+      for (const leg of ["k3s-1.33", "k3s-1.34"]) expect(existsSync(path.join(reports, "clusters", leg, "junit.xml")), leg).toBe(true);
+      expect(await containersOf(runId)).toBe("");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("exits 1 and reports a failed cell when behaviour departs from the expectations", { timeout: 300_000 }, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-drift-"));
     try {

@@ -1,0 +1,179 @@
+/**
+ * Kubernetes minors and clusters as a matrix axis (issue #11), as pure logic: parsing
+ * --kubernetes and --cluster lists, the (cluster, minor) legs a run goes over, `kubernetes:`
+ * selectors, and the matrix's cluster columns and the differences between clusters.
+ */
+import { describe, expect, it } from "vitest";
+import { parseClusterKinds } from "../../harness/config.ts";
+import { HelmdrillError } from "../../harness/errors.ts";
+import { kindMinor, kubernetesPin, minorsFor, parseKubernetesList, pinnedKubernetesMinors, pinnedKubernetesVersions, pins } from "../../harness/pins.ts";
+import { runLegs } from "../../harness/cli/run.ts";
+import { describeSelector, selects, validateSelector, type Target } from "../../harness/dsl/target.ts";
+import { expectationCoverage } from "../../harness/dsl/coverage.ts";
+import { defineScenario } from "../../harness/dsl/scenario.ts";
+import { fails, succeeds } from "../../harness/dsl/checks.ts";
+import { helm, step } from "../../harness/dsl/step.ts";
+import { buildMatrix } from "../../harness/report/model.ts";
+import { renderMatrixMarkdown } from "../../harness/report/markdown.ts";
+import { renderMatrixHtml } from "../../harness/report/html.ts";
+import type { ScenarioRun, StepStatus } from "../../harness/dsl/scenario.ts";
+import { clusterLabel } from "../../harness/vitest/drill.ts";
+
+const error = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof HelmdrillError ? e.describe() : `not a HelmdrillError: ${String(e)}`;
+  }
+  return "no error";
+};
+
+describe("pinned Kubernetes minors", () => {
+  it("pins 1.33 and 1.34 for the k3s-compatible node and kind on 1.34, with a full version each", () => {
+    expect(pinnedKubernetesMinors()).toEqual(["1.33", "1.34"]);
+    expect(minorsFor("k3s")).toEqual(["1.33", "1.34"]);
+    expect(minorsFor("kind")).toEqual(["1.34"]);
+    expect(kindMinor()).toBe("1.34");
+    expect(kubernetesPin("1.33")).toMatchObject({ minor: "1.33", version: "v1.33.5", stagingVersion: "v0.33.5", module: "k8s.io/kubernetes" });
+    expect(kubernetesPin().minor).toBe(pins().cluster.kubernetes.default);
+    expect(pinnedKubernetesVersions()).toEqual(["1.33.5", "1.34.4"]);
+  });
+
+  it("parses --kubernetes lists: minors, v-prefixed, the pinned patch, all; the default when empty", () => {
+    expect(parseKubernetesList("1.33,1.34")).toEqual(["1.33", "1.34"]);
+    expect(parseKubernetesList(" v1.34 , 1.33.5 ,1.34")).toEqual(["1.34", "1.33"]);
+    expect(parseKubernetesList("all")).toEqual(["1.33", "1.34"]);
+    expect(parseKubernetesList(undefined)).toEqual([pins().cluster.kubernetes.default]);
+    expect(parseKubernetesList(["1.33"])).toEqual(["1.33"]);
+  });
+
+  it("refuses an unknown minor or an unpinned patch with the pinned ones", () => {
+    expect(error(() => parseKubernetesList("1.35"))).toBe('Kubernetes 1.35 is not pinned\n  → pinned: 1.33 (v1.33.5), 1.34 (v1.34.4); use a minor such as 1.34, a list, or "all"');
+    expect(error(() => parseKubernetesList("1.34.9"))).toMatch(/^Kubernetes 1\.34\.9 is not pinned/);
+    expect(error(() => parseKubernetesList("latest"))).toMatch(/^Kubernetes latest is not pinned/);
+  });
+});
+
+describe("--cluster lists and the legs of a run", () => {
+  it("parses providers in order, once each; existing only alone", () => {
+    expect(parseClusterKinds("k3s,kind")).toEqual(["k3s", "kind"]);
+    expect(parseClusterKinds("kind, k3s,kind")).toEqual(["kind", "k3s"]);
+    expect(error(() => parseClusterKinds("k3s,existing"))).toMatch(/^--cluster existing cannot be combined with other clusters/);
+    expect(error(() => parseClusterKinds("k3s,minikube"))).toMatch(/^unknown cluster provider "minikube"/);
+  });
+
+  it("runs each provider on each selected minor it has a node for, and says which it has not", () => {
+    expect(runLegs({ clusters: ["k3s", "kind"], kubernetes: ["1.33", "1.34"] })).toEqual({
+      legs: [
+        { cluster: "k3s", kubernetes: "1.33" },
+        { cluster: "k3s", kubernetes: "1.34" },
+        { cluster: "kind", kubernetes: "1.34" },
+      ],
+      notes: ["kind: no node pinned for Kubernetes 1.33 (pinned: 1.34); running kind on 1.34 only"],
+    });
+    expect(runLegs({ clusters: ["existing"], kubernetes: ["1.34"] }).legs).toEqual([{ cluster: "existing", kubernetes: "" }]);
+  });
+
+  it("refuses a provider with a node for none of the selected minors", () => {
+    expect(error(() => runLegs({ clusters: ["kind"], kubernetes: ["1.33"] }))).toBe("--cluster kind has no node for Kubernetes 1.33\n  → pinned kind nodes: Kubernetes 1.34");
+  });
+});
+
+describe("kubernetes: selectors", () => {
+  const on = (kubernetes?: string): Target => ({ driver: "helm", helm: "3.18.0", ...(kubernetes ? { kubernetes } : {}) });
+
+  it("select by the cluster's Kubernetes version; a target without one is not selected", () => {
+    expect(selects({ kubernetes: ">=1.34" }, on("1.34.4"))).toBe(true);
+    expect(selects({ kubernetes: ">=1.34" }, on("1.33.5"))).toBe(false);
+    expect(selects({ kubernetes: "1.33" }, on("1.33.5"))).toBe(true);
+    expect(selects({ kubernetes: "<1.34", helm: ">=3.18.0" }, on("1.33.5"))).toBe(true);
+    expect(selects({ kubernetes: ">=1.34" }, on())).toBe(false);
+    expect(describeSelector({ helm: ">=4", kubernetes: ">=1.34" })).toBe("helm >=4, Kubernetes >=1.34");
+    expect(() => validateSelector({ kubernetes: "one thirty four" })).toThrow('invalid semver range for kubernetes: "one thirty four"');
+  });
+
+  it("count as reached by a pinned minor, and an unpinned minor is reported unreached", () => {
+    const spec = (range: string) =>
+      defineScenario({
+        id: "k",
+        title: "k",
+        summary: "",
+        source: { file: "-", section: "-" },
+        release: "r",
+        steps: [step("install").does(helm("version")).expect(succeeds().when({ kubernetes: range }), fails().when({ kubernetes: `<${range.replace(/^>=/, "")}` }))],
+      });
+    const pinned = { helmVersions: ["3.18.0"], helmfileVersions: [], kubernetesVersions: pinnedKubernetesVersions() };
+    expect(expectationCoverage(spec(">=1.34"), pinned)).toEqual([]);
+    const findings = expectationCoverage(spec(">=1.36"), pinned);
+    expect(findings.map((f) => f.kind)).toEqual(["unreached"]);
+    expect(findings[0]!.text).toMatch(/Kubernetes >=1\.36/);
+  });
+});
+
+describe("the matrix over several clusters", () => {
+  const run = (cluster: string, status: StepStatus, observed?: string, helmVersion = "3.18.0"): ScenarioRun => ({
+    scenario: "s",
+    title: "S",
+    source: { file: "f", section: "x" },
+    target: { driver: "helm", helm: helmVersion },
+    targetLabel: `helm ${helmVersion}`,
+    cluster: `${cluster} (image), Kubernetes v${cluster.split(" ")[1]}.0`,
+    clusterLabel: cluster,
+    namespace: `hd-s-${cluster.replace(/\W/g, "")}`,
+    status: "passed",
+    steps: [
+      { index: 1, title: "install", commands: [], checks: [], status: "matches", drift: [], durationMs: 1 },
+      { index: 2, title: "upgrade", commands: [], checks: [], status, drift: [], durationMs: 1, ...(observed ? { observedError: observed } : {}) },
+    ],
+    vars: {},
+    startedAt: "2026-12-02T00:00:00.000Z",
+    durationMs: 1,
+  });
+
+  it("labels a cluster by provider and minor", () => {
+    expect(clusterLabel("k3s", "v1.33.5")).toBe("k3s 1.33");
+    expect(clusterLabel("kind", "v1.34.4+k3s1")).toBe("kind 1.34");
+  });
+
+  it("keeps plain target columns on one cluster, and no cluster section", () => {
+    const m = buildMatrix([run("k3s 1.34", "matches")], "doc");
+    expect(m.columns).toEqual(["helm 3.18.0"]);
+    expect(m.clusterDrift).toBeUndefined();
+    expect(renderMatrixMarkdown(m)).not.toContain("Differences between clusters");
+  });
+
+  it("gives each target a column per cluster and lists the steps that differ, ignoring the run's namespace", () => {
+    const runs = [
+      run("k3s 1.34", "differs", "Error: UPGRADE FAILED: resource Deployment/hd-s-a-1b2c3d/web not ready"),
+      run("k3s 1.33", "differs", "Error: UPGRADE FAILED: resource Deployment/hd-s-b-4e5f6a/web not ready"),
+      run("kind 1.34", "matches", "Error: UPGRADE FAILED: timed out waiting for the condition"),
+    ];
+    const m = buildMatrix(runs, "doc");
+    expect(m.columns).toEqual(["helm 3.18.0 · k3s 1.33", "helm 3.18.0 · k3s 1.34", "helm 3.18.0 · kind 1.34"]);
+    expect(m.rows[1]!.cells["helm 3.18.0 · kind 1.34"]!.status).toBe("matches");
+    expect(m.runs.map((r) => r.target)).toEqual(["helm 3.18.0 · k3s 1.34", "helm 3.18.0 · k3s 1.33", "helm 3.18.0 · kind 1.34"]);
+    expect(m.clusterDrift).toEqual([
+      {
+        scenario: "s",
+        step: 2,
+        title: "upgrade",
+        target: "helm 3.18.0",
+        cells: [
+          { cluster: "k3s 1.33", status: "differs", observed: "Error: UPGRADE FAILED: resource Deployment/hd-s-b-4e5f6a/web not ready" },
+          { cluster: "k3s 1.34", status: "differs", observed: "Error: UPGRADE FAILED: resource Deployment/hd-s-a-1b2c3d/web not ready" },
+          { cluster: "kind 1.34", status: "matches", observed: "Error: UPGRADE FAILED: timed out waiting for the condition" },
+        ],
+      },
+    ]);
+    const md = renderMatrixMarkdown(m);
+    expect(md).toContain("## Differences between clusters");
+    expect(md).toContain("- `s` step 2 (upgrade), helm 3.18.0: k3s 1.33: 🔶 differs — Error: UPGRADE FAILED: resource Deployment/hd-s-b-4e5f6a/web not ready; k3s 1.34: 🔶 differs");
+    expect(renderMatrixHtml(m)).toContain("<h2>Differences between clusters</h2>");
+  });
+
+  it("says so when every step behaved the same on each cluster", () => {
+    const m = buildMatrix([run("k3s 1.34", "matches"), run("k3s 1.33", "matches")], "doc");
+    expect(m.clusterDrift).toEqual([]);
+    expect(renderMatrixMarkdown(m)).toContain("Every step of every target had the same outcome and error text on each cluster.");
+  });
+});
