@@ -256,7 +256,7 @@ function renderClusterDrift(matrix: Matrix): string {
     (d) => `<li><code>${escapeHtml(d.scenario)}</code> step ${d.step} (${escapeHtml(d.title)}), ${escapeHtml(d.target)}<ul>${clusterDriftCells(d).map((c) => `<li>${escapeHtml(c)}</li>`).join("")}</ul></li>`,
   );
   return `<section class="cluster-drift"><h2>Differences between clusters</h2>${
-    items.length ? `<ul>${items.join("")}</ul>` : "<p>Every step of every target had the same outcome and error text on each cluster.</p>"
+    items.length ? `<ul>${items.join("")}</ul>` : "<p>Every step of every target had the same state and the same error text (first line; the run's namespace and variables named) on each cluster.</p>"
   }</section>`;
 }
 

@@ -204,10 +204,10 @@ export function clusterDriftCells(d: ClusterDrift): string[] {
 function clusterDriftSection(matrix: Matrix): string[] {
   if (!matrix.clusterDrift) return [];
   const head = ["## Differences between clusters", ""];
-  if (matrix.clusterDrift.length === 0) return [...head, "Every step of every target had the same outcome and error text on each cluster.", ""];
+  if (matrix.clusterDrift.length === 0) return [...head, "Every step of every target had the same state and the same error text (first line; the run's namespace and variables named) on each cluster.", ""];
   return [
     ...head,
-    `${matrix.clusterDrift.length} step${matrix.clusterDrift.length === 1 ? "" : "s"} of a target behaved differently between clusters (state or error text):`,
+    `${matrix.clusterDrift.length} step${matrix.clusterDrift.length === 1 ? "" : "s"} of a target behaved differently between clusters (its state, or the first line of its error text with the run's namespace and variables named):`,
     "",
     ...matrix.clusterDrift.map((d) => `- ${codeSpan(d.scenario)} step ${d.step} (${escapeMarkdown(d.title)}), ${escapeMarkdown(d.target)}: ${clusterDriftCells(d).map((c) => escapeMarkdown(c)).join("; ")}`),
     "",

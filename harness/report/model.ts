@@ -63,9 +63,20 @@ export function columnLabel(run: Pick<ScenarioRun, "targetLabel" | "clusterLabel
   return multiCluster && run.clusterLabel ? `${run.targetLabel} · ${run.clusterLabel}` : run.targetLabel;
 }
 
-/** Error texts name the run's own namespace (hd-<scenario>-<target>-<suffix>): not a difference between clusters. */
-function comparableText(text: string | undefined): string {
-  return (text ?? "").replace(/\bhd-[a-z0-9-]+-[0-9a-f]{6}\b/g, "<namespace>").trim();
+/**
+ * What of an error text is compared between clusters: its first line (what failed — later lines
+ * carry the moment's other conditions, e.g. Flux's Ready still catching up), with the run's own
+ * namespace (hd-<scenario>-<target>-<suffix>) and variables (an allocated NodePort) named
+ * instead of their values: those differ between any two runs, not between clusters.
+ */
+export function comparableText(text: string | undefined, vars: Record<string, unknown> = {}): string {
+  let line = (text ?? "").split("\n").map((l) => l.trim()).find(Boolean) ?? "";
+  line = line.replace(/\bhd-[a-z0-9-]+-[0-9a-f]{6}\b/g, "<namespace>");
+  for (const [name, value] of Object.entries(vars)) {
+    const v = String(value);
+    if (v.length >= 3) line = line.split(v).join(`{${name}}`);
+  }
+  return line;
 }
 
 export function documentedText(d: Documented | undefined): string {
@@ -146,9 +157,10 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readon
   };
 }
 
-/** Steps whose cell differs between clusters for one target: state, or the observed error text. */
+/** Steps whose cell differs between clusters for one target: state, or the observed error text (see comparableText). */
 function clusterDrift(rows: MatrixRow[], runs: ScenarioRun[], clusterLabels: string[]): ClusterDrift[] {
   const targets = [...new Set(runs.map((r) => r.targetLabel))].sort(columnOrder);
+  const varsOf = new Map(runs.map((r) => [`${r.scenario}#${r.targetLabel} · ${r.clusterLabel}`, r.vars ?? {}]));
   const out: ClusterDrift[] = [];
   for (const row of rows) {
     for (const target of targets) {
@@ -157,7 +169,8 @@ function clusterDrift(rows: MatrixRow[], runs: ScenarioRun[], clusterLabels: str
         return cell && cell.status !== "absent" ? [{ cluster, status: cell.status, ...(cell.observed ? { observed: cell.observed } : {}) }] : [];
       });
       if (cells.length < 2) continue;
-      const same = cells.every((c) => c.status === cells[0]!.status && comparableText(c.observed) === comparableText(cells[0]!.observed));
+      const text = (c: (typeof cells)[number]) => comparableText(c.observed, varsOf.get(`${row.scenario}#${target} · ${c.cluster}`));
+      const same = cells.every((c) => c.status === cells[0]!.status && text(c) === text(cells[0]!));
       if (!same) out.push({ scenario: row.scenario, step: row.step, title: row.title, target, cells });
     }
   }

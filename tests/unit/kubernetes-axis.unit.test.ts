@@ -13,7 +13,7 @@ import { expectationCoverage } from "../../harness/dsl/coverage.ts";
 import { defineScenario } from "../../harness/dsl/scenario.ts";
 import { fails, succeeds } from "../../harness/dsl/checks.ts";
 import { helm, step } from "../../harness/dsl/step.ts";
-import { buildMatrix } from "../../harness/report/model.ts";
+import { buildMatrix, comparableText } from "../../harness/report/model.ts";
 import { renderMatrixMarkdown } from "../../harness/report/markdown.ts";
 import { renderMatrixHtml } from "../../harness/report/html.ts";
 import type { ScenarioRun, StepStatus } from "../../harness/dsl/scenario.ts";
@@ -171,9 +171,20 @@ describe("the matrix over several clusters", () => {
     expect(renderMatrixHtml(m)).toContain("<h2>Differences between clusters</h2>");
   });
 
+  it("compares the first line of the error text, with the run's variables named: an allocated NodePort or a later condition line is no difference", () => {
+    const withPort = (cluster: string, port: number, more: string) => ({
+      ...run(cluster, "differs", `Error: INSTALLATION FAILED: Service "qa101" is invalid: nodePort: Invalid value: ${port}: provided port is already allocated\n${more}`),
+      vars: { nodePort: port },
+    });
+    expect(comparableText("Error: x 30002 y\nsecond", { nodePort: 30002, n: 2 })).toBe("Error: x {nodePort} y");
+    expect(buildMatrix([withPort("k3s 1.33", 30001, "Error: Ready UpgradeFailed"), withPort("k3s 1.34", 30002, "")], "doc").clusterDrift).toEqual([]);
+    const other = { ...withPort("k3s 1.34", 30002, ""), steps: withPort("k3s 1.34", 30002, "").steps.map((s) => (s.index === 2 ? { ...s, observedError: "Error: INSTALLATION FAILED: something else" } : s)) };
+    expect(buildMatrix([withPort("k3s 1.33", 30001, ""), other], "doc").clusterDrift?.map((d) => d.step)).toEqual([2]);
+  });
+
   it("says so when every step behaved the same on each cluster", () => {
     const m = buildMatrix([run("k3s 1.34", "matches"), run("k3s 1.33", "matches")], "doc");
     expect(m.clusterDrift).toEqual([]);
-    expect(renderMatrixMarkdown(m)).toContain("Every step of every target had the same outcome and error text on each cluster.");
+    expect(renderMatrixMarkdown(m)).toContain("Every step of every target had the same state and the same error text");
   });
 });
