@@ -4,6 +4,8 @@ import { ExistingClusterProvider } from "./existing.ts";
 import { K3sProvider } from "./k3s.ts";
 import { KindProvider } from "./kind.ts";
 import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts";
+import { HelmdrillError } from "../errors.ts";
+import { kindMinor } from "../pins.ts";
 
 export { ExistingClusterProvider, K3sProvider, KindProvider, RUN_LABEL };
 export type { ClusterProvider, StartedCluster };
@@ -27,6 +29,9 @@ export async function providerFor(config: HelmdrillConfig): Promise<ClusterProvi
     case "existing":
       return new ExistingClusterProvider(config.existing);
     case "kind":
+      if (config.kubernetes[0] && config.kubernetes[0] !== kindMinor()) {
+        throw new HelmdrillError(`--cluster kind has no node for Kubernetes ${config.kubernetes[0]}`, `pinned kind nodes: Kubernetes ${kindMinor()}`);
+      }
       return new KindProvider(kindClusterName(config.runId), config.cacheDir).withPreloadedImages(...(await workloadArchives(config)));
     case "k3s": {
       return new K3sProvider()

@@ -94,6 +94,7 @@ describe("helmdrill rejects bad input clearly", () => {
     expectCleanError(await helmdrill(["run", "--cluster", "kind", "--kubernetes", "1.33"]), /--cluster kind has no node for Kubernetes 1\.33\n\s+→ pinned kind nodes: Kubernetes 1\.34/);
     expectCleanError(await helmdrill(["run", "--cluster", "k3s,existing"]), /--cluster existing cannot be combined with other clusters/);
     expectCleanError(await helmdrill(["walk", "nodeport-conflict", "--kubernetes", "1.33,1.34"]), /walk runs on one cluster/);
+    expectCleanError(await helmdrill(["walk", "nodeport-conflict", "--cluster", "kind", "--kubernetes", "1.33", "--no-pause"]), /--cluster kind has no node for Kubernetes 1\.33/);
   });
 
   it("a malformed version", async () => {

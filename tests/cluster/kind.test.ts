@@ -10,6 +10,7 @@ import { poll } from "../../harness/dsl/poll.ts";
 import { run } from "../../harness/exec.ts";
 import { providedFor, type HelmdrillProvided } from "../../harness/vitest/drill.ts";
 import { clusterFacts } from "./cluster-facts.ts";
+import { kindMinor } from "../../harness/pins.ts";
 
 const base = inject("helmdrill");
 const runId = `${base.config.runId}-kind`;
@@ -19,7 +20,7 @@ const nodeContainers = async () =>
   (await run(["docker", "ps", "-aq", "--filter", `label=io.x-k8s.kind.cluster=${kindClusterName(runId)}`])).stdout.trim().split("\n").filter(Boolean);
 
 beforeAll(async () => {
-  const config = { ...base.config, cluster: "kind" as const };
+  const config = { ...base.config, cluster: "kind" as const, clusters: ["kind" as const], kubernetes: [kindMinor()] };
   // Its own cluster name (helmdrill-<run>-kind); scratch files stay under the run's own root.
   cluster = await (await providerFor({ ...config, runId })).start();
   provided = await providedFor(config, base.tools, cluster);
