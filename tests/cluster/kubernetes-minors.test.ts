@@ -24,8 +24,9 @@ for (const minor of others) {
     const containers = async () => (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout.trim().split("\n").filter(Boolean);
 
     beforeAll(async () => {
-      const config = { ...base.config, cluster: "k3s" as const, clusters: ["k3s" as const], kubernetes: [minor], k3sImage: undefined, runId };
-      cluster = await (await providerFor(config)).start();
+      const config = { ...base.config, cluster: "k3s" as const, clusters: ["k3s" as const], kubernetes: [minor], k3sImage: undefined };
+      // Its own label (containers() finds this node alone); scratch files stay under the run's own root, removed with the run.
+      cluster = await (await providerFor({ ...config, runId })).start();
       provided = await providedFor(config, base.tools, cluster);
     }, 600_000);
     afterAll(async () => {
