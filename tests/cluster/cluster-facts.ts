@@ -5,15 +5,37 @@
  * cluster (k3s by default) and a kind cluster started for the purpose both show them.
  */
 import path from "node:path";
-import { describe, expect, inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject } from "vitest";
 import { poll } from "../../harness/dsl/poll.ts";
 import { podStatus } from "../../harness/probes/resources.ts";
 import { drillTestOn } from "../../harness/vitest/fixtures.ts";
-import type { HelmdrillProvided } from "../../harness/vitest/drill.ts";
+import { providedFor, type HelmdrillProvided } from "../../harness/vitest/drill.ts";
+import { providerFor, type StartedCluster } from "../../harness/cluster/index.ts";
+import type { HelmdrillConfig } from "../../harness/config.ts";
 import { allocateNodePort } from "../../harness/cluster/nodeports.ts";
 import { pins } from "../../harness/pins.ts";
 
 const BUSYBOX = pins().images.busybox;
+
+/**
+ * A cluster beside the run's own, for the enclosing describe (or file): started before its
+ * tests under its own run id (its container label or kind cluster name, so a test finds its node
+ * alone), with the run's tools and scratch root; stopped after them (stop is idempotent).
+ */
+export function clusterBeside(runId: string, overrides: Partial<HelmdrillConfig>): { cluster: () => StartedCluster; provided: () => HelmdrillProvided } {
+  const base = inject("helmdrill");
+  let cluster: StartedCluster | undefined;
+  let provided: HelmdrillProvided | undefined;
+  beforeAll(async () => {
+    const config = { ...base.config, ...overrides };
+    cluster = await (await providerFor({ ...config, runId })).start();
+    provided = await providedFor(config, base.tools, cluster);
+  }, 600_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  }, 300_000);
+  return { cluster: () => cluster!, provided: () => provided! };
+}
 const labels = (app: string) => ({ app });
 /** A one-replica Deployment of one container, as the scenarios' charts would render it. */
 const deployment = (name: string, container: Record<string, unknown>) => ({

@@ -3,39 +3,28 @@
  * real kind CLI — upstream kindest/node when present, else helmdrill's offline build — shows the
  * same facts as the run's cluster (tests/cluster/cluster-facts.ts), and leaves nothing behind.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { kindClusterName, providerFor, type StartedCluster } from "../../harness/cluster/index.ts";
+import { describe, expect, inject, it } from "vitest";
+import { kindClusterName } from "../../harness/cluster/index.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { poll } from "../../harness/dsl/poll.ts";
 import { run } from "../../harness/exec.ts";
-import { providedFor, type HelmdrillProvided } from "../../harness/vitest/drill.ts";
-import { clusterFacts } from "./cluster-facts.ts";
+import { clusterBeside, clusterFacts } from "./cluster-facts.ts";
 import { kindMinor } from "../../harness/pins.ts";
 
 const base = inject("helmdrill");
 const runId = `${base.config.runId}-kind`;
-let cluster: StartedCluster | undefined;
-let provided: HelmdrillProvided | undefined;
+// Its own cluster name (helmdrill-<run>-kind); scratch files stay under the run's own root.
+const { cluster, provided } = clusterBeside(runId, { cluster: "kind", clusters: ["kind"], kubernetes: [kindMinor()] });
 const nodeContainers = async () =>
   (await run(["docker", "ps", "-aq", "--filter", `label=io.x-k8s.kind.cluster=${kindClusterName(runId)}`])).stdout.trim().split("\n").filter(Boolean);
 
-beforeAll(async () => {
-  const config = { ...base.config, cluster: "kind" as const, clusters: ["kind" as const], kubernetes: [kindMinor()] };
-  // Its own cluster name (helmdrill-<run>-kind); scratch files stay under the run's own root.
-  cluster = await (await providerFor({ ...config, runId })).start();
-  provided = await providedFor(config, base.tools, cluster);
-}, 600_000);
-afterAll(async () => {
-  await cluster?.stop();
-}, 300_000);
-
 describe("kind", () => {
   it("runs the node image helmdrill picked, with kind's kubeadm-built control plane, kube-proxy and CoreDNS all Ready", { timeout: 180_000 }, async () => {
-    expect(provided!.cluster.runsOn).toMatch(/^kind \((kindest\/node|helmdrill\.local\/kind-node):[^)]+\), Kubernetes v1\.\d+\.\d+$/);
+    expect(provided().cluster.runsOn).toMatch(/^kind \((kindest\/node|helmdrill\.local\/kind-node):[^)]+\), Kubernetes v1\.\d+\.\d+$/);
     expect(await nodeContainers()).toHaveLength(1);
     // kubeadm's static pods at once; kube-proxy (DaemonSet) and CoreDNS (Deployment) once the controllers ran.
     const running = await poll(
-      async () => JSON.parse((await run([base.tools.kubectl, "--kubeconfig", cluster!.kubeconfigPath, "get", "pods", "-n", "kube-system", "-o", "json"])).stdout || "{}") as { items?: V1Pod[] },
+      async () => JSON.parse((await run([base.tools.kubectl, "--kubeconfig", cluster().kubeconfigPath, "get", "pods", "-n", "kube-system", "-o", "json"])).stdout || "{}") as { items?: V1Pod[] },
       (list) => {
         const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
         const states = (list.items ?? []).map((p) => `${p.metadata?.name}=${ready(p) ? "Ready" : p.status?.phase}`);
@@ -48,11 +37,11 @@ describe("kind", () => {
   });
 });
 
-clusterFacts("the kind cluster", () => provided!, { timeout: 180_000 });
+clusterFacts("the kind cluster", provided, { timeout: 180_000 });
 
 describe("kind dispose", () => {
   it("leaves no node container and no kind cluster behind", { timeout: 300_000 }, async () => {
-    await cluster!.stop();
+    await cluster().stop();
     expect(await nodeContainers()).toEqual([]);
   });
 });

@@ -4,13 +4,11 @@
  * reports that minor's version and shows the same facts as the run's cluster
  * (tests/cluster/cluster-facts.ts), and leaves nothing behind.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { providerFor, type StartedCluster } from "../../harness/cluster/index.ts";
+import { describe, expect, inject, it } from "vitest";
 import { run } from "../../harness/exec.ts";
 import { kubernetesPin, minorsFor } from "../../harness/pins.ts";
 import { RUN_LABEL } from "../../harness/cluster/types.ts";
-import { providedFor, type HelmdrillProvided } from "../../harness/vitest/drill.ts";
-import { clusterFacts } from "./cluster-facts.ts";
+import { clusterBeside, clusterFacts } from "./cluster-facts.ts";
 
 const base = inject("helmdrill");
 // The run's own cluster covers its minor; every other pinned k3s minor gets one here.
@@ -19,31 +17,21 @@ const others = minorsFor("k3s").filter((m) => !base.cluster.kubernetes.startsWit
 for (const minor of others) {
   describe(`Kubernetes ${minor}`, () => {
     const runId = `${base.config.runId}-k${minor.replace(".", "")}`;
-    let cluster: StartedCluster | undefined;
-    let provided: HelmdrillProvided | undefined;
+    // Its own label (containers() finds this node alone); scratch files stay under the run's own root.
+    const { cluster, provided } = clusterBeside(runId, { cluster: "k3s", clusters: ["k3s"], kubernetes: [minor], k3sImage: undefined });
     const containers = async () => (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout.trim().split("\n").filter(Boolean);
 
-    beforeAll(async () => {
-      const config = { ...base.config, cluster: "k3s" as const, clusters: ["k3s" as const], kubernetes: [minor], k3sImage: undefined };
-      // Its own label (containers() finds this node alone); scratch files stay under the run's own root, removed with the run.
-      cluster = await (await providerFor({ ...config, runId })).start();
-      provided = await providedFor(config, base.tools, cluster);
-    }, 600_000);
-    afterAll(async () => {
-      await cluster?.stop();
-    }, 300_000);
-
     it(`runs a node whose API server reports ${kubernetesPin(minor).version}`, () => {
-      expect(provided!.cluster.kubernetes).toBe(kubernetesPin(minor).version.replace(/^v/, ""));
-      expect(provided!.cluster.label).toBe(`k3s ${minor}`);
-      expect(provided!.cluster.runsOn).toMatch(new RegExp(`, Kubernetes ${kubernetesPin(minor).version.replaceAll(".", "\\.")}$`));
+      expect(provided().cluster.kubernetes).toBe(kubernetesPin(minor).version.replace(/^v/, ""));
+      expect(provided().cluster.label).toBe(`k3s ${minor}`);
+      expect(provided().cluster.runsOn).toMatch(new RegExp(`, Kubernetes ${kubernetesPin(minor).version.replaceAll(".", "\\.")}$`));
     });
 
-    clusterFacts(`the Kubernetes ${minor} cluster`, () => provided!, { timeout: 180_000 });
+    clusterFacts(`the Kubernetes ${minor} cluster`, provided, { timeout: 180_000 });
 
     it("leaves no node container behind", { timeout: 300_000 }, async () => {
       expect(await containers()).toHaveLength(1);
-      await cluster!.stop();
+      await cluster().stop();
       expect(await containers()).toEqual([]);
     });
   });
