@@ -7,6 +7,7 @@ import { HelmdrillError } from "../errors.ts";
 import { run, tail } from "../exec.ts";
 import { pins, type FluxControllerPin } from "../pins.ts";
 import { goBuildInModule } from "./index.ts";
+import { observedText, poll } from "../dsl/poll.ts";
 
 /**
  * Flux's helm-controller and source-controller (the `flux` driver): built from the Go module
@@ -92,6 +93,48 @@ async function freePort(): Promise<number> {
   });
 }
 
+const CRD_ESTABLISHED_TIMEOUT_MS = 180_000;
+
+export interface CrdState {
+  name: string;
+  established: boolean;
+  /** Every condition as `Type=Status(Reason)`; empty while the API server has given none. */
+  conditions: string[];
+}
+
+interface CrdObject {
+  kind?: string;
+  metadata?: { name?: string };
+  status?: { conditions?: { type: string; status: string; reason?: string }[] | null } | null;
+  items?: CrdObject[];
+}
+
+/**
+ * The CRDs' own objects as the API server has them (kubectl's List, or the object itself when
+ * one was read): whether each is Established, and why not.
+ */
+export function crdStates(read: CrdObject): CrdState[] {
+  const items = read.kind === "List" || read.items ? (read.items ?? []) : [read];
+  return items.map((item) => {
+    const conditions = item.status?.conditions ?? [];
+    return {
+      name: item.metadata?.name ?? "(unnamed)",
+      established: conditions.some((c) => c.type === "Established" && c.status === "True"),
+      conditions: conditions.map((c) => `${c.type}=${c.status}${c.reason ? `(${c.reason})` : ""}`),
+    };
+  });
+}
+
+function crdText(c: CrdState): string {
+  return `${c.name}: ${c.conditions.length ? c.conditions.join(" ") : "no conditions yet"}`;
+}
+
+async function readCrds(kubectl: string, kubeconfigPath: string, files: string[]): Promise<CrdState[]> {
+  const r = await run([kubectl, "get", ...files.flatMap((f) => ["-f", f]), "-o", "json"], { env: { KUBECONFIG: kubeconfigPath }, timeoutMs: 30_000 });
+  if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `kubectl get exited ${r.exitCode}`);
+  return crdStates(JSON.parse(r.stdout));
+}
+
 export interface StartedFlux extends AsyncDisposable {
   /** The controllers' last log lines (for a report when a reconcile fails). */
   logs(lines?: number): string;
@@ -118,16 +161,20 @@ export async function startFlux(o: { flux: FluxInstall; kubectl: string; kubecon
     const r = await run([o.kubectl, "apply", "--server-side", "--force-conflicts", ...files.flatMap((f) => ["-f", f])], { env: { KUBECONFIG: o.kubeconfigPath }, timeoutMs: 120_000 });
     if (r.exitCode !== 0) throw new HelmdrillError(`the Flux CRDs (${dir}) could not be applied`, r.stderr.trim());
     // A controller that starts before its kinds are served exits at once ("no matches for kind"):
-    // seen in CI when a run applied them first, under load. Read-only wait.
-    // A hang guard: CI once saw 60 s pass on a loaded machine.
-    const established = await run([o.kubectl, "wait", "--for=condition=Established", "--timeout=180s", ...files.flatMap((f) => ["-f", f])], { env: { KUBECONFIG: o.kubeconfigPath }, timeoutMs: 210_000 });
-    if (established.exitCode !== 0) {
-      const conditions = await run(
-        [o.kubectl, "get", ...files.flatMap((f) => ["-f", f]), "-o", `jsonpath={range .items[*]}{.metadata.name}{":"}{range .status.conditions[*]} {.type}={.status}({.reason}){end}{"; "}{end}`],
-        { env: { KUBECONFIG: o.kubeconfigPath }, timeoutMs: 30_000 },
-      );
-      const state = conditions.exitCode === 0 ? conditions.stdout.trim() : `conditions could not be read: ${conditions.stderr.trim()}`;
-      throw new HelmdrillError(`the Flux CRDs (${dir}) were not established in 180 s: ${established.stderr.trim()} — ${state}`);
+    // seen in CI when a run applied them first, under load. A read-only poll of the CRD objects,
+    // not `kubectl wait`: kubectl 1.34's wait fails at once (".status.conditions accessor error:
+    // <nil> is of the type <nil>") on a CRD the API server has not given conditions yet, as CI saw.
+    // 180 s is a hang guard: CI once saw 60 s pass on a loaded machine.
+    const established = await poll(
+      () => readCrds(o.kubectl, o.kubeconfigPath, files),
+      (crds) => {
+        const pending = crds.filter((c) => !c.established);
+        return pending.length ? `not Established: ${pending.map(crdText).join("; ")}` : undefined;
+      },
+      { timeoutMs: CRD_ESTABLISHED_TIMEOUT_MS, intervalMs: 1000 },
+    );
+    if (!established.ok) {
+      throw new HelmdrillError(`the Flux CRDs (${dir}) were not established in ${CRD_ESTABLISHED_TIMEOUT_MS / 1000} s: ${observedText(established, (crds) => crds.map(crdText).join("; "))}`);
     }
   }
   const storage = scratchDir("flux-storage");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeConditions, helmReleaseManifests, reconcileVerdict } from "../../harness/dsl/flux.ts";
+import { crdStates } from "../../harness/tools/flux.ts";
 import { selects, targetLabel, targetSlug, targetsFor } from "../../harness/dsl/target.ts";
 import { pins } from "../../harness/pins.ts";
 
@@ -84,5 +85,34 @@ describe("--driver", () => {
     const { parseDrivers } = await import("../../harness/config.ts");
     expect(parseDrivers(["flux", "helm", "flux"])).toEqual(["flux", "helm"]);
     expect(() => parseDrivers(["helm", "argo"])).toThrow(/unknown driver "argo"/);
+  });
+});
+
+describe("the Flux CRDs' Established state", () => {
+  it("counts a CRD whose conditions are still null as not established, and names it", () => {
+    const states = crdStates({
+      kind: "List",
+      items: [
+        { metadata: { name: "helmreleases.helm.toolkit.fluxcd.io" }, status: { conditions: null } },
+        {
+          metadata: { name: "helmrepositories.source.toolkit.fluxcd.io" },
+          status: { conditions: [{ type: "NamesAccepted", status: "True", reason: "NoConflicts" }, { type: "Established", status: "True", reason: "InitialNamesAccepted" }] },
+        },
+        { metadata: { name: "helmcharts.source.toolkit.fluxcd.io" }, status: { conditions: [{ type: "Established", status: "False", reason: "Installing" }] } },
+      ],
+    });
+    expect(states.map((s) => [s.name, s.established])).toEqual([
+      ["helmreleases.helm.toolkit.fluxcd.io", false],
+      ["helmrepositories.source.toolkit.fluxcd.io", true],
+      ["helmcharts.source.toolkit.fluxcd.io", false],
+    ]);
+    expect(states[0]!.conditions).toEqual([]);
+    expect(states[2]!.conditions).toEqual(["Established=False(Installing)"]);
+  });
+
+  it("reads a single object as well as kubectl's List", () => {
+    expect(crdStates({ kind: "CustomResourceDefinition", metadata: { name: "a.b" }, status: { conditions: [{ type: "Established", status: "True" }] } })).toEqual([
+      { name: "a.b", established: true, conditions: ["Established=True"] },
+    ]);
   });
 });
