@@ -59,7 +59,20 @@ export interface KubernetesMinorPin {
   k3sUpstreamImage: string;
   /** The providers with a node for this minor. */
   clusters: ("k3s" | "kind")[];
+  /** This minor's kind node, when `clusters` has kind. */
+  kind?: KindMinorPin;
 }
+
+/** A minor's kind node: the upstream image, and the etcd and CoreDNS versions its kubeadm asks for. */
+export interface KindMinorPin {
+  /** Used when present locally or pullable; otherwise helmdrill builds a node image offline. */
+  upstreamNodeImage: string;
+  etcd: string;
+  coredns: string;
+}
+
+/** A Go program pinned by module, its version chosen elsewhere (per Kubernetes minor). */
+export type GoModulePin = Omit<GoToolPin, "version">;
 
 /** A minor's pin with what every minor shares: what a build of its components needs. */
 export interface KubernetesPin extends KubernetesMinorPin {
@@ -88,13 +101,13 @@ export interface Pins {
     debian: { suite: string; mirror: string; packages: string[] };
     kind: {
       cli: GoToolPin;
-      /** Used when present locally or pullable; otherwise helmdrill builds a node image offline. */
-      upstreamNodeImage: string;
       nodeImageRepository: string;
       /** Kubernetes binaries a kind node needs besides those the k3s-compatible node has. */
       components: string[];
-      etcd: GoToolPin;
-      coredns: GoToolPin;
+      /** Built at the version each minor's `kind.etcd` names. */
+      etcd: GoModulePin;
+      /** Built at the version each minor's `kind.coredns` names. */
+      coredns: GoModulePin;
       /** Debian packages of the node's root filesystem (kind's base image list, minus rootless/storage extras). */
       packages: string[];
     };
@@ -214,11 +227,14 @@ export function parseKubernetesList(input: string | readonly string[] | undefine
   return [...new Set(out)];
 }
 
-/** The Kubernetes minor kind's node is pinned for (its etcd and CoreDNS pins are that kubeadm's). */
-export function kindMinor(): string {
-  const m = pinnedKubernetesMinors().filter((k) => pins().cluster.kubernetes.minors[k]!.clusters.includes("kind"));
-  if (m.length !== 1) throw new HelmdrillError(`pins.json must name exactly one Kubernetes minor with a kind node (found ${m.length})`);
-  return m[0]!;
+/** A minor's kind node: its upstream image and the etcd and CoreDNS it is built with. */
+export function kindPin(minor: string): { upstreamNodeImage: string; etcd: GoToolPin; coredns: GoToolPin } {
+  const m = kubernetesPin(minor);
+  if (!m.clusters.includes("kind") || !m.kind) {
+    throw new HelmdrillError(`kind has no node for Kubernetes ${minor}`, `pinned kind nodes: Kubernetes ${minorsFor("kind").join(", ") || "none"}`);
+  }
+  const kind = pins().cluster.kind;
+  return { upstreamNodeImage: m.kind.upstreamNodeImage, etcd: { ...kind.etcd, version: m.kind.etcd }, coredns: { ...kind.coredns, version: m.kind.coredns } };
 }
 
 /** The minors a provider has a node for. */

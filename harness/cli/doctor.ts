@@ -40,8 +40,10 @@ export async function doctor(config: HelmdrillConfig): Promise<DoctorCheck[]> {
     if (config.clusters.includes("kind")) {
       const cli = existsSync(kindCliPath(config.cacheDir));
       add({ name: "kind CLI", ok: cli, detail: cli ? kindCliPath(config.cacheDir) : "not provisioned", fix: provisionFix });
-      const kindNode = await findKindNodeImage();
-      add({ name: "kind node image", ok: Boolean(kindNode), detail: kindNode ?? "none present", fix: provisionFix });
+      for (const minor of config.kubernetes.filter((m) => minorsFor("kind").includes(m))) {
+        const kindNode = await findKindNodeImage(minor);
+        add({ name: `kind node image (Kubernetes ${minor})`, ok: Boolean(kindNode), detail: kindNode ?? "none present", fix: provisionFix });
+      }
     }
     const images = pins().images;
     for (const ref of [images.busybox, ...images.todoDb, images.pause]) {

@@ -11,9 +11,11 @@ export async function checkDocker(config: HelmdrillConfig): Promise<void> {
   if (config.cluster === "existing") return;
   await requireDocker();
   if (config.cluster === "kind") {
-    // Before anything starts: the kind CLI and a node image, or what is missing and how to get it.
-    const reason = await new KindProvider(kindClusterName(config.runId), config.cacheDir).unavailableReason();
-    if (reason) throw new HelmdrillError(`--cluster kind cannot run here: ${reason}`);
+    // Before anything starts: the kind CLI and a node image of each minor, or what is missing and how to get it.
+    for (const minor of config.kubernetes) {
+      const reason = await new KindProvider(kindClusterName(config.runId), config.cacheDir).withKubernetes(minor).unavailableReason();
+      if (reason) throw new HelmdrillError(`--cluster kind cannot run here: ${reason}`);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
+import { mergeFiles } from "junit-report-merger";
 import { configToEnv, type ClusterKind, type HelmdrillConfig, type Project } from "../config.ts";
 import { HelmdrillError } from "../errors.ts";
 import { info } from "../log.ts";
@@ -51,7 +52,7 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
   if (options.provision) {
     await provision({ clusters: [...new Set(started.map((l) => l.cluster))], kubernetes: [...new Set(started.map((l) => l.kubernetes))], noDocker: started.length === 0 });
   }
-  for (const cluster of new Set(legs.map((l) => l.cluster))) await checkDocker({ ...config, cluster });
+  for (const leg of legs) await checkDocker({ ...config, cluster: leg.cluster, kubernetes: [leg.kubernetes] });
   if (started.length > 0) await buildProjectImages(config.project, (m) => info(`images: ${m}`));
   const tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
   await lintFixtures(Object.values(tools.helm).at(-1)!, config.fixturesDir);
@@ -61,6 +62,9 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
   const collected: CollectedRuns = { runs: [], coverage: [] };
   const summaries: string[] = [];
   let failed = false;
+  // A run over several clusters replaces the top-level results with its own (merged after the legs):
+  // a CI job reading reports/junit.xml must never read an earlier run's.
+  if (multi) for (const stale of ["junit.xml", "vitest-results.json", "allure-results"]) rmSync(path.join(config.reportsDir, stale), { recursive: true, force: true });
   for (const leg of legs) {
     // One vitest run per cluster: its own reports under reports/clusters/<cluster>/ when there are several.
     const legConfig = { ...config, cluster: leg.cluster, clusters: [leg.cluster], kubernetes: [leg.kubernetes], reportsDir: multi ? path.join(config.reportsDir, "clusters", legSlug(leg)) : config.reportsDir };
@@ -75,7 +79,7 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
     const vitest = await startVitest(
       "test",
       selected.map((e) => e.file),
-      { ...clusterTestOptions(config.project), ...RUN_OPTIONS, config: false, watch: false, reporters: helmdrillReporters(legConfig.reportsDir) },
+      { ...clusterTestOptions(config.project), ...RUN_OPTIONS, config: false, watch: false, reporters: helmdrillReporters(legConfig.reportsDir, multi ? legSlug(leg) : undefined) },
       { plugins: [scenarioPlugin(config.project)] },
     );
     await vitest?.close();
@@ -93,12 +97,27 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
   if (multi) {
     // One matrix over every cluster: a column per target and cluster, and the steps that differed between clusters.
     writeReports(collected, r, baselineLabel(config.project.baseline));
-    info(`${collected.runs.length} scenario runs on ${legs.map(legSlug).join(", ")}; per-cluster JUnit, vitest JSON and Allure results in ${r}/clusters/`);
+    await mergeLegResults(r, legs.map((leg) => path.join(r, "clusters", legSlug(leg))));
+    info(`${collected.runs.length} scenario runs on ${legs.map(legSlug).join(", ")}; JUnit and Allure results of every cluster in ${r}/, each cluster's alone in ${r}/clusters/`);
   }
   for (const line of summaries) console.log(line);
-  console.log(`reports: ${r}/conformance/matrix.md (and .html), transcripts in ${r}/transcripts/, JUnit in ${multi ? `${r}/clusters/*/` : `${r}/`}junit.xml, Allure results in ${multi ? `${r}/clusters/*/` : `${r}/`}allure-results/`);
+  console.log(`reports: ${r}/conformance/matrix.md (and .html), transcripts in ${r}/transcripts/, JUnit in ${r}/junit.xml, Allure results in ${r}/allure-results/`);
   reaper.release();
   return failed ? 1 : 0;
+}
+
+/**
+ * The legs' JUnit files merged into one (test cases keep their cluster in the class name; suites
+ * of the same file merge, their counts summed), and their Allure results side by side in one
+ * directory (each result carries its cluster as a parameter, so histories stay apart).
+ */
+export async function mergeLegResults(reportsDir: string, legDirs: string[]): Promise<void> {
+  const junits = legDirs.map((d) => path.join(d, "junit.xml")).filter((f) => existsSync(f));
+  if (junits.length) await mergeFiles(path.join(reportsDir, "junit.xml"), junits, { sumTime: true });
+  for (const d of legDirs) {
+    const allure = path.join(d, "allure-results");
+    if (existsSync(allure)) cpSync(allure, path.join(reportsDir, "allure-results"), { recursive: true });
+  }
 }
 
 export interface RunLeg {
@@ -116,7 +135,7 @@ export function legSlug(leg: RunLeg): string {
  * each selected minor it has a node for. A provider with a node for none of them is bad input;
  * a minor it lacks while others have it is said, not silently dropped.
  */
-export function runLegs(config: Pick<HelmdrillConfig, "clusters" | "kubernetes">): { legs: RunLeg[]; notes: string[] } {
+export function runLegs(config: Pick<HelmdrillConfig, "clusters" | "kubernetes">, nodesOf: (cluster: "k3s" | "kind") => string[] = minorsFor): { legs: RunLeg[]; notes: string[] } {
   const legs: RunLeg[] = [];
   const notes: string[] = [];
   for (const cluster of config.clusters) {
@@ -124,7 +143,7 @@ export function runLegs(config: Pick<HelmdrillConfig, "clusters" | "kubernetes">
       legs.push({ cluster, kubernetes: "" });
       continue;
     }
-    const have = minorsFor(cluster);
+    const have = nodesOf(cluster);
     const minors = config.kubernetes.filter((m) => have.includes(m));
     if (minors.length === 0) {
       throw new HelmdrillError(`--cluster ${cluster} has no node for Kubernetes ${config.kubernetes.join(", ")}`, `pinned ${cluster} nodes: Kubernetes ${have.join(", ")}`);

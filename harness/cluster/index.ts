@@ -5,7 +5,7 @@ import { K3sProvider } from "./k3s.ts";
 import { KindProvider } from "./kind.ts";
 import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts";
 import { HelmdrillError } from "../errors.ts";
-import { kindMinor } from "../pins.ts";
+import { minorsFor } from "../pins.ts";
 
 export { ExistingClusterProvider, K3sProvider, KindProvider, RUN_LABEL };
 export type { ClusterProvider, StartedCluster };
@@ -29,10 +29,12 @@ export async function providerFor(config: HelmdrillConfig): Promise<ClusterProvi
     case "existing":
       return new ExistingClusterProvider(config.existing);
     case "kind":
-      if (config.kubernetes[0] && config.kubernetes[0] !== kindMinor()) {
-        throw new HelmdrillError(`--cluster kind has no node for Kubernetes ${config.kubernetes[0]}`, `pinned kind nodes: Kubernetes ${kindMinor()}`);
+      if (config.kubernetes[0] && !minorsFor("kind").includes(config.kubernetes[0])) {
+        throw new HelmdrillError(`--cluster kind has no node for Kubernetes ${config.kubernetes[0]}`, `pinned kind nodes: Kubernetes ${minorsFor("kind").join(", ")}`);
       }
-      return new KindProvider(kindClusterName(config.runId), config.cacheDir).withPreloadedImages(...(await workloadArchives(config)));
+      return new KindProvider(kindClusterName(config.runId), config.cacheDir)
+        .withKubernetes(config.kubernetes[0])
+        .withPreloadedImages(...(await workloadArchives(config)));
     case "k3s": {
       return new K3sProvider()
         .withImage(config.k3sImage)

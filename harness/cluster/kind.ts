@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, shellQuote, succeeded, tail } from "../exec.ts";
-import { PACKAGE_ROOT } from "../pins.ts";
+import { PACKAGE_ROOT, pins } from "../pins.ts";
 import { dockerReachable, requireDocker } from "../provision/docker.ts";
 import { findKindNodeImage, kindCliPath } from "../provision/kind-node.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
@@ -31,11 +31,18 @@ export class KindProvider implements ClusterProvider {
   readonly kind = "kind" as const;
   private image?: string;
   private preload: string[] = [];
+  private kubernetes = pins().cluster.kubernetes.default;
 
   constructor(
     private readonly clusterName: string,
     private readonly cacheDir: string,
   ) {}
+
+  /** The Kubernetes minor whose node to start (default: the pinned default minor). */
+  withKubernetes(minor: string | undefined): this {
+    if (minor) this.kubernetes = minor;
+    return this;
+  }
 
   withImage(ref: string | undefined): this {
     this.image = ref;
@@ -53,8 +60,8 @@ export class KindProvider implements ClusterProvider {
     const docker = await dockerReachable();
     if (!docker.ok) return `no Docker engine is reachable (${docker.error?.split("\n")[0]})`;
     if (!(await kindCli(this.cacheDir))) return "the kind CLI is neither provisioned nor on PATH: `npm run provision` builds it from the Go module proxy";
-    if (!(await findKindNodeImage(this.image))) {
-      return `no kind node image is present (${this.image ?? "kindest/node or helmdrill's offline build"}): \`npm run provision\` builds one offline, or \`docker pull\` the upstream kindest/node`;
+    if (!(await findKindNodeImage(this.kubernetes, this.image))) {
+      return `no kind node image for Kubernetes ${this.kubernetes} is present (${this.image ?? "kindest/node or helmdrill's offline build"}): \`npm run provision\` builds one offline, or \`docker pull\` the upstream kindest/node`;
     }
     return undefined;
   }
@@ -79,7 +86,7 @@ export class KindProvider implements ClusterProvider {
     const reason = await this.unavailableReason();
     if (reason) throw new HelmdrillError(`the kind provider cannot start: ${reason}`);
     const kind = (await kindCli(this.cacheDir))!;
-    const image = (await findKindNodeImage(this.image))!;
+    const image = (await findKindNodeImage(this.kubernetes, this.image))!;
     const name = this.clusterName;
     // kind's config, the kubeconfig kind writes and the docker wrapper: removed with the cluster.
     const dir = scratchDir("kind");

@@ -9,7 +9,7 @@ import { buildWorkloadImages, saveImages, workloadImageRefs } from "./images.ts"
 import { ensureNodeImage } from "./node-image.ts";
 import { ensureKindNodeImage, installKindCli } from "./kind-node.ts";
 import { runReaper } from "../cluster/reaper.ts";
-import { kindMinor, minorsFor, pinnedKubernetesMinors, pins } from "../pins.ts";
+import { minorsFor, pinnedKubernetesMinors, pins } from "../pins.ts";
 
 /**
  * `npm run provision`: everything a run needs, each phase skipped when its result exists.
@@ -63,12 +63,15 @@ export async function provision(options: { clusters?: readonly ("k3s" | "kind")[
         });
       }
     }
-    if (clusters.includes("kind") && minors.includes(kindMinor())) {
+    const kindMinors = minors.filter((m) => minorsFor("kind").includes(m));
+    if (clusters.includes("kind") && kindMinors.length) {
       await timed("kind CLI", async (p) => `${await installKindCli(config.cacheDir, p)}: kind ${pins().cluster.kind.cli.version}`);
-      await timed("kind node image", async (p) => {
-        const r = await ensureKindNodeImage(config.cacheDir, p);
-        return `${r.how === "built-cached" || r.how === "upstream-local" ? "cached" : r.how}: ${r.ref}`;
-      });
+      for (const minor of kindMinors) {
+        await timed(`kind node image (Kubernetes ${minor})`, async (p) => {
+          const r = await ensureKindNodeImage(config.cacheDir, minor, p);
+          return `${r.how === "built-cached" || r.how === "upstream-local" ? "cached" : r.how}: ${r.ref}`;
+        });
+      }
     }
   } finally {
     process.stderr.write("\nprovisioning summary:\n");

@@ -2,7 +2,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync,
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked, succeeded, tail } from "../exec.ts";
-import { kindMinor, kubernetesPin, PACKAGE_ROOT, pins, type GoToolPin } from "../pins.ts";
+import { kindPin, kubernetesPin, PACKAGE_ROOT, pins, type GoToolPin } from "../pins.ts";
 import { goBuildInModule } from "../tools/index.ts";
 import { privilegeArgs } from "../cluster/privileges.ts";
 import { RUN_LABEL } from "../cluster/types.ts";
@@ -41,20 +41,24 @@ export async function installKindCli(cacheDir: string, progress: (m: string) => 
   return (await goBinary(cacheDir, "kind", pin, progress)).built ? "built" : "cached";
 }
 
-/** Content-addressed tag of the offline-built kind node: sources, pins and package list. */
-export function builtKindNodeImageRef(): string {
+/**
+ * Content-addressed tag of a minor's offline-built kind node (`v1.34.4-<hash>`): kind's sources,
+ * the kind pins with that minor's etcd and CoreDNS, the Kubernetes build and the package list.
+ */
+export function builtKindNodeImageRef(minor: string): string {
   const p = pins().cluster;
   const files = readdirSync(KIND_NODE_SOURCES)
     .sort()
     .map((f) => `${f}:${readFileSync(path.join(KIND_NODE_SOURCES, f), "utf8")}`);
-  const k = kubernetesPin(kindMinor());
-  const tag = `${k.version}-${hash([...files, JSON.stringify(p.kind), buildIdentity(k), JSON.stringify(p.debian), pins().images.pause])}`;
+  const k = kubernetesPin(minor);
+  const kind = JSON.stringify({ ...p.kind, minor: kindPin(minor) });
+  const tag = `${k.version}-${hash([...files, kind, buildIdentity(k), JSON.stringify(p.debian), pins().images.pause])}`;
   return `${p.kind.nodeImageRepository}:${tag}`;
 }
 
-/** Which kind node image is there to start, without building anything. */
-export async function findKindNodeImage(override?: string): Promise<string | undefined> {
-  for (const ref of [override, pins().cluster.kind.upstreamNodeImage, builtKindNodeImageRef()]) {
+/** Which kind node image of a minor is there to start, without building anything. */
+export async function findKindNodeImage(minor: string, override?: string): Promise<string | undefined> {
+  for (const ref of [override, kindPin(minor).upstreamNodeImage, builtKindNodeImageRef(minor)]) {
     if (ref && (await imageExists(ref))) return ref;
   }
   return undefined;
@@ -81,10 +85,10 @@ const scratchImage = (binary: string, from: string, entrypoint = false) => ({
 });
 
 /** Maps every image kubeadm lists (and kind's sandbox image) to a local build, or says which pin is off. */
-async function plannedImages(cacheDir: string, rootfs: string, progress: (m: string) => void): Promise<NodeImagePart[]> {
-  const k = kubernetesPin(kindMinor());
-  const kind = pins().cluster.kind;
-  const bin = kubeBinDir(cacheDir, kindMinor());
+async function plannedImages(cacheDir: string, rootfs: string, minor: string, progress: (m: string) => void): Promise<NodeImagePart[]> {
+  const k = kubernetesPin(minor);
+  const kind = kindPin(minor);
+  const bin = kubeBinDir(cacheDir, minor);
   const listed = await runChecked([path.join(bin, "kubeadm"), "config", "images", "list", "--kubernetes-version", k.version]);
   const sandbox = /sandbox_image\s*=\s*"([^"]+)"/.exec(readFileSync(path.join(await kindModuleDir(), "images", "base", "files", "etc", "containerd", "config.toml"), "utf8"))?.[1];
   const wanted = [...new Set([...listed.stdout.split("\n").map((s) => s.trim()).filter(Boolean), ...(sandbox ? [sandbox] : [])])];
@@ -105,13 +109,13 @@ async function plannedImages(cacheDir: string, rootfs: string, progress: (m: str
       });
     } else if (name === "etcd") {
       if (tag.replace(/-\d+$/, "") !== kind.etcd.version.replace(/^v/, "")) {
-        throw new HelmdrillError(`kubeadm ${k.version} asks for etcd ${tag}, but pins.json builds etcd ${kind.etcd.version}`, "set cluster.kind.etcd.version in pins.json to the version kubeadm lists");
+        throw new HelmdrillError(`kubeadm ${k.version} asks for etcd ${tag}, but pins.json builds etcd ${kind.etcd.version}`, `set cluster.kubernetes.minors["${minor}"].kind.etcd in pins.json to the version kubeadm lists`);
       }
       const etcd = await goBinary(cacheDir, "etcd", kind.etcd, progress);
       parts.push({ ref, context: scratchImage("etcd", etcd.path) });
     } else if (name === "coredns") {
       if (tag !== kind.coredns.version) {
-        throw new HelmdrillError(`kubeadm ${k.version} asks for CoreDNS ${tag}, but pins.json builds CoreDNS ${kind.coredns.version}`, "set cluster.kind.coredns.version in pins.json to the version kubeadm lists");
+        throw new HelmdrillError(`kubeadm ${k.version} asks for CoreDNS ${tag}, but pins.json builds CoreDNS ${kind.coredns.version}`, `set cluster.kubernetes.minors["${minor}"].kind.coredns in pins.json to the version kubeadm lists`);
       }
       const coredns = await goBinary(cacheDir, "coredns", kind.coredns, progress);
       parts.push({ ref, context: scratchImage("coredns", coredns.path, true) });
@@ -175,10 +179,10 @@ function baseDockerfile(rootfs: string, kubernetesVersion: string): string {
 
 const ENTRYPOINT = '["/usr/local/bin/helmdrill-privileges", "/usr/local/bin/entrypoint", "/sbin/init"]';
 
-async function assembleKindNode(cacheDir: string, ref: string, progress: (m: string) => void): Promise<void> {
-  const k = kubernetesPin(kindMinor());
+async function assembleKindNode(cacheDir: string, ref: string, minor: string, progress: (m: string) => void): Promise<void> {
+  const k = kubernetesPin(minor);
   const rootfs = await buildNodeRootfs(cacheDir, progress, { name: "kind-node", packages: pins().cluster.kind.packages });
-  const parts = await plannedImages(cacheDir, rootfs, progress);
+  const parts = await plannedImages(cacheDir, rootfs, minor, progress);
   const ctx = scratchDir("kind-node-build");
   const temporaryTags: string[] = [];
   const stage = `${pins().cluster.kind.nodeImageRepository}-stage:${ref.split(":").pop()}`;
@@ -203,7 +207,7 @@ async function assembleKindNode(cacheDir: string, ref: string, progress: (m: str
     const node = path.join(ctx, "node");
     cpSync(path.join(await kindModuleDir(), "images", "base", "files"), path.join(node, "base-files"), { recursive: true });
     await runChecked(["chmod", "-R", "u+w", path.join(node, "base-files")]);
-    for (const c of ["kubeadm", "kubelet", "kubectl"]) copyFileSync(path.join(kubeBinDir(cacheDir, kindMinor()), c), path.join(node, c));
+    for (const c of ["kubeadm", "kubelet", "kubectl"]) copyFileSync(path.join(kubeBinDir(cacheDir, minor), c), path.join(node, c));
     for (const f of readdirSync(KIND_NODE_SOURCES)) copyFileSync(path.join(KIND_NODE_SOURCES, f), path.join(node, f));
     writeFileSync(path.join(node, "Dockerfile"), baseDockerfile(rootfs, k.version));
     progress(`docker build ${stage}`);
@@ -225,12 +229,12 @@ async function assembleKindNode(cacheDir: string, ref: string, progress: (m: str
   }
 }
 
-/** Picks the kind node image, building it offline when the upstream one is neither here nor pullable. */
-export async function ensureKindNodeImage(cacheDir: string, progress: (m: string) => void): Promise<NodeImageResult> {
+/** Picks a minor's kind node image, building it offline when the upstream one is neither here nor pullable. */
+export async function ensureKindNodeImage(cacheDir: string, minor: string, progress: (m: string) => void): Promise<NodeImageResult> {
   const kind = pins().cluster.kind;
-  const built = builtKindNodeImageRef();
-  return upstreamOrBuilt({ upstream: kind.upstreamNodeImage, built, repository: kind.nodeImageRepository }, progress, async () => {
-    await buildKubernetes(cacheDir, progress, [...pins().cluster.kubernetes.components, ...kind.components], kindMinor());
-    await assembleKindNode(cacheDir, built, progress);
+  const built = builtKindNodeImageRef(minor);
+  return upstreamOrBuilt({ upstream: kindPin(minor).upstreamNodeImage, built, repository: kind.nodeImageRepository }, progress, async () => {
+    await buildKubernetes(cacheDir, progress, [...pins().cluster.kubernetes.components, ...kind.components], minor);
+    await assembleKindNode(cacheDir, built, minor, progress);
   });
 }

@@ -89,11 +89,15 @@ export function helmdrillProject(project: Project, options: PresetOptions = {}):
   return { plugins: [scenarioPlugin(project)], test: clusterTestOptions(project, options) };
 }
 
-/** JUnit, vitest JSON, Allure results and helmdrill's matrix and transcripts, under the reports directory. */
-export function helmdrillReporters(reportsDir: string): NonNullable<NonNullable<ViteUserConfig["test"]>["reporters"]> {
+/**
+ * JUnit, vitest JSON, Allure results and helmdrill's matrix and transcripts, under the reports
+ * directory. `leg` (a run over several clusters) names the cluster in every JUnit test case's
+ * class name, so the legs' cases stay apart once merged into one file.
+ */
+export function helmdrillReporters(reportsDir: string, leg?: string): NonNullable<NonNullable<ViteUserConfig["test"]>["reporters"]> {
   return [
     "default",
-    ["junit", { outputFile: path.join(reportsDir, "junit.xml") }],
+    ["junit", { outputFile: path.join(reportsDir, "junit.xml"), ...(leg ? { classnameTemplate: `${leg} › {filename}` } : {}) }],
     ["json", { outputFile: path.join(reportsDir, "vitest-results.json") }],
     [ALLURE_REPORTER, { resultsDir: path.join(reportsDir, "allure-results") }],
     REPORTER_MODULE,

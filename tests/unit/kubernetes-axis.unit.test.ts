@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { parseClusterKinds } from "../../harness/config.ts";
 import { HelmdrillError } from "../../harness/errors.ts";
-import { kindMinor, kubernetesPin, minorsFor, parseKubernetesList, pinnedKubernetesMinors, pinnedKubernetesVersions, pins } from "../../harness/pins.ts";
+import { kindPin, kubernetesPin, minorsFor, parseKubernetesList, pinnedKubernetesMinors, pinnedKubernetesVersions, pins } from "../../harness/pins.ts";
 import { runLegs } from "../../harness/cli/run.ts";
 import { describeSelector, selects, validateSelector, type Target } from "../../harness/dsl/target.ts";
 import { expectationCoverage } from "../../harness/dsl/coverage.ts";
@@ -32,8 +32,11 @@ describe("pinned Kubernetes minors", () => {
   it("pins 1.33 and 1.34 for the k3s-compatible node and kind on 1.34, with a full version each", () => {
     expect(pinnedKubernetesMinors()).toEqual(["1.33", "1.34"]);
     expect(minorsFor("k3s")).toEqual(["1.33", "1.34"]);
-    expect(minorsFor("kind")).toEqual(["1.34"]);
-    expect(kindMinor()).toBe("1.34");
+    expect(minorsFor("kind")).toEqual(["1.33", "1.34"]);
+    // Each minor's kind node is built with the etcd and CoreDNS its kubeadm asks for.
+    expect(kindPin("1.33")).toMatchObject({ upstreamNodeImage: "kindest/node:v1.33.4", etcd: { module: "go.etcd.io/etcd/server/v3", version: "v3.5.21" }, coredns: { version: "v1.12.0" } });
+    expect(kindPin("1.34")).toMatchObject({ etcd: { version: "v3.6.5" }, coredns: { version: "v1.12.1" } });
+    expect(error(() => kindPin("1.20"))).toMatch(/^Kubernetes 1\.20 is not pinned/);
     expect(kubernetesPin("1.33")).toMatchObject({ minor: "1.33", version: "v1.33.5", stagingVersion: "v0.33.5", module: "k8s.io/kubernetes" });
     expect(kubernetesPin().minor).toBe(pins().cluster.kubernetes.default);
     expect(pinnedKubernetesVersions()).toEqual(["1.33.5", "1.34.4"]);
@@ -62,8 +65,24 @@ describe("--cluster lists and the legs of a run", () => {
     expect(error(() => parseClusterKinds("k3s,minikube"))).toMatch(/^unknown cluster provider "minikube"/);
   });
 
-  it("runs each provider on each selected minor it has a node for, and says which it has not", () => {
+  it("runs each provider on each selected minor, in the order given", () => {
     expect(runLegs({ clusters: ["k3s", "kind"], kubernetes: ["1.33", "1.34"] })).toEqual({
+      legs: [
+        { cluster: "k3s", kubernetes: "1.33" },
+        { cluster: "k3s", kubernetes: "1.34" },
+        { cluster: "kind", kubernetes: "1.33" },
+        { cluster: "kind", kubernetes: "1.34" },
+      ],
+      notes: [],
+    });
+    expect(runLegs({ clusters: ["existing"], kubernetes: ["1.34"] }).legs).toEqual([{ cluster: "existing", kubernetes: "" }]);
+  });
+
+  // Every pinned minor has both nodes today; a minor pinned for one provider only (as 1.33 was for k3s) is a pins.json away.
+  const onlyK3sHas133 = (cluster: "k3s" | "kind") => (cluster === "k3s" ? ["1.33", "1.34"] : ["1.34"]);
+
+  it("says which selected minor a provider has no node for, and runs it on the others", () => {
+    expect(runLegs({ clusters: ["k3s", "kind"], kubernetes: ["1.33", "1.34"] }, onlyK3sHas133)).toEqual({
       legs: [
         { cluster: "k3s", kubernetes: "1.33" },
         { cluster: "k3s", kubernetes: "1.34" },
@@ -71,11 +90,10 @@ describe("--cluster lists and the legs of a run", () => {
       ],
       notes: ["kind: no node pinned for Kubernetes 1.33 (pinned: 1.34); running kind on 1.34 only"],
     });
-    expect(runLegs({ clusters: ["existing"], kubernetes: ["1.34"] }).legs).toEqual([{ cluster: "existing", kubernetes: "" }]);
   });
 
   it("refuses a provider with a node for none of the selected minors", () => {
-    expect(error(() => runLegs({ clusters: ["kind"], kubernetes: ["1.33"] }))).toBe("--cluster kind has no node for Kubernetes 1.33\n  → pinned kind nodes: Kubernetes 1.34");
+    expect(error(() => runLegs({ clusters: ["kind"], kubernetes: ["1.33"] }, onlyK3sHas133))).toBe("--cluster kind has no node for Kubernetes 1.33\n  → pinned kind nodes: Kubernetes 1.34");
   });
 });
 
