@@ -26,6 +26,8 @@ export {
   refusesUpgrade,
   resources,
   succeeds,
+  without,
+  type AbsentPattern,
   type CheckContext,
   type CheckOutcome,
   type ReleaseExpectation,

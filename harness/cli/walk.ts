@@ -11,7 +11,7 @@ import { executeScenario, type ScenarioSpec, type StepRecord } from "../dsl/scen
 import type { Step } from "../dsl/step.ts";
 import { targetLabel, targetsFor, type Driver, type HelmfileStyle, type Target } from "../dsl/target.ts";
 import { resolveFlux } from "../tools/flux.ts";
-import { documentedText, STATE_ICON, STATUS_TEXT } from "../report/model.ts";
+import { documentedText, STATE_ICON, stepResultText } from "../report/model.ts";
 import { renderSnapshot } from "../probes/resources.ts";
 import { resolveTools } from "../tools/index.ts";
 import { helmDiffForRun } from "../tools/helm-diff.ts";
@@ -78,7 +78,7 @@ export function renderStepForTerminal(r: StepRecord): string {
     }
   }
   if (r.resources) lines.push("", bold("Resources:"), ...renderSnapshot(r.resources).split("\n").map((l) => `  ${l}`));
-  lines.push("", `${STATE_ICON[r.status]} Step ${r.index}: ${STATUS_TEXT[r.status]}`);
+  lines.push("", `${STATE_ICON[r.status]} Step ${r.index}: ${stepResultText(r)}`);
   return lines.join("\n");
 }
 

@@ -85,14 +85,25 @@ export function errorText(result: CommandResult): string {
   return (picked.length > 0 ? picked.slice(0, 6) : lines.filter(Boolean).slice(-3)).join("\n");
 }
 
-export type TextPattern = string | RegExp;
+/** Text that must not appear: `fails(/hooks failed/, without("CANNOT UPGRADE"))`. */
+export interface AbsentPattern {
+  readonly without: string | RegExp;
+}
+export type TextPattern = string | RegExp | AbsentPattern;
+
+/** The output must not contain this text (or match this expression). */
+export const without = (pattern: string | RegExp): AbsentPattern => ({ without: pattern });
 
 export function matchText(text: string, pattern: TextPattern): boolean {
-  return typeof pattern === "string" ? text.includes(pattern) : pattern.test(text);
+  if (typeof pattern === "string") return text.includes(pattern);
+  if (pattern instanceof RegExp) return pattern.test(text);
+  return !matchText(text, pattern.without);
 }
 
 function showPattern(p: TextPattern): string {
-  return typeof p === "string" ? JSON.stringify(p) : String(p);
+  if (typeof p === "string") return JSON.stringify(p);
+  if (p instanceof RegExp) return String(p);
+  return `no ${showPattern(p.without)}`;
 }
 
 class OutcomeCheck extends Check {

@@ -2,7 +2,7 @@ import type { CheckRecord, CommandRecord, ScenarioRun, StepRecord, StepStatus } 
 import type { ReleaseState } from "../probes/release.ts";
 import { diffSnapshots, renderSnapshot, type ResourceSnapshot } from "../probes/resources.ts";
 import { formatDuration } from "../log.ts";
-import { CELL_STATES, STATE_ICON, STATE_WORD, STATUS_TEXT, type CellStatus, type ClusterDrift, type Matrix, type MatrixCell, type MatrixRow } from "./model.ts";
+import { CELL_STATES, STATE_ICON, STATE_WORD, STATUS_TEXT, stepResultText, type CellStatus, type ClusterDrift, type Matrix, type MatrixCell, type MatrixRow } from "./model.ts";
 import { renderArgv } from "../exec.ts";
 
 /**
@@ -302,7 +302,7 @@ function stepSection(step: StepRecord, previous?: ResourceSnapshot): string[] {
   // The explanation is the scenario author's own Markdown: only raw HTML is neutralised.
   if (step.explanation) out.push(mixed(step.explanation.trim(), false, (t) => t.replace(/</g, "\\<")), "");
   out.push(...documentedProse(step), "");
-  out.push(`**Result:** ${stateLabel(step.status)} — ${STATUS_TEXT[step.status]} (${formatDuration(step.durationMs)})`, "");
+  out.push(`**Result:** ${stateLabel(step.status)} — ${stepResultText(step)} (${formatDuration(step.durationMs)})`, "");
   if (step.problem) out.push(`**Problem:** ${escapeMarkdown(step.problem)}`, "");
 
   const commands = step.commands.filter((c) => !c.probe);

@@ -212,3 +212,14 @@ export const STATUS_TEXT: Record<MatrixCell["status"], string> = {
   "not-run": "not run (an earlier step failed, or the target cannot run here: the reason is shown)",
   absent: "not in this run",
 };
+
+/**
+ * A step's verdict in words. A step the write-up does not document (a scenario's own addition)
+ * is judged against the scenario's expectations alone, so it never "matches the write-up".
+ */
+export function stepResultText(step: { status: MatrixCell["status"]; documented?: unknown }): string {
+  if (step.documented) return STATUS_TEXT[step.status];
+  if (step.status === "matches") return "matches the scenario's expectations (not in the write-up)";
+  if (step.status === "differs") return "differs from the scenario's first expectation (expected drift; not in the write-up)";
+  return STATUS_TEXT[step.status];
+}

@@ -342,6 +342,16 @@ describe("renderTranscript", () => {
     expect(renderMatrixMarkdown(matrix)).toContain("not run: helm-diff 3.8.1 supports helm");
   });
 
+  it("never says a step the write-up does not document matches the write-up", () => {
+    const md = renderTranscript(
+      run(UPGRADE, "Own steps", H312, [rec(1, "matches", { documented: { outcome: "succeeds" } }), rec(2, "matches"), rec(3, "differs", { drift: ["Helm 4 prints hook logs through its logger"] })]),
+    );
+    expect(md).toMatch(/## 1\. Install[\s\S]*\*\*Result:\*\* ✅ matches — matches the write-up \(/);
+    expect(md).toMatch(/## 2\. Upgrade with a bad image\n\nThe write-up does not document this step\.\n\n\*\*Result:\*\* ✅ matches — matches the scenario's expectations \(not in the write-up\)/);
+    expect(md).toMatch(/## 3\. Validate cleanup[\s\S]*— differs from the scenario's first expectation \(expected drift; not in the write-up\)/);
+    expect(md.match(/matches the write-up/g)).toHaveLength(1);
+  });
+
   it("reports a missing release as not found", () => {
     const gone = renderTranscript(run(UPGRADE, "Gone", H312, [rec(1, "matches", { release: release([]), resources: {} })]));
     expect(gone).toContain("No release: `helm history my-release` reports it not found.");
