@@ -7,5 +7,7 @@ export default defineConfig({
   charts: "charts",
   // The documented column: what the platform team expects today, not a 2020 write-up.
   baseline: "platform team's expectation",
+  // The Helm versions this team runs or is moving to (default: every version helmdrill pins by default).
+  targets: { helm: ["3.17.3", "3.18.0", "4.1.4"] },
   reports: "reports",
 });

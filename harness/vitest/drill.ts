@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import semver from "semver";
 import { kubeConfigFromYaml } from "../cluster/kubeconfig.ts";
@@ -17,7 +17,8 @@ import { deleteClusterScopedLeftovers, kubeClients, serverVersion, type Kube } f
 import { bindRunners, type ToolRunners } from "../tools/runners.ts";
 import type { HelmdrillConfig } from "../config.ts";
 import type { StartedCluster } from "../cluster/types.ts";
-import { toolFor, type ResolvedTools } from "../tools/index.ts";
+import { toolFor, toolPath, type ResolvedTools } from "../tools/index.ts";
+import { pinnedVersions } from "../pins.ts";
 import { linkHelmDiff } from "../tools/helm-diff.ts";
 import { resolveFlux, startFlux } from "../tools/flux.ts";
 import type { FluxSession } from "../dsl/flux.ts";
@@ -139,11 +140,16 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
   await poll(() => kube.core.readNamespacedServiceAccount({ name: "default", namespace }), () => undefined, { timeoutMs: 60_000 });
 
   const commandLog: RunEnvironment["commandLog"] = [];
-  // A flux target's `helm` is helm-controller's embedded library: history is read with the newest pinned Helm 3.
+  // A flux target's `helm` is helm-controller's embedded library (Helm 3): its steps' helm commands
+  // run with the newest selected Helm 3 — or the newest pinned one when the run selects only Helm 4.
   const helmBinaryFor = (target: Target) => {
     if (target.driver !== "flux") return toolFor(provided.tools, "helm", target.helm);
     const versions = Object.keys(provided.tools.helm);
-    return toolFor(provided.tools, "helm", versions.filter((v) => semver.major(v) === 3).at(-1) ?? versions.at(-1)!);
+    const selected = versions.filter((v) => semver.major(v) === 3).at(-1);
+    if (selected) return toolFor(provided.tools, "helm", selected);
+    const pinned = pinnedVersions("helm").filter((v) => semver.major(v) === 3).at(-1);
+    const installed = pinned ? toolPath(provided.config.cacheDir, "helm", pinned) : undefined;
+    return installed && existsSync(installed) ? installed : toolFor(provided.tools, "helm", versions.at(-1)!);
   };
   const runnersFor = (target: Target) => {
     // helm-diff goes into the private Helm home when this Helm version loads it.

@@ -10,7 +10,7 @@ const config = (helm?: string, helmfile?: string) => loadConfig({ helm, helmfile
 
 describe("the walkthrough's target", () => {
   it("pairs the newest Helm with the newest helmfile that drives it", () => {
-    expect(walkTarget(spec, config(), { driver: "helmfile", pause: false })).toMatchObject({ helm: "4.1.4", helmfile: "1.8.0" });
+    expect(walkTarget(spec, config(), { driver: "helmfile", pause: false })).toMatchObject({ helm: "4.3.1", helmfile: "1.8.0" });
   });
 
   it("never pairs Helm 4 with helmfile 0.167.1 (it panics): an older Helm is taken instead", () => {
@@ -28,7 +28,7 @@ describe("the walkthrough's target", () => {
   });
 
   it("takes the newest pinned Helm for the helm driver", () => {
-    expect(walkTarget(spec, config(), { pause: false })).toEqual({ driver: "helm", helm: "4.1.4" });
+    expect(walkTarget(spec, config(), { pause: false })).toEqual({ driver: "helm", helm: "4.3.1" });
   });
 });
 
