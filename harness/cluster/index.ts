@@ -4,8 +4,7 @@ import { ExistingClusterProvider } from "./existing.ts";
 import { K3sProvider } from "./k3s.ts";
 import { KindProvider } from "./kind.ts";
 import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts";
-import { HelmdrillError } from "../errors.ts";
-import { minorsFor } from "../pins.ts";
+import { kindPin } from "../pins.ts";
 
 export { ExistingClusterProvider, K3sProvider, KindProvider, RUN_LABEL };
 export type { ClusterProvider, StartedCluster };
@@ -29,9 +28,8 @@ export async function providerFor(config: HelmdrillConfig): Promise<ClusterProvi
     case "existing":
       return new ExistingClusterProvider(config.existing);
     case "kind":
-      if (config.kubernetes[0] && !minorsFor("kind").includes(config.kubernetes[0])) {
-        throw new HelmdrillError(`--cluster kind has no node for Kubernetes ${config.kubernetes[0]}`, `pinned kind nodes: Kubernetes ${minorsFor("kind").join(", ")}`);
-      }
+      // A minor kind has no node for: pins say so, with the minors it has.
+      if (config.kubernetes[0]) kindPin(config.kubernetes[0]);
       return new KindProvider(kindClusterName(config.runId), config.cacheDir)
         .withKubernetes(config.kubernetes[0])
         .withPreloadedImages(...(await workloadArchives(config)));
