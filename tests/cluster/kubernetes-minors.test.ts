@@ -12,7 +12,15 @@ import { clusterBeside, clusterFacts } from "./cluster-facts.ts";
 
 const base = inject("helmdrill");
 // The run's own cluster covers its minor; every other pinned k3s minor gets one here.
-const others = minorsFor("k3s").filter((m) => !base.cluster.kubernetes.startsWith(`${m}.`));
+const runMinor = base.cluster.kubernetes.split(".").slice(0, 2).join(".");
+const others = minorsFor("k3s").filter((m) => m !== runMinor);
+
+// Without this, a run whose minor is the only one pinned would produce no test here and pass
+// without a word: the axis has to be there to be tested.
+it("has a pinned k3s minor besides the run's own to start", () => {
+  const why = `pinned k3s minors: ${minorsFor("k3s").join(", ")}; the run's cluster: Kubernetes ${base.cluster.kubernetes}`;
+  expect(others.length, `no other minor to start (${why}): the Kubernetes axis goes untested`).toBeGreaterThan(0);
+});
 
 for (const minor of others) {
   describe(`Kubernetes ${minor}`, () => {

@@ -164,15 +164,31 @@ describe("poll (read-only probes)", () => {
     expect(r).toMatchObject({ ok: true, last: 3, attempts: 3 });
   });
 
+  // Fake timers (performance.now() included): "after 300 ms" is the clock's, not a busy machine's.
   it("a `during` check watches until the action ends, not until its own timeout (a slow machine creates late)", async () => {
-    const action = new AbortController();
-    const t0 = performance.now();
-    // The watched object appears after 300 ms; the action ends at 600 ms; the check's timeout is 50 ms.
-    setTimeout(() => action.abort(), 600);
-    const r = await poll(async () => performance.now() - t0 > 300, (seen) => (seen ? undefined : "not created yet"), { timeoutMs: 50, intervalMs: 20, signal: action.signal });
-    expect(r.ok).toBe(true);
-    const never = await poll(async () => false, () => "not created yet", { timeoutMs: 50, intervalMs: 20, signal: AbortSignal.timeout(200) });
-    expect(never).toMatchObject({ ok: false, lastProblem: "not created yet" });
+    const { vi } = await import("vitest");
+    vi.useFakeTimers();
+    try {
+      // The watched object appears after 300 ms; the action ends at 600 ms; the check's timeout is 50 ms.
+      const action = new AbortController();
+      setTimeout(() => action.abort(), 600);
+      const t0 = performance.now();
+      const late = poll(async () => performance.now() - t0 > 300, (seen) => (seen ? undefined : "not created yet"), { timeoutMs: 50, intervalMs: 20, signal: action.signal });
+      await vi.advanceTimersByTimeAsync(600);
+      const r = await late;
+      expect(r).toMatchObject({ ok: true, last: true });
+      expect(r.elapsedMs).toBeGreaterThan(300);
+      // Never seen: it keeps looking until the action ends (200 ms), well past its own 50 ms, then says so.
+      const ended = new AbortController();
+      setTimeout(() => ended.abort(), 200);
+      const never = poll(async () => false, () => "not created yet", { timeoutMs: 50, intervalMs: 20, signal: ended.signal });
+      await vi.advanceTimersByTimeAsync(300);
+      const n = await never;
+      expect(n).toMatchObject({ ok: false, lastProblem: "not created yet" });
+      expect(n.elapsedMs).toBeGreaterThanOrEqual(200);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { namespaceFor } from "../../harness/vitest/drill.ts";
 import { describeStuckNamespace } from "../../harness/probes/namespace.ts";
 
@@ -10,9 +10,26 @@ describe("namespaceFor", () => {
     expect(ns).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   });
 
-  it("gives a different name to each test of one target (the soak's 409 AlreadyExists), never by chance", () => {
-    const names = new Set(Array.from({ length: 2000 }, () => namespaceFor("nodeport-conflict", "helm 4.1.4")));
-    expect(names.size).toBe(2000);
+  // Distinct names are not the claim (random draws are distinct too, most of the time): the claim
+  // is that they cannot collide within a process, because the suffix is a counter, not a draw.
+  it("gives each test of one target the next suffix of a counter (the soak's 409 AlreadyExists), never a chance draw", () => {
+    const suffix = (ns: string) => Number.parseInt(ns.slice(-6), 16);
+    const names = Array.from({ length: 2000 }, () => namespaceFor("nodeport-conflict", "helm 4.1.4"));
+    const steps = names.slice(1).map((ns, i) => (suffix(ns) - suffix(names[i]!) + 0x1000000) % 0x1000000);
+    expect(new Set(steps)).toEqual(new Set([1]));
+  });
+
+  it("starts each process at a random suffix and wraps within six hex digits", async () => {
+    vi.resetModules();
+    // The random start drawn just below the wrap point: the counter goes on past it, still six digits.
+    vi.doMock("node:crypto", async (actual) => ({ ...(await actual<typeof import("node:crypto")>()), randomBytes: () => Buffer.from([0xff, 0xff, 0xfe]) }));
+    try {
+      const fresh = (await import("../../harness/vitest/drill.ts")).namespaceFor;
+      expect([fresh("a"), fresh("a"), fresh("a")]).toEqual(["hd-a-ffffff", "hd-a-000000", "hd-a-000001"]);
+    } finally {
+      vi.doUnmock("node:crypto");
+      vi.resetModules();
+    }
   });
 });
 

@@ -1,9 +1,19 @@
 import { poll } from "../../harness/dsl/poll.ts";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { descendants, RunReaper, scratchDir, scratchRootFor } from "../../harness/cluster/reaper.ts";
+
+/** Is `pid` running — present in /proc and not a zombie (ended, not yet reaped)? */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
 
 describe("reaper", () => {
   it("finds every descendant of a process, grandchildren included", async () => {
@@ -29,12 +39,20 @@ describe("reaper", () => {
     expect(path.dirname(dir)).toBe(scratchRootFor(runId));
     writeFileSync(path.join(dir, "kubeconfig.yaml"), "secret");
     const stray = spawn("sleep", ["60"], { stdio: "ignore", detached: true });
-    reaper.registerProcess(stray.pid!);
-    const gone = new Promise((r) => stray.on("exit", r));
-    reaper.sweepNow();
-    await gone;
-    expect(existsSync(scratchRootFor(runId))).toBe(false);
-    expect(stray.exitCode ?? stray.signalCode).toBeTruthy();
+    const exited = new Promise<NodeJS.Signals | null>((r) => stray.on("exit", (_code, signal) => r(signal)));
+    try {
+      reaper.registerProcess(stray.pid!);
+      expect(alive(stray.pid!)).toBe(true);
+      reaper.sweepNow();
+      // sweepNow is synchronous: the process has ended by the time it returns (a zombie until
+      // this process reaps it, which only the event loop does) — not merely some time later.
+      expect(alive(stray.pid!)).toBe(false);
+      expect(existsSync(scratchRootFor(runId))).toBe(false);
+      // …and it was the sweep's SIGTERM that ended it (a sleep never exits before 60 s by itself).
+      expect(await exited).toBe("SIGTERM");
+    } finally {
+      stray.kill("SIGKILL");
+    }
   });
 
   it("a kept run's scratch survives release; an ordinary one does not", () => {
