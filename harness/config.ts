@@ -4,7 +4,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { HelmdrillError } from "./errors.ts";
-import { parseKubernetesList, parseVersionList, pins } from "./pins.ts";
+import { COMPONENTS, parseKubernetesList, parseVersionList, pins, type ComponentName } from "./pins.ts";
 import { PROJECT_ENV, projectFromEnv, useProject } from "./project-env.ts";
 import type { Driver } from "./dsl/target.ts";
 
@@ -55,6 +55,11 @@ export const projectSchema = z.strictObject({
   cluster: z.enum(["k3s", "kind", "existing"]).optional(),
   /** Kubernetes minors of the nodes helmdrill starts (default: the pinned default), e.g. ["1.33", "1.34"]. */
   kubernetes: versionList.optional(),
+  /**
+   * Packaged components to switch off, like k3s's --disable: coredns, local-storage, servicelb,
+   * metrics-server, registry-mirror (or "all"), e.g. ["servicelb"] to reproduce a cluster without a load balancer.
+   */
+  disable: z.array(z.string().min(1)).optional(),
 });
 
 export type HelmdrillProjectConfig = z.input<typeof projectSchema>;
@@ -78,6 +83,7 @@ export interface Project {
   reportsDir: string;
   cluster?: ClusterKind;
   kubernetes?: string[];
+  disable?: string[];
 }
 
 export const CONFIG_FILE_NAMES = ["helmdrill.config.ts", "helmdrill.config.mts", "helmdrill.config.mjs", "helmdrill.config.js"];
@@ -125,6 +131,7 @@ export function parseProject(raw: unknown, file: string): Project {
     reportsDir: abs(c.reports ?? "reports"),
     cluster: c.cluster,
     kubernetes: c.kubernetes,
+    ...(c.disable ? { disable: parseDisabled(c.disable) } : {}),
   };
 }
 
@@ -197,6 +204,8 @@ export interface HelmdrillConfig {
   clusters: ClusterKind[];
   /** `--kubernetes 1.33,1.34`: pinned minors of the nodes helmdrill starts; a vitest run uses the first. */
   kubernetes: string[];
+  /** Packaged components switched off (`--disable`, `disable:`); none by default. */
+  disabled: ComponentName[];
   /** Only for cluster=existing: both must be named and the opt-in given. */
   existing: { kubeconfig?: string; context?: string; optIn: boolean };
   /** Override of the node image for the k3s provider. */
@@ -217,6 +226,7 @@ export interface ConfigOverrides {
   helmfile?: string;
   cluster?: string;
   kubernetes?: string;
+  disable?: string;
   kubeconfig?: string;
   context?: string;
   allowExistingCluster?: boolean;
@@ -235,6 +245,23 @@ export function parseDrivers(raw: readonly string[]): Driver[] {
   const unknown = raw.filter((d) => !DRIVERS.includes(d as Driver));
   if (unknown.length) throw new HelmdrillError(`unknown driver${unknown.length > 1 ? "s" : ""} ${unknown.map((d) => `"${d}"`).join(", ")}`, `use any of: ${DRIVERS.join(", ")}`);
   return [...new Set(raw)] as Driver[];
+}
+
+/**
+ * `--disable a,b` / `disable: [...]`: k3s's --disable names, plus `registry-mirror`; `traefik`
+ * is accepted and means nothing (no ingress controller is shipped, as the testcontainers k3s
+ * module disables it too). Anything else is one clear error naming the known names.
+ */
+export function parseDisabled(input: string | readonly string[] | undefined): ComponentName[] {
+  const items = (typeof input === "string" ? input.split(",") : (input ?? [])).map((s) => s.trim()).filter(Boolean);
+  const out = new Set<ComponentName>();
+  for (const item of items) {
+    if (item === "traefik") continue;
+    if (item === "all") COMPONENTS.forEach((c) => out.add(c));
+    else if ((COMPONENTS as readonly string[]).includes(item)) out.add(item as ComponentName);
+    else throw new HelmdrillError(`unknown component "${item}" to disable`, `components: ${COMPONENTS.join(", ")} (or all)`);
+  }
+  return COMPONENTS.filter((c) => out.has(c));
 }
 
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
@@ -275,6 +302,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     cluster: clusters[0]!,
     clusters,
     kubernetes: parseKubernetesList(overrides.kubernetes ?? env.HELMDRILL_KUBERNETES ?? project?.kubernetes),
+    disabled: parseDisabled(overrides.disable ?? env.HELMDRILL_DISABLE ?? project?.disable),
     existing: {
       kubeconfig: overrides.kubeconfig ?? env.HELMDRILL_KUBECONFIG,
       context: overrides.context ?? env.HELMDRILL_CONTEXT,
@@ -299,6 +327,7 @@ export function configToEnv(config: HelmdrillConfig): Record<string, string> {
     HELMDRILL_HELMFILE: config.helmfileVersions.join(","),
     HELMDRILL_CLUSTER: config.clusters.join(","),
     HELMDRILL_KUBERNETES: config.kubernetes.join(","),
+    HELMDRILL_DISABLE: config.disabled.join(","),
     HELMDRILL_KEEP: config.keep ? "1" : "0",
     HELMDRILL_SCENARIOS: config.scenarios.join(","),
     HELMDRILL_DRIVERS: config.drivers.join(","),

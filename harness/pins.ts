@@ -74,6 +74,20 @@ export interface KindMinorPin {
 /** A Go program pinned by module, its version chosen elsewhere (per Kubernetes minor). */
 export type GoModulePin = Omit<GoToolPin, "version">;
 
+/**
+ * What real k3s packages beside Kubernetes, named by its `--disable` names, and helmdrill's
+ * registry mirror (issue #20). Each is one image holding the binaries built from `build`.
+ */
+export const COMPONENTS = ["coredns", "local-storage", "servicelb", "metrics-server", "registry-mirror"] as const;
+export type ComponentName = (typeof COMPONENTS)[number];
+export interface ComponentPin {
+  image: string;
+  /** Binaries of the image, each a Go program built inside its module into /usr/local/bin/<name>. */
+  build: (GoToolPin & { name: string })[];
+  /** CRD manifests read from the (first) module, a directory in it. */
+  crds?: string;
+}
+
 /** A minor's pin with what every minor shares: what a build of its components needs. */
 export interface KubernetesPin extends KubernetesMinorPin {
   minor: string;
@@ -91,6 +105,7 @@ export interface Pins {
   flux: FluxPins;
   cluster: {
     k3s: { nodeImageRepository: string };
+    components: Record<ComponentName, ComponentPin>;
     kubernetes: {
       module: string;
       /** The minor a run uses unless `--kubernetes` names others. */
@@ -235,6 +250,11 @@ export function kindPin(minor: string): { upstreamNodeImage: string; etcd: GoToo
   }
   const kind = pins().cluster.kind;
   return { upstreamNodeImage: m.kind.upstreamNodeImage, etcd: { ...kind.etcd, version: m.kind.etcd }, coredns: { ...kind.coredns, version: m.kind.coredns } };
+}
+
+/** The pin of one packaged component. */
+export function componentPin(name: ComponentName): ComponentPin {
+  return pins().cluster.components[name];
 }
 
 /** The minors a provider has a node for. */

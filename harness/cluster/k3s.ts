@@ -8,8 +8,22 @@ import { imageExists } from "../provision/images.ts";
 import { kubeConfigFromYaml, writeKubeconfig } from "./kubeconfig.ts";
 import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts";
 import { missingCapabilities, privilegedContainersWork } from "./privileges.ts";
+import { componentManifest, enabledComponents, installComponents, type ComponentSite } from "./components.ts";
+import { mirrorFiles, RegistryMirrorContainer, type StartedRegistryMirror } from "./mirror.ts";
+import { ensureMirrorStorage } from "../provision/components.ts";
+import { pins, type ComponentName } from "../pins.ts";
 
 const PRELOAD_DIR = "/var/lib/rancher/k3s/agent/images";
+const MANIFEST_DIR = "/var/lib/rancher/k3s/server/manifests";
+const KUBECONFIG_IN_NODE = "/etc/rancher/k3s/k3s.yaml";
+
+/** The packaged components of a node: which are off, and what the mirror serves. */
+export interface ComponentOptions {
+  disabled: readonly ComponentName[];
+  cacheDir: string;
+  /** Every image preloaded into the node: the registry mirror serves each of them. */
+  mirroredImages: readonly string[];
+}
 
 /**
  * K3sContainer, unchanged except where a privileged container cannot start (a host that
@@ -44,6 +58,13 @@ export class K3sProvider implements ClusterProvider {
   private preload: string[] = [];
   private startupTimeoutMs = 300_000;
   private labels: Record<string, string> = {};
+  private components?: ComponentOptions;
+
+  /** The packaged components (CoreDNS, storage, load balancer, metrics, registry mirror), less those disabled. */
+  withComponents(options: ComponentOptions): this {
+    this.components = options;
+    return this;
+  }
 
   withImage(ref: string | undefined): this {
     this.image = ref;
@@ -89,38 +110,72 @@ export class K3sProvider implements ClusterProvider {
     // its own containers (dispose, globalSetup teardown, `helmdrill clean`).
     if (process.env.TESTCONTAINERS_RYUK_DISABLED === undefined) process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
 
-    progress(`starting ${image}`);
-    const container = new HelmdrillK3sContainer(image)
-      .withLabels({ ...this.labels, "io.helmdrill.role": "k3s-node" })
-      .withStartupTimeout(this.startupTimeoutMs)
-      .withCopyFilesToContainer(this.preload.map((source, i) => ({ source, target: `${PRELOAD_DIR}/helmdrill-preload-${i}.tar` })))
-      .withLogConsumer((stream) => {
-        stream.on("data", (chunk: Buffer | string) => {
-          for (const line of chunk.toString().split("\n")) if (line.startsWith("helmdrill-node:")) progress(line.slice(16).trim());
+    // The packaged components: helmdrill's manifests on its own node; an upstream rancher/k3s
+    // packages its own (and takes the same --disable names).
+    const ownNode = image.startsWith(`${pins().cluster.k3s.nodeImageRepository}:`);
+    const disabled = this.components?.disabled ?? [];
+    const enabled = this.components ? enabledComponents(disabled) : [];
+    const site: ComponentSite = { provider: "k3s", clusterDns: "10.43.0.10", clusterDomain: "cluster.local", cacheDir: this.components?.cacheDir ?? "" };
+    const manifests = ownNode ? enabled.filter((n) => n !== "registry-mirror") : [];
+
+    let mirror: StartedRegistryMirror | undefined;
+    if (this.components && enabled.includes("registry-mirror")) {
+      const storage = await ensureMirrorStorage(this.components.cacheDir, [...this.components.mirroredImages], progress);
+      progress("starting the registry mirror");
+      mirror = await new RegistryMirrorContainer(storage).withLabels({ ...this.labels, "io.helmdrill.role": "registry-mirror" }).start();
+      progress(`registry mirror ${mirror.name} at ${mirror.address}`);
+    }
+    try {
+      progress(`starting ${image}`);
+      const container = new HelmdrillK3sContainer(image)
+        .withLabels({ ...this.labels, "io.helmdrill.role": "k3s-node" })
+        .withStartupTimeout(this.startupTimeoutMs)
+        .withCommand(["server", `--disable=${["traefik", ...disabled].join(",")}`])
+        .withCopyFilesToContainer(this.preload.map((source, i) => ({ source, target: `${PRELOAD_DIR}/helmdrill-preload-${i}.tar` })))
+        .withCopyContentToContainer([
+          ...manifests.map((n) => ({ content: componentManifest(n, site), target: `${MANIFEST_DIR}/${n}.yaml` })),
+          ...(mirror ? mirrorFiles(mirror.address, this.components!.mirroredImages).map((f) => ({ content: f.content, target: f.path })) : []),
+        ])
+        .withLogConsumer((stream) => {
+          stream.on("data", (chunk: Buffer | string) => {
+            for (const line of chunk.toString().split("\n")) if (line.startsWith("helmdrill-node:")) progress(line.slice(16).trim());
+          });
         });
-      });
-    if (!(await privilegedContainersWork())) {
-      const drop = missingCapabilities();
-      progress(`privileged containers cannot start on this host (capabilities withheld: ${drop.join(", ") || "unknown"}); emulating --privileged without them`);
-      container.withPrivilegeEmulation(drop);
-    }
-    let started: StartedK3sContainer;
-    try {
-      started = await container.start();
+      if (!(await privilegedContainersWork())) {
+        const drop = missingCapabilities();
+        progress(`privileged containers cannot start on this host (capabilities withheld: ${drop.join(", ") || "unknown"}); emulating --privileged without them`);
+        container.withPrivilegeEmulation(drop);
+      }
+      let started: StartedK3sContainer;
+      try {
+        started = await container.start();
+      } catch (error) {
+        throw new HelmdrillError(
+          `the k3s node (${image}) did not start: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+          "see `docker logs` of the container; helmdrill-node prints the failing component's log",
+        );
+      }
+      const cluster = new StartedK3sCluster(started, image, mirror);
+      try {
+        await cluster.waitForNodeReady(120_000);
+        if (ownNode && enabled.length > 0) {
+          const installed = await installComponents(
+            { container: started.getId(), kubeconfigInNode: KUBECONFIG_IN_NODE },
+            kubeConfigFromYaml(cluster.kubeconfig),
+            { site, enabled, apply: [], timeoutMs: 180_000 },
+            progress,
+          );
+          cluster.loadBalancerPool = installed.pool;
+        }
+      } catch (error) {
+        await cluster.stop();
+        throw error;
+      }
+      return cluster;
     } catch (error) {
-      throw new HelmdrillError(
-        `the k3s node (${image}) did not start: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
-        "see `docker logs` of the container; helmdrill-node prints the failing component's log",
-      );
-    }
-    const cluster = new StartedK3sCluster(started, image);
-    try {
-      await cluster.waitForNodeReady(120_000);
-    } catch (error) {
-      await cluster.stop();
+      await mirror?.stop({ removeVolumes: true }).catch(() => undefined);
       throw error;
     }
-    return cluster;
   }
 }
 
@@ -132,9 +187,14 @@ export class StartedK3sCluster implements StartedCluster {
   private readonly removeKubeconfig: () => void;
   private stopped = false;
 
+  /** The addresses MetalLB hands out, when the load balancer is on. */
+  loadBalancerPool?: { first: string; last: string };
+
   constructor(
     readonly container: StartedK3sContainer,
     readonly image: string,
+    /** The registry mirror beside the node, stopped with it. */
+    readonly mirror?: StartedRegistryMirror,
   ) {
     this.kubeconfig = container.getKubeConfig();
     const written = writeKubeconfig(this.kubeconfig, "k3s");
@@ -147,7 +207,9 @@ export class StartedK3sCluster implements StartedCluster {
   }
 
   describe(): string {
-    return `k3s node container ${this.name} (${this.image}); KUBECONFIG=${this.kubeconfigPath}; remove with: docker rm -f -v ${this.name}`;
+    const mirror = this.mirror ? ` and registry mirror ${this.mirror.name}` : "";
+    const rm = [this.name, ...(this.mirror ? [this.mirror.name] : [])].join(" ");
+    return `k3s node container ${this.name} (${this.image})${mirror}; KUBECONFIG=${this.kubeconfigPath}; remove with: docker rm -f -v ${rm}`;
   }
 
   async waitForNodeReady(timeoutMs: number): Promise<void> {
@@ -174,6 +236,7 @@ export class StartedK3sCluster implements StartedCluster {
     try {
       await this.container.stop({ removeVolumes: true });
     } finally {
+      await this.mirror?.stop({ removeVolumes: true }).catch(() => undefined);
       this.removeKubeconfig();
     }
   }

@@ -8,9 +8,29 @@ import { findKindNodeImage, kindCliPath } from "../provision/kind-node.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { emulatedPrivilegeArgs, missingCapabilities, privilegedContainersWork } from "./privileges.ts";
 import { registerKindCluster, scratchDir } from "./reaper.ts";
-import type { ClusterProvider, StartedCluster } from "./types.ts";
+import { stringify } from "yaml";
+import { type ClusterProvider, type StartedCluster } from "./types.ts";
+import { defaultStorageClass, enabledComponents, installComponents, type ComponentSite } from "./components.ts";
+import { mirrorFiles, RegistryMirrorContainer, type StartedRegistryMirror } from "./mirror.ts";
+import { ensureMirrorStorage } from "../provision/components.ts";
+import type { ComponentOptions } from "./k3s.ts";
+import { kubeConfigFromYaml } from "./kubeconfig.ts";
 
 const KIND_DOCKER = path.join(PACKAGE_ROOT, "harness", "cluster", "kind-docker.sh");
+
+/**
+ * One control-plane node, its API server on loopback only; containerd reads registry hosts
+ * from /etc/containerd/certs.d (kind's documented patch for a local registry or mirror).
+ */
+export function kindClusterConfig(): string {
+  return stringify({
+    kind: "Cluster",
+    apiVersion: "kind.x-k8s.io/v1alpha4",
+    networking: { apiServerAddress: "127.0.0.1" },
+    containerdConfigPatches: ['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"'],
+    nodes: [{ role: "control-plane" }],
+  });
+}
 
 /** The kind CLI helmdrill provisioned, else one on PATH. */
 async function kindCli(cacheDir: string): Promise<string | undefined> {
@@ -32,6 +52,8 @@ export class KindProvider implements ClusterProvider {
   private image?: string;
   private preload: string[] = [];
   private kubernetes = pins().cluster.kubernetes.default;
+  private components?: ComponentOptions;
+  private labels: Record<string, string> = {};
 
   constructor(
     private readonly clusterName: string,
@@ -41,6 +63,18 @@ export class KindProvider implements ClusterProvider {
   /** The Kubernetes minor whose node to start (default: the pinned default minor). */
   withKubernetes(minor: string | undefined): this {
     if (minor) this.kubernetes = minor;
+    return this;
+  }
+
+  /** The packaged components kind lacks offline (storage as kind ships it, a load balancer, metrics, a mirror). */
+  withComponents(options: ComponentOptions): this {
+    this.components = options;
+    return this;
+  }
+
+  /** Labels of the containers helmdrill starts beside the cluster (the registry mirror). */
+  withLabels(labels: Record<string, string>): this {
+    Object.assign(this.labels, labels);
     return this;
   }
 
@@ -81,6 +115,44 @@ export class KindProvider implements ClusterProvider {
     };
   }
 
+  /**
+   * What kind ships and helmdrill adds: the registry mirror on kind's Docker network (hosts.toml
+   * written into the node; containerd reads them at each pull), local-path-provisioner as the
+   * `standard` StorageClass in place of the in-tree host-path one the offline node falls back to,
+   * MetalLB and metrics-server; then the wait until all of it, kind's CoreDNS included, is ready.
+   */
+  private async installComponents(
+    node: string,
+    kubeconfig: string,
+    options: ComponentOptions,
+    progress: (m: string) => void,
+    onMirror: (m: StartedRegistryMirror) => void,
+  ): Promise<{ pool?: { first: string; last: string } }> {
+    const enabled = enabledComponents(options.disabled);
+    if (enabled.includes("registry-mirror")) {
+      const storage = await ensureMirrorStorage(options.cacheDir, [...options.mirroredImages], progress);
+      progress("starting the registry mirror on Docker network kind");
+      const mirror = await new RegistryMirrorContainer(storage).onNetwork("kind").withLabels({ ...this.labels, "io.helmdrill.role": "registry-mirror" }).start();
+      onMirror(mirror);
+      progress(`registry mirror ${mirror.name} at ${mirror.address}`);
+      const script = mirrorFiles(mirror.address, options.mirroredImages)
+        .map((f) => `mkdir -p ${shellQuote(path.dirname(f.path))} && printf '%s' ${shellQuote(f.content)} > ${shellQuote(f.path)}`)
+        .join(" && ");
+      const wrote = await run(["docker", "exec", node, "sh", "-c", script], { timeoutMs: 60_000 });
+      if (!succeeded(wrote)) throw new HelmdrillError(`could not configure the registry mirror in ${node}`, tail(`${wrote.stdout}\n${wrote.stderr}`, 5));
+    }
+    const node_ = { container: node, kubeconfigInNode: "/etc/kubernetes/admin.conf" };
+    const site: ComponentSite = { provider: "kind", clusterDns: "", clusterDomain: "cluster.local", cacheDir: options.cacheDir };
+    if (enabled.includes("local-storage")) {
+      // The offline node has no /kind/manifests/default-storage.yaml, so kind made an in-tree
+      // host-path `standard` class (Immediate binding); kind proper ships local-path-provisioner.
+      const replaced = await run(["docker", "exec", node, "kubectl", "--kubeconfig", node_.kubeconfigInNode, "delete", "storageclass", defaultStorageClass("kind"), "--ignore-not-found"], { timeoutMs: 60_000 });
+      if (!succeeded(replaced)) throw new HelmdrillError(`could not replace kind's StorageClass in ${node}`, tail(replaced.stderr, 5));
+    }
+    const apply = (["local-storage", "servicelb", "metrics-server"] as const).filter((c) => enabled.includes(c));
+    return installComponents(node_, kubeConfigFromYaml(kubeconfig), { site, enabled, apply, timeoutMs: 180_000 }, progress);
+  }
+
   async start(progress: (message: string) => void = () => {}): Promise<StartedCluster> {
     await requireDocker();
     const reason = await this.unavailableReason();
@@ -94,7 +166,7 @@ export class KindProvider implements ClusterProvider {
     const kubeconfigPath = path.join(dir, "kubeconfig.yaml");
     const configPath = path.join(dir, "kind.yaml");
     // One control-plane node, its API server on loopback only.
-    writeFileSync(configPath, ["kind: Cluster", "apiVersion: kind.x-k8s.io/v1alpha4", "networking:", "  apiServerAddress: 127.0.0.1", "nodes:", "- role: control-plane", ""].join("\n"));
+    writeFileSync(configPath, kindClusterConfig());
     const remove = () => run([kind, "delete", "cluster", "--name", name, "--kubeconfig", kubeconfigPath], { env, timeoutMs: 180_000 });
     const fail = async (what: string, output: string): Promise<never> => {
       const logs = await run(["docker", "logs", "--tail", "25", `${name}-control-plane`]);
@@ -117,14 +189,27 @@ export class KindProvider implements ClusterProvider {
     }
     const kubeconfig = readFileSync(kubeconfigPath, "utf8");
     const written = writeKubeconfig(kubeconfig, "kind");
+    let mirror: StartedRegistryMirror | undefined;
     let stopped = false;
     const stop = async () => {
       if (stopped) return;
       stopped = true;
+      await mirror?.stop({ removeVolumes: true }).catch(() => undefined);
       await remove();
       written.remove();
       rmSync(dir, { recursive: true, force: true });
     };
+    let pool: { first: string; last: string } | undefined;
+    if (this.components) {
+      try {
+        const r = await this.installComponents(`${name}-control-plane`, kubeconfig, this.components, progress, (m) => (mirror = m));
+        pool = r.pool;
+      } catch (error) {
+        await stop();
+        throw error;
+      }
+    }
+    const extras = [mirror ? `registry mirror ${mirror.name}` : "", pool ? `load-balancer addresses ${pool.first}-${pool.last}` : ""].filter(Boolean);
     return {
       kind: "kind",
       name,
@@ -132,7 +217,9 @@ export class KindProvider implements ClusterProvider {
       kubeconfigPath: written.file,
       createdByHelmdrill: true,
       image,
-      describe: () => `kind cluster ${name} (node image ${image}); KUBECONFIG=${written.file}; remove with: kind delete cluster --name ${name}`,
+      describe: () =>
+        `kind cluster ${name} (node image ${image}${extras.length ? `; ${extras.join("; ")}` : ""}); KUBECONFIG=${written.file}; ` +
+        `remove with: kind delete cluster --name ${name}${mirror ? ` && docker rm -f -v ${mirror.name}` : ""}`,
       stop,
       [Symbol.asyncDispose]: stop,
     };

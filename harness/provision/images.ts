@@ -90,7 +90,7 @@ export async function buildWorkloadImages(progress: (m: string) => void): Promis
   return built;
 }
 
-function digestOf(refs: string[]): string {
+export function digestOf(refs: string[]): string {
   return createHash("sha256").update(refs.join("\n")).digest("hex").slice(0, 12);
 }
 

@@ -7,9 +7,12 @@ import { installFlux } from "../tools/flux.ts";
 import { ensureDocker } from "./docker.ts";
 import { buildWorkloadImages, saveImages, workloadImageRefs } from "./images.ts";
 import { ensureNodeImage } from "./node-image.ts";
+import { componentImageRefs, ensureComponentImages, ensureMirrorStorage, inClusterComponentImages } from "./components.ts";
 import { ensureKindNodeImage, installKindCli } from "./kind-node.ts";
 import { runReaper } from "../cluster/reaper.ts";
 import { minorsFor, pinnedKubernetesMinors, pins } from "../pins.ts";
+import { isEntryPoint } from "../entry-point.ts";
+import { withCacheLock } from "../cache.ts";
 
 /**
  * `npm run provision`: everything a run needs, each phase skipped when its result exists.
@@ -25,7 +28,8 @@ export async function provision(options: { clusters?: readonly ("k3s" | "kind")[
   const timed = async (name: string, fn: (progress: (m: string) => void) => Promise<string>) => {
     const t0 = performance.now();
     try {
-      const detail = await phase(name, fn);
+      // Every phase writes into the shared cache: under its lock (another `helmdrill run`, `npm test`).
+      const detail = await phase(name, (p) => withCacheLock(config.cacheDir, () => fn(p), { progress: p }));
       timings.push({ name, outcome: /^(cached|already|engine)/.test(detail) ? "skipped" : "done", durationMs: Math.round(performance.now() - t0), detail });
     } catch (error) {
       timings.push({ name, outcome: "failed", durationMs: Math.round(performance.now() - t0), detail: describeError(error) });
@@ -55,6 +59,14 @@ export async function provision(options: { clusters?: readonly ("k3s" | "kind")[
       const archive = await saveImages(config.cacheDir, "workloads", workloadImageRefs());
       return built.length === 0 ? `cached: ${archive}` : `built ${built.join(", ")} → ${archive}`;
     });
+    // The packaged components (CoreDNS, local-path-provisioner, MetalLB, metrics-server, the
+    // registry mirror) and the mirror's storage holding every workload and component image.
+    if (!options.noDocker) await timed("packaged components", async (p) => {
+      const built = await ensureComponentImages(config.cacheDir, p);
+      await saveImages(config.cacheDir, "components", inClusterComponentImages());
+      await ensureMirrorStorage(config.cacheDir, [...workloadImageRefs(), ...inClusterComponentImages()], p);
+      return built.length === 0 ? `cached: ${componentImageRefs().join(", ")}` : `built ${built.join(", ")}`;
+    });
     if (clusters.includes("k3s")) {
       for (const minor of minors.filter((m) => minorsFor("k3s").includes(m))) {
         await timed(`k3s node image (Kubernetes ${minor})`, async (p) => {
@@ -82,7 +94,7 @@ export async function provision(options: { clusters?: readonly ("k3s" | "kind")[
   return timings;
 }
 
-const isMain = import.meta.url === `file://${process.argv[1]}`;
+const isMain = isEntryPoint(import.meta.url);
 if (isMain) {
   // Interrupted builds leave no scratch behind; cache entries are only ever renamed into place whole.
   runReaper(loadConfig().runId);

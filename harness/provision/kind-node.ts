@@ -29,7 +29,7 @@ export function kindCliPath(cacheDir: string): string {
 }
 
 /** A Go program built once per pinned version into the cache (bin/NAME-VERSION). */
-async function goBinary(cacheDir: string, name: string, pin: GoToolPin, progress: (m: string) => void): Promise<{ path: string; built: boolean }> {
+export async function goBinary(cacheDir: string, name: string, pin: GoToolPin, progress: (m: string) => void): Promise<{ path: string; built: boolean }> {
   const dest = path.join(cacheDir, "bin", `${name}-${pin.version}`);
   if (existsSync(dest)) return { path: dest, built: false };
   await goBuildInModule(cacheDir, pin, dest, (pin.ldflags ?? "-s -w").replaceAll("{version}", pin.version), progress);

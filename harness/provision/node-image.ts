@@ -148,19 +148,20 @@ async function assembleNodeImage(cacheDir: string, base: string, ref: string, pr
   const ctx = scratchDir("node-build");
   try {
     const k = kubernetesPin(minor);
-    for (const c of k.components) copyFileSync(path.join(kubeBinDir(cacheDir, minor), c), path.join(ctx, c));
+    // kubectl applies the packaged components' manifests inside the node, as k3s's deploy controller does.
+    for (const c of [...k.components, "kubectl"]) copyFileSync(path.join(kubeBinDir(cacheDir, minor), c), path.join(ctx, c));
     for (const f of readdirSync(NODE_IMAGE_SOURCES)) copyFileSync(path.join(NODE_IMAGE_SOURCES, f), path.join(ctx, f));
     copyFileSync(await saveImages(cacheDir, "pause", [pins().images.pause]), path.join(ctx, "pause.tar"));
     writeFileSync(
       path.join(ctx, "Dockerfile"),
       [
         `FROM ${base}`,
-        `COPY ${k.components.join(" ")} /usr/local/bin/`,
+        `COPY ${k.components.join(" ")} kubectl /usr/local/bin/`,
         "COPY helmdrill-node.sh /usr/local/bin/helmdrill-node",
         "COPY containerd.toml /etc/containerd/config.toml",
         "COPY 10-helmdrill.conflist /etc/cni/net.d/10-helmdrill.conflist",
         "COPY pause.tar /var/lib/rancher/k3s/agent/images/helmdrill-pause.tar",
-        "RUN chmod 0755 /usr/local/bin/* && mkdir -p /etc/rancher/k3s /var/log/helmdrill",
+        "RUN chmod 0755 /usr/local/bin/* && mkdir -p /etc/rancher/k3s /var/log/helmdrill /etc/containerd/certs.d",
         "VOLUME /var/lib/kubelet /var/lib/rancher/k3s /var/lib/cni /var/log",
         "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         `LABEL io.helmdrill.built-by="helmdrill provision" io.helmdrill.kubernetes="${k.version}"`,
@@ -191,7 +192,7 @@ export async function ensureNodeImage(cacheDir: string, override: string | undef
   const built = builtNodeImageRef(minor);
   const k = kubernetesPin(minor);
   return upstreamOrBuilt({ upstream: k.k3sUpstreamImage, built, repository: pins().cluster.k3s.nodeImageRepository }, progress, async () => {
-    await buildKubernetes(cacheDir, progress, k.components, minor);
+    await buildKubernetes(cacheDir, progress, [...k.components, "kubectl"], minor);
     const base = await buildNodeRootfs(cacheDir, progress);
     await assembleNodeImage(cacheDir, base, built, progress, minor);
   });

@@ -10,9 +10,13 @@
 #
 # Everything is real: the API server stores in etcd, controllers reconcile, the kubelet
 # runs containers through containerd/runc on a CNI bridge, kube-proxy programs iptables.
-# What is absent: CoreDNS, metrics-server, local-path storage, servicelb, traefik
-# (no image for them exists offline). Images are preloaded from
-# /var/lib/rancher/k3s/agent/images/*.tar, as k3s does in air-gapped mode.
+# Packaged components, as k3s packages them: every manifest in
+# /var/lib/rancher/k3s/server/manifests is applied once the API server is up (helmdrill copies
+# CoreDNS, local-path-provisioner, MetalLB for servicelb and metrics-server there, their images
+# into the preload directory); `--disable=NAME` (k3s's names: coredns, servicelb, traefik,
+# local-storage, metrics-server) skips NAME.yaml. Traefik is not shipped. Images are preloaded
+# from /var/lib/rancher/k3s/agent/images/*.tar, as k3s does in air-gapped mode; registry
+# mirrors are read from /etc/containerd/certs.d/<host>/hosts.toml.
 set -euo pipefail
 
 STATE=/var/lib/rancher/k3s
@@ -25,9 +29,13 @@ SERVICE_CIDR=10.43.0.0/16
 CLUSTER_CIDR=10.42.0.0/16
 POD_CIDR=10.42.0.0/24
 API_SERVICE_IP=10.43.0.1
+CLUSTER_DNS=10.43.0.10
+CLUSTER_DOMAIN=cluster.local
+MANIFESTS=$STATE/server/manifests
 PAUSE_IMAGE=${HELMDRILL_PAUSE_IMAGE:-helmdrill.local/pause:3.10}
 
 declare -A PIDS=()
+declare -A DISABLED=()
 TLS_SANS=()
 EXTRA_APISERVER=() EXTRA_KCM=() EXTRA_SCHEDULER=() EXTRA_KUBELET=() EXTRA_PROXY=()
 
@@ -67,7 +75,7 @@ esac
 for a in "$@"; do
   case "$a" in
     --tls-san=*) IFS=, read -r -a sans <<<"${a#--tls-san=}"; TLS_SANS+=("${sans[@]}") ;;
-    --disable=*) say "note: $a — no packaged components are shipped, nothing to disable" ;;
+    --disable=*) IFS=, read -r -a names <<<"${a#--disable=}"; for n in "${names[@]}"; do DISABLED[$n]=1; done ;;
     --kube-apiserver-arg=*) EXTRA_APISERVER+=("--${a#--kube-apiserver-arg=}") ;;
     --kube-controller-manager-arg=*) EXTRA_KCM+=("--${a#--kube-controller-manager-arg=}") ;;
     --kube-scheduler-arg=*) EXTRA_SCHEDULER+=("--${a#--kube-scheduler-arg=}") ;;
@@ -116,7 +124,7 @@ wait_for() {
 }
 
 # ---------------------------------------------------------------- host plumbing
-mkdir -p "$LOGS" "$PKI" "$CFG" "$IMAGES" /etc/rancher/k3s /run/helmdrill /var/lib/kubelet
+mkdir -p "$LOGS" "$PKI" "$CFG" "$IMAGES" "$MANIFESTS" /etc/rancher/k3s /run/helmdrill /var/lib/kubelet
 mount --make-rshared / 2>/dev/null || say "note: could not make / rshared"
 echo 1 >/proc/sys/net/ipv4/ip_forward
 [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables
@@ -201,6 +209,19 @@ issue scheduler "/CN=system:kube-scheduler" clientAuth
 issue kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
 issue kubelet-serving "/CN=$NODE_NAME" serverAuth "DNS:$NODE_NAME" "DNS:localhost" "IP:$NODE_IP" "IP:127.0.0.1"
 issue kube-proxy "/CN=system:kube-proxy" clientAuth
+# The aggregation layer (metrics.k8s.io): the API server proxies as front-proxy-client,
+# signed by a CA of its own, as kubeadm and k3s set it up.
+if [ ! -f "$PKI/front-proxy-ca.crt" ]; then
+  new_key "$PKI/front-proxy-ca.key"
+  openssl req -x509 -new -key "$PKI/front-proxy-ca.key" -subj "/CN=helmdrill-front-proxy-ca@$(date +%s)" -days 3650 \
+    -out "$PKI/front-proxy-ca.crt" 2>/dev/null
+fi
+new_key "$PKI/front-proxy-client.key"
+openssl req -new -key "$PKI/front-proxy-client.key" -subj "/CN=front-proxy-client" -out "$PKI/front-proxy-client.csr" 2>/dev/null
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' >"$PKI/fp.ext"
+openssl x509 -req -in "$PKI/front-proxy-client.csr" -CA "$PKI/front-proxy-ca.crt" -CAkey "$PKI/front-proxy-ca.key" \
+  -CAcreateserial -days 3650 -out "$PKI/front-proxy-client.crt" -extfile "$PKI/fp.ext" 2>/dev/null
+rm -f "$PKI/front-proxy-client.csr" "$PKI/fp.ext"
 
 b64() { base64 -w0 "$1"; }
 
@@ -272,6 +293,14 @@ start kube-apiserver kube-apiserver \
   --service-account-signing-key-file="$PKI/sa.key" \
   --service-cluster-ip-range="$SERVICE_CIDR" \
   --service-node-port-range=30000-32767 \
+  --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+  --requestheader-allowed-names=front-proxy-client \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- \
+  --requestheader-group-headers=X-Remote-Group \
+  --requestheader-username-headers=X-Remote-User \
+  --proxy-client-cert-file="$PKI/front-proxy-client.crt" \
+  --proxy-client-key-file="$PKI/front-proxy-client.key" \
+  --enable-aggregator-routing=true \
   --profiling=false \
   "${EXTRA_APISERVER[@]}"
 
@@ -326,7 +355,8 @@ cgroupsPerQOS: true
 failCgroupV1: false
 failSwapOn: false
 containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
-clusterDomain: cluster.local
+clusterDomain: $CLUSTER_DOMAIN
+$([ -n "${DISABLED[coredns]:-}" ] || echo "clusterDNS: [$CLUSTER_DNS]")
 resolvConf: /etc/resolv.conf
 hairpinMode: hairpin-veth
 readOnlyPort: 0
@@ -365,6 +395,18 @@ node_ready() { api "/api/v1/nodes/$NODE_NAME" | tr -d ' \n' | grep -q '"type":"R
 default_sa() { api /api/v1/namespaces/default/serviceaccounts/default; }
 wait_for "node $NODE_NAME Ready" 180 node_ready
 wait_for "default service account" 60 default_sa
+
+# The packaged components: every manifest k3s's deploy controller would apply, once, in name
+# order; a disabled component's manifest is skipped (k3s: --disable).
+shopt -s nullglob
+for manifest in "$MANIFESTS"/*.yaml; do
+  name=$(basename "$manifest" .yaml)
+  if [ -n "${DISABLED[$name]:-}" ]; then say "component $name disabled"; continue; fi
+  KUBECONFIG=$KUBECONFIG_OUT kubectl apply --server-side --field-manager=helmdrill-node -f "$manifest" \
+    >>"$LOGS/manifests.log" 2>&1 || die "could not apply $manifest (see $LOGS/manifests.log)"
+  say "applied component $name"
+done
+shopt -u nullglob
 
 # The line @testcontainers/k3s waits for (k3s prints it once its node controller synced).
 say "Node controller sync successful"
