@@ -48,11 +48,12 @@ async function nodeMemory(runId: string): Promise<number> {
   return total;
 }
 
-export async function runSuiteOnce(args: string[], env: Record<string, string> = {}): Promise<SuiteRun> {
+/** `helmdrill <command> --no-provision --reports <tmp> …args` (command: `run`, or `upgrade-check`). */
+export async function runSuiteOnce(args: string[], env: Record<string, string> = {}, command = "run"): Promise<SuiteRun> {
   const runId = `bench${Date.now().toString(36)}`;
   const reports = mkdtempSync(path.join(os.tmpdir(), "helmdrill-bench-reports-"));
   const t0 = performance.now();
-  const child = spawn("node", [path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs"), "run", "--no-provision", "--reports", reports, ...args], {
+  const child = spawn("node", [path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs"), command, "--no-provision", "--reports", reports, ...args], {
     cwd: PACKAGE_ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
