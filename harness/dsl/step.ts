@@ -1,3 +1,4 @@
+import { HelmdrillError } from "../errors.ts";
 import type { CommandResult } from "../exec.ts";
 import { withCallDefaults } from "../tools/runners.ts";
 import type { Check, CheckContext } from "./checks.ts";
@@ -11,6 +12,11 @@ export interface ActionContext extends CheckContext {
   fixture(relative: string): string;
   /** On a flux target: the run's own Flux controllers and chart repository. */
   flux?: FluxSession;
+  /**
+   * Aborted when the whole run stops (its test timed out): the context's runners already kill
+   * their commands then; an action that gives its commands a signal of its own adds this one.
+   */
+  stopSignal?: AbortSignal;
 }
 
 export interface Action {
@@ -77,8 +83,11 @@ export function cancel(action: Action, options: CancelOptions): Action {
           .then((r) => r.ok && !finished.signal.aborted && cancelling.abort())
           .catch(() => undefined);
       }
+      // The run's stop still applies: an explicit cancelSignal replaces the runners' default one.
+      const cancelSignal = ctx.stopSignal ? AbortSignal.any([cancelling.signal, ctx.stopSignal]) : cancelling.signal;
       try {
-        return await action.run({ ...ctx, runners: withCallDefaults(ctx.runners, { cancelSignal: cancelling.signal, killSignal: signal }) });
+        const runners = withCallDefaults(ctx.runners, { cancelSignal, killSignal: signal });
+        return await action.run({ ...ctx, runners });
       } finally {
         clearTimeout(timer);
         finished.abort();
@@ -124,8 +133,9 @@ export class Step {
 
   constructor(readonly title: string) {}
 
-  /** The command this step runs (exactly once: mutations are never retried). */
+  /** The command this step runs (exactly once: mutations are never retried); a step has one. */
   does(action: Action): this {
+    this.refuseSecond("does", this.action, action);
     this.action = action;
     return this;
   }
@@ -165,8 +175,9 @@ export class Step {
     return this;
   }
 
-  /** An action that always runs after the step's checks, even when the step failed (e.g. an uninstall). */
+  /** An action that always runs after the step's checks, even when the step failed (e.g. an uninstall); one only. */
   finally(action: Action): this {
+    this.refuseSecond("finally", this.finallyAction, action);
     this.finallyAction = action;
     return this;
   }
@@ -174,6 +185,17 @@ export class Step {
   withTimeout(ms: number): this {
     this.timeoutMs = ms;
     return this;
+  }
+
+  /** A second `.does()` / `.finally()` would silently replace the first: say so instead. */
+  private refuseSecond(method: "does" | "finally", earlier: Action | undefined, action: Action): void {
+    if (!earlier) return;
+    throw new HelmdrillError(
+      `step "${this.title}": .${method}() is called twice (\`${earlier.label}\`, then \`${action.label}\`)`,
+      method === "does"
+        ? "a step runs one command: put the second in a step of its own"
+        : "a step has one finally: run the second cleanup as a step of its own",
+    );
   }
 }
 

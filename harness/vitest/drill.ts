@@ -12,6 +12,7 @@ import type { RunEnvironment } from "../dsl/scenario.ts";
 import type { Target } from "../dsl/target.ts";
 import type { CommandResult } from "../exec.ts";
 import { info } from "../log.ts";
+import { HeldWork } from "./held-work.ts";
 import { deleteNamespaceAndWait } from "../probes/namespace.ts";
 import { deleteClusterScopedLeftovers, kubeClients, serverVersion, type Kube } from "../probes/resources.ts";
 import { bindRunners, type ToolRunners } from "../tools/runners.ts";
@@ -44,8 +45,10 @@ export interface HelmdrillProvided {
     label: string;
   };
   /**
-   * A worker writes this file when it keeps a failed test's namespace (HELMDRILL_KEEP=1). It is
-   * the reaper's keep marker too: a kept run's cluster and scratch survive the run's end.
+   * A worker writes this file when it keeps a failed test's namespace (HELMDRILL_KEEP=1): this
+   * cluster's (this leg's) own, so a run over several clusters keeps only the cluster of a leg
+   * that failed. Keeping also writes the run's reaper marker (`<scratch root>/keep`): the run's
+   * scratch, with the kept cluster's kubeconfig, survives the run's end.
    */
   keepMarker: string;
 }
@@ -79,8 +82,22 @@ export async function providedFor(config: HelmdrillConfig, tools: ResolvedTools,
       kubernetes: kubernetes.replace(/^v/, "").replace(/[-+].*$/, ""),
       label: clusterLabel(cluster.kind, kubernetes),
     },
-    keepMarker: path.join(scratchRootFor(config.runId), "keep"),
+    keepMarker: keepMarkerFor(config.runId, clusterLabel(cluster.kind, kubernetes)),
   };
+}
+
+/** The keep marker of one leg of a run ("k3s 1.34"): beside the reaper's, never the same file. */
+export function keepMarkerFor(runId: string, leg: string): string {
+  return path.join(scratchRootFor(runId), `keep-leg-${leg.replace(/[^A-Za-z0-9.]+/g, "-")}`);
+}
+
+/**
+ * Keeps a failed test's namespace (HELMDRILL_KEEP=1): marks its leg, whose cluster then stays up,
+ * and the run, whose scratch then stays.
+ */
+export function keepFailedTest(provided: Pick<HelmdrillProvided, "keepMarker">, namespace: string): void {
+  writeFileSync(provided.keepMarker, namespace);
+  writeFileSync(path.join(path.dirname(provided.keepMarker), "keep"), "");
 }
 
 /**
@@ -103,6 +120,37 @@ export interface Drill {
   startFlux(): Promise<FluxSession>;
   /** Mark the test failed so the fixture knows whether HELMDRILL_KEEP applies. */
   markFailed(): void;
+  /**
+   * Aborted when the test is abandoned (it timed out, the run was cancelled): every command of
+   * an `environment()` is killed then. The vitest fixture links it to the test's own signal.
+   */
+  readonly signal: AbortSignal;
+  abort(reason?: unknown): void;
+  /**
+   * Work that must end before the drill's cleanup touches the namespace (the scenario body,
+   * which goes on for a moment after its test timed out): `close` waits for it.
+   */
+  hold<T>(work: Promise<T>): Promise<T>;
+}
+
+/** How long `close` waits for held work after an abort before it cleans up anyway. */
+const SETTLE_MS = 120_000;
+
+/**
+ * The namespace's default ServiceAccount: created asynchronously by the controller manager, and
+ * pods need it. A namespace that never gets one is an error naming what was seen.
+ */
+export async function waitForDefaultServiceAccount(
+  kube: Pick<Kube, "core">,
+  namespace: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const read = () => kube.core.readNamespacedServiceAccount({ name: "default", namespace });
+  const r = await poll(read, () => undefined, { timeoutMs });
+  if (!r.ok) {
+    const took = `${r.attempts} attempt(s) in ${(r.elapsedMs / 1000).toFixed(1)} s`;
+    throw new Error(`namespace ${namespace} has no default ServiceAccount: ${r.lastProblem} (${took})`);
+  }
 }
 
 /**
@@ -136,8 +184,13 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
   cleanup.defer("remove private helm home", () => rmSync(helmHome, { recursive: true, force: true }));
   await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { [RUN_LABEL]: provided.config.runId } } } });
   cleanup.defer(`delete namespace ${namespace}`, () => deleteNamespaceAndWait(kube, namespace));
-  // The namespace's default ServiceAccount is created asynchronously; pods need it.
-  await poll(() => kube.core.readNamespacedServiceAccount({ name: "default", namespace }), () => undefined, { timeoutMs: 60_000 });
+  try {
+    await waitForDefaultServiceAccount(kube, namespace);
+  } catch (error) {
+    // No test gets this drill: nobody else would delete the namespace.
+    await cleanup.run();
+    throw error;
+  }
 
   const commandLog: RunEnvironment["commandLog"] = [];
   // A flux target's `helm` is helm-controller's embedded library (Helm 3): its steps' helm commands
@@ -220,6 +273,8 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
   };
 
   let failed = false;
+  const stop = new AbortController();
+  const held = new HeldWork();
   const drill = {
     namespace,
     kube,
@@ -229,6 +284,9 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
     markFailed: () => {
       failed = true;
     },
+    signal: stop.signal,
+    abort: (reason?: unknown) => stop.abort(reason),
+    hold: <T>(work: Promise<T>): Promise<T> => held.hold(work),
     environment: (target: Target, hooks: Pick<RunEnvironment, "wrapStep" | "afterStep"> = {}): RunEnvironment => ({
       namespace,
       runners: runnersFor(target),
@@ -237,12 +295,16 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
       allocateNodePort: () => allocateNodePort(kube.core, namespace),
       commandLog,
       ...(flux ? { flux } : {}),
+      signal: stop.signal,
       ...hooks,
     }),
     startFlux: async () => (flux ??= await openFlux()),
     close: async () => {
+      if ((await held.settle(SETTLE_MS)) === "late") {
+        info(`${namespace}: the test's work still runs ${SETTLE_MS / 1000} s after it ended; cleaning up anyway`);
+      }
       if (failed && provided.config.keep) {
-        writeFileSync(provided.keepMarker, namespace);
+        keepFailedTest(provided, namespace);
         info(`HELMDRILL_KEEP=1: kept namespace ${namespace} for inspection — KUBECONFIG=${provided.kubeconfigPath} kubectl -n ${namespace} get all`);
         return;
       }

@@ -1,12 +1,22 @@
 import * as allure from "allure-js-commons";
-import { describe, inject, test } from "vitest";
+import { describe, inject, test, type TaskMeta } from "vitest";
 import { renderSnapshot } from "../probes/resources.ts";
 import { describeRelease } from "../probes/release.ts";
-import { executeScenario, notRunScenario, summarizeFailure, type ScenarioRun, type ScenarioSpec, type StepRecord } from "../dsl/scenario.ts";
-import { targetLabel, targetsFor } from "../dsl/target.ts";
+import {
+  abandonedScenario,
+  executeScenario,
+  notRunScenario,
+  summarizeFailure,
+  type ScenarioRun,
+  type ScenarioSpec,
+  type StepRecord,
+} from "../dsl/scenario.ts";
+import { targetLabel, targetsFor, type Target } from "../dsl/target.ts";
+import { describeError } from "../errors.ts";
 import { stepProgress } from "../log.ts";
 import { helmfileSupportsHelm, pinnedKubernetesVersions, pinnedVersions } from "../pins.ts";
 import { expectationCoverage, type CoverageFinding } from "../dsl/coverage.ts";
+import type { Drill, HelmdrillProvided } from "./drill.ts";
 import { drillTest } from "./fixtures.ts";
 import { resolveFlux } from "../tools/flux.ts";
 
@@ -48,6 +58,9 @@ async function allureStep(title: string, fn: () => Promise<StepRecord>): Promise
   return record!;
 }
 
+/** A scenario test's time limit (per target). */
+export const SCENARIO_TIMEOUT_MS = 15 * 60_000;
+
 /**
  * Registers a scenario with vitest: one concurrent test per target, each in its own
  * namespace. Each step becomes an Allure step with the command, outputs, release history and
@@ -80,35 +93,74 @@ export function replay(spec: ScenarioSpec): void {
         });
         continue;
       }
-      drillTest(targetLabel(target), { timeout: 15 * 60_000 }, async ({ drill, task }) => {
-        await allure.epic("helmdrill conformance");
-        await allure.feature(spec.id);
-        await allure.story(targetLabel(target));
-        await allure.parameter("helm", target.helm);
-        if (target.helmfile) await allure.parameter("helmfile", `${target.helmfile} (${target.style})`);
-        if (target.flux) await allure.parameter("helm-controller", target.flux);
-        await allure.parameter("cluster", cluster.runsOn);
-        // A flux target runs with controllers of its own, watching only this namespace.
-        if (target.driver === "flux") await drill.startFlux();
-        await allure.description(`${spec.summary}\n\nReplays **${spec.source.section}** of \`${spec.source.file}\`.`);
-        const tag = `[${spec.id} · ${targetLabel(target)}]`;
-        const run = await executeScenario(
-          spec,
-          target,
-          drill.environment(target, {
-            wrapStep: (title, fn) => allureStep(title, () => stepProgress(config.progress, tag, title, fn)),
-            afterStep: attachStep,
-          }),
-        );
-        run.cluster = cluster.runsOn;
-        run.clusterLabel = cluster.label;
-        task.meta.helmdrill = run;
-        task.meta.helmdrillCoverage = coverage;
-        if (run.status === "failed") {
-          drill.markFailed();
-          throw new Error(summarizeFailure(run));
-        }
-      });
+      // On a timeout vitest aborts the test's signal: the drill kills the scenario's commands, the
+      // scenario stops, and the fixture's cleanup waits for this body before it touches the namespace.
+      drillTest(targetLabel(target), { timeout: SCENARIO_TIMEOUT_MS }, ({ drill, task }) =>
+        drill.hold(replayTarget(spec, target, drill, task, { coverage, cluster, progress: config.progress })),
+      );
     }
   });
+}
+
+export interface ReplayOptions {
+  coverage: CoverageFinding[];
+  cluster: Pick<HelmdrillProvided["cluster"], "runsOn" | "label">;
+  progress: boolean;
+}
+
+/**
+ * One target's run of a scenario, recorded on the test's meta for the reporters whatever
+ * happens: a run that ends in an error outside any step's record (Flux would not start, a
+ * reporter hook threw) is recorded as failed with that error — never left out of the matrix
+ * while JUnit says failed. A failed run throws its summary (the test fails).
+ */
+export async function replayTarget(
+  spec: ScenarioSpec,
+  target: Target,
+  drill: Pick<Drill, "namespace" | "environment" | "startFlux" | "markFailed">,
+  task: { meta: TaskMeta },
+  { coverage, cluster, progress }: ReplayOptions,
+): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const done: StepRecord[] = [];
+  let run: ScenarioRun;
+  let error: { cause: unknown; problem: string } | undefined;
+  try {
+    await describeForAllure(spec, target, cluster.runsOn);
+    // A flux target runs with controllers of its own, watching only this namespace.
+    if (target.driver === "flux") await drill.startFlux();
+    const tag = `[${spec.id} · ${targetLabel(target)}]`;
+    run = await executeScenario(
+      spec,
+      target,
+      drill.environment(target, {
+        wrapStep: (title, fn) => allureStep(title, () => stepProgress(progress, tag, title, fn)),
+        afterStep: async (record) => {
+          done.push(record);
+          await attachStep(record);
+        },
+      }),
+    );
+  } catch (cause) {
+    error = { cause, problem: `the run could not go on: ${describeError(cause)}` };
+    run = abandonedScenario(spec, target, drill.namespace, done, error.problem, startedAt);
+  }
+  task.meta.helmdrill = { ...run, cluster: cluster.runsOn, clusterLabel: cluster.label };
+  task.meta.helmdrillCoverage = coverage;
+  if (run.status === "failed") {
+    drill.markFailed();
+    if (error) throw new Error(`${error.problem}\n${summarizeFailure(run)}`, { cause: error.cause });
+    throw new Error(summarizeFailure(run));
+  }
+}
+
+async function describeForAllure(spec: ScenarioSpec, target: Target, runsOn: string): Promise<void> {
+  await allure.epic("helmdrill conformance");
+  await allure.feature(spec.id);
+  await allure.story(targetLabel(target));
+  await allure.parameter("helm", target.helm);
+  if (target.helmfile) await allure.parameter("helmfile", `${target.helmfile} (${target.style})`);
+  if (target.flux) await allure.parameter("helm-controller", target.flux);
+  await allure.parameter("cluster", runsOn);
+  await allure.description(`${spec.summary}\n\nReplays **${spec.source.section}** of \`${spec.source.file}\`.`);
 }

@@ -1,0 +1,50 @@
+import type { CommandResult } from "../../exec.ts";
+import { withCommandTimeout } from "../../tools/runners.ts";
+import type { Check } from "../checks.ts";
+import { errorMessage, type CheckRecord } from "../records.ts";
+import type { ActionContext, Step } from "../step.ts";
+import { checkRecord, verifySafely } from "./checks.ts";
+
+export interface ActionOutcome {
+  /** The command's result (undefined when the step has no action or it could not run). */
+  result?: CommandResult;
+  /** The `whileRunning` checks, each watched until the action ended. */
+  during: CheckRecord[];
+  problem?: string;
+}
+
+/**
+ * Runs the step's action exactly once (mutations are never retried) with its `during` checks
+ * watched until it ends. An action that throws — even synchronously, before it returns a
+ * promise — is the step's problem, never an escape from the run.
+ */
+export async function runAction(step: Step, ctx: ActionContext, during: Check[]): Promise<ActionOutcome> {
+  const action = step.action;
+  if (!action) return { during: [] };
+  const ended = new AbortController();
+  // The step's own per-operation timeout bounds every command its action runs (not the probes).
+  const actionCtx = { ...ctx, runners: withCommandTimeout(ctx.runners, step.timeoutMs) };
+  const running = (async () => action.run(actionCtx))().finally(() => ended.abort());
+  const watched = during.map(async (c) =>
+    checkRecord(c, await verifySafely(c, { ...ctx, signal: ended.signal }), "during"),
+  );
+  let result: CommandResult | undefined;
+  let problem: string | undefined;
+  try {
+    result = await running;
+  } catch (error) {
+    problem = `the step's command could not run: ${errorMessage(error)}`;
+  }
+  return { result, during: await Promise.all(watched), ...(problem ? { problem } : {}) };
+}
+
+/** The step's `finally`: runs whatever happened before; its failure is the step's problem. */
+export async function runFinally(step: Step, ctx: ActionContext): Promise<string | undefined> {
+  if (!step.finallyAction) return undefined;
+  try {
+    await step.finallyAction.run(ctx);
+    return undefined;
+  } catch (error) {
+    return `the step's finally could not run: ${errorMessage(error)}`;
+  }
+}
