@@ -4,22 +4,11 @@ import YAML from "yaml";
 import { scratchDir } from "../cluster/reaper.ts";
 import type { CommandResult } from "../exec.ts";
 import { requireResolver } from "../probes/resources.ts";
+import { poll, type PollResult } from "../util/poll.ts";
+import { matchText, PolledCheck, type Check, type CheckContext, type Probe, type TextPattern } from "./checks.ts";
 import type { Action, ActionContext } from "./step.ts";
-import { Check, matchText, type CheckContext, type CheckOutcome, type TextPattern } from "./checks.ts";
-import { observedText, poll } from "./poll.ts";
 
-/**
- * The flux driver's action: apply a HelmRepository (a chart repository helmdrill serves from a
- * fixture directory) and a HelmRelease, then wait until Flux's helm-controller has reconciled
- * this generation — Ready true, or Stalled (its remediation gave up) — and report the outcome
- * from the HelmRelease's conditions, not from any text helmdrill built.
- */
-export interface FluxSession {
-  /** The URL of a chart repository serving every chart under `dir` (started once per run). */
-  repository(dir: string): Promise<string>;
-  /** The controllers' last log lines. */
-  logs(lines?: number): string;
-}
+export type { FluxSession } from "./flux-session.ts";
 
 export interface FluxReleaseOptions {
   /** Fixture directory whose charts (every version) the HelmRepository serves, e.g. "gitops". */
@@ -45,17 +34,26 @@ interface Condition {
 }
 interface HelmReleaseObject {
   metadata?: { generation?: number };
-  status?: { observedGeneration?: number; conditions?: Condition[]; history?: { chartName?: string; chartVersion?: string; version?: number; status?: string }[] };
+  status?: {
+    observedGeneration?: number;
+    conditions?: Condition[];
+    history?: { chartName?: string; chartVersion?: string; version?: number; status?: string }[];
+  };
 }
 
 /** The scenario's HelmRelease as the API server has it now (a plain object). */
 async function readHelmRelease(ctx: Pick<CheckContext, "kube" | "release" | "namespace">): Promise<HelmReleaseObject> {
   const { objects } = requireResolver(ctx.kube);
-  const o = await objects.read({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: ctx.release, namespace: ctx.namespace } });
+  const o = await objects.read({
+    apiVersion: "helm.toolkit.fluxcd.io/v2",
+    kind: "HelmRelease",
+    metadata: { name: ctx.release, namespace: ctx.namespace },
+  });
   return JSON.parse(JSON.stringify(o)) as HelmReleaseObject;
 }
 
-const condition = (o: HelmReleaseObject | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
+const condition = (o: HelmReleaseObject | undefined, type: string) =>
+  o?.status?.conditions?.find((c) => c.type === type);
 
 /**
  * Where a reconcile of `generation` ended: succeeded, gave up (Stalled), or still running
@@ -63,17 +61,31 @@ const condition = (o: HelmReleaseObject | undefined, type: string) => o?.status?
  * apply, the previous generation's Stalled=True (or Ready=True) is still there until the
  * controller picks the new spec up — under load, for seconds.
  */
-export function reconcileVerdict(o: HelmReleaseObject | undefined, generation: number, appliedAt?: Date): "ready" | "stalled" | undefined {
+export function reconcileVerdict(
+  o: HelmReleaseObject | undefined,
+  generation: number,
+  appliedAt?: Date,
+): "ready" | "stalled" | undefined {
   const current = (type: string) => {
     const c = condition(o, type);
-    return c?.status === "True" && (c.observedGeneration ?? o?.status?.observedGeneration ?? 0) >= generation ? c : undefined;
+    return c?.status === "True" && (c.observedGeneration ?? o?.status?.observedGeneration ?? 0) >= generation
+      ? c
+      : undefined;
   };
   if ((o?.status?.observedGeneration ?? 0) >= generation && current("Ready")) return "ready";
   // helm-controller deletes Stalled when it starts reconciling a generation and sets it anew when
   // it gives up, so this generation's Stalled turned True after the apply. CI once read an older
   // Stalled=True already stamped with the new generation, moments before the install succeeded.
   const stalled = current("Stalled");
-  if (stalled && !(appliedAt && stalled.lastTransitionTime && Date.parse(stalled.lastTransitionTime) < Math.floor(appliedAt.getTime() / 1000) * 1000)) return "stalled";
+  if (
+    stalled &&
+    !(
+      appliedAt &&
+      stalled.lastTransitionTime &&
+      Date.parse(stalled.lastTransitionTime) < Math.floor(appliedAt.getTime() / 1000) * 1000
+    )
+  )
+    return "stalled";
   return undefined;
 }
 
@@ -88,7 +100,8 @@ export function failureText(o: HelmReleaseObject | undefined, stalled: boolean):
     .filter((c) => (c.type === "Stalled" ? c.status === "True" : c.status === "False"))
     .sort((a, b) => rank(a) - rank(b))
     .map((c) => `Error: ${c.type} ${c.reason ?? ""}: ${c.message ?? ""}`);
-  if (!stalled) telling.unshift(`Error: not reconciled in time; last conditions: ${describeConditions(o).replaceAll("\n", "; ")}`);
+  if (!stalled)
+    telling.unshift(`Error: not reconciled in time; last conditions: ${describeConditions(o).replaceAll("\n", "; ")}`);
   return `${telling.join("\n") || "Error: no condition says why"}\n`;
 }
 
@@ -98,10 +111,17 @@ export function describeConditions(o: HelmReleaseObject | undefined): string {
   return conditions.map((c) => `${c.type}=${c.status} ${c.reason ?? ""}: ${c.message ?? ""}`.trim()).join("\n");
 }
 
-export function helmReleaseManifests(o: FluxReleaseOptions & { release: string; namespace: string; url: string }): object[] {
+export function helmReleaseManifests(
+  o: FluxReleaseOptions & { release: string; namespace: string; url: string },
+): object[] {
   const source = `${o.release}-charts`;
   return [
-    { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "HelmRepository", metadata: { name: source, namespace: o.namespace }, spec: { url: o.url, interval: "1m" } },
+    {
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "HelmRepository",
+      metadata: { name: source, namespace: o.namespace },
+      spec: { url: o.url, interval: "1m" },
+    },
     {
       apiVersion: "helm.toolkit.fluxcd.io/v2",
       kind: "HelmRelease",
@@ -109,7 +129,14 @@ export function helmReleaseManifests(o: FluxReleaseOptions & { release: string; 
       spec: {
         releaseName: o.release,
         interval: "10m",
-        chart: { spec: { chart: o.chart, version: o.version, sourceRef: { kind: "HelmRepository", name: source }, interval: "1m" } },
+        chart: {
+          spec: {
+            chart: o.chart,
+            version: o.version,
+            sourceRef: { kind: "HelmRepository", name: source },
+            interval: "1m",
+          },
+        },
         ...(o.values ? { values: o.values } : {}),
         ...o.spec,
       },
@@ -117,44 +144,90 @@ export function helmReleaseManifests(o: FluxReleaseOptions & { release: string; 
   ];
 }
 
+/**
+ * The flux driver's action: apply a HelmRepository (a chart repository helmdrill serves from a
+ * fixture directory) and a HelmRelease, then wait until Flux's helm-controller has reconciled
+ * this generation — Ready true, or Stalled (its remediation gave up) — and report the outcome
+ * from the HelmRelease's conditions, not from any text helmdrill built.
+ */
 export function fluxRelease(o: FluxReleaseOptions): Action {
-  const shown = `HelmRelease (${o.chart} ${o.version}${o.values ? `, values ${JSON.stringify(o.values)}` : ""}${o.spec ? `, ${JSON.stringify(o.spec)}` : ""})`;
+  const values = o.values ? `, values ${JSON.stringify(o.values)}` : "";
+  const shown = `HelmRelease (${o.chart} ${o.version}${values}${o.spec ? `, ${JSON.stringify(o.spec)}` : ""})`;
   return {
     label: `kubectl apply -f ${shown}, then wait for helm-controller`,
     run: async (ctx: ActionContext): Promise<CommandResult> => {
-      if (!ctx.flux) throw new Error("fluxRelease(…) runs only on a flux target (drivers: [\"flux\"])");
+      if (!ctx.flux) throw new Error('fluxRelease(…) runs only on a flux target (drivers: ["flux"])');
       const url = await ctx.flux.repository(ctx.fixture(o.repository));
       const file = path.join(scratchDir("flux-release"), `${ctx.release}.yaml`);
-      writeFileSync(file, helmReleaseManifests({ ...o, release: ctx.release, namespace: ctx.namespace, url }).map((m) => YAML.stringify(m)).join("---\n"));
+      const manifests = helmReleaseManifests({ ...o, release: ctx.release, namespace: ctx.namespace, url });
+      writeFileSync(file, manifests.map((m) => YAML.stringify(m)).join("---\n"));
       const applied = await ctx.runners.kubectl(["apply", "-f", file]);
       if (applied.exitCode !== 0) return applied;
-
-      const read = () => readHelmRelease(ctx);
-      const appliedAt = new Date(Date.now() - applied.durationMs);
-      const startedAt = new Date();
-      const t0 = performance.now();
-      const generation = (await read()).metadata?.generation ?? 1;
-      const deadline = Date.now() + (o.timeoutMs ?? 180_000);
-      let last: HelmReleaseObject | undefined;
-      let verdict: ReturnType<typeof reconcileVerdict>;
-      while (Date.now() < deadline && !(verdict = reconcileVerdict((last = await read()), generation, appliedAt))) await new Promise((r) => setTimeout(r, 1000));
-      const history = (last?.status?.history ?? []).map((h) => `v${h.version} ${h.chartName}-${h.chartVersion} ${h.status}`).join(", ");
-      const stdout = `generation ${generation}, observed ${last?.status?.observedGeneration ?? "-"}\n${describeConditions(last)}${history ? `\nhistory (newest first): ${history}` : ""}\n`;
-      const failed = verdict !== "ready";
-      return {
-        argv: ["(helm-controller)", "reconciled", `HelmRelease/${ctx.release}`],
-        exitCode: failed ? 1 : 0,
-        stdout,
-        stderr: failed ? failureText(last, verdict === "stalled") : "",
-        durationMs: Math.round(performance.now() - t0),
-        startedAt,
-        timedOut: false,
-      };
+      return awaitReconcile(ctx, new Date(Date.now() - applied.durationMs), o.timeoutMs ?? 180_000);
     },
   };
 }
 
-class FluxConditionCheck extends Check {
+/**
+ * Waits for helm-controller to reconcile the generation just applied: read-only polls of the
+ * HelmRelease (a transient API error is tolerated until the deadline, a hung read given up and
+ * made again), ending in a command-like result built from its conditions.
+ */
+export async function awaitReconcile(
+  ctx: Pick<CheckContext, "kube" | "release" | "namespace">,
+  appliedAt: Date,
+  timeoutMs: number,
+): Promise<CommandResult> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const what = `reading HelmRelease/${ctx.release}`;
+  const read = () => readHelmRelease(ctx);
+  const generationOf = (hr: HelmReleaseObject) => hr.metadata?.generation;
+  const applied = await poll(read, (hr) => (generationOf(hr) === undefined ? "no generation yet" : undefined), {
+    timeoutMs,
+    intervalMs: 1000,
+    what,
+  });
+  let reconciled: PollResult<HelmReleaseObject> = applied;
+  let generation: number | undefined;
+  let verdict: ReturnType<typeof reconcileVerdict>;
+  if (applied.ok) {
+    generation = generationOf(applied.last!)!;
+    const g = generation;
+    reconciled = await poll(
+      read,
+      (hr) => (reconcileVerdict(hr, g, appliedAt) ? undefined : `generation ${g} not reconciled`),
+      {
+        timeoutMs: Math.max(0, timeoutMs - (performance.now() - t0)),
+        intervalMs: 1000,
+        what,
+      },
+    );
+    if (reconciled.ok) verdict = reconcileVerdict(reconciled.last, g, appliedAt);
+  }
+  const last = reconciled.last;
+  const history = (last?.status?.history ?? [])
+    .map((h) => `v${h.version} ${h.chartName}-${h.chartVersion} ${h.status}`)
+    .join(", ");
+  const observed = `generation ${generation ?? "-"}, observed ${last?.status?.observedGeneration ?? "-"}`;
+  const stdout = `${observed}\n${describeConditions(last)}${history ? `\nhistory (newest first): ${history}` : ""}\n`;
+  const failed = verdict !== "ready";
+  // Reads that failed are part of the story: "not reconciled in time" alone would hide them.
+  const unread = reconciled.errors
+    ? `Error: ${reconciled.errors} read(s) of the HelmRelease failed, last: ${reconciled.lastError}\n`
+    : "";
+  return {
+    argv: ["(helm-controller)", "reconciled", `HelmRelease/${ctx.release}`],
+    exitCode: failed ? 1 : 0,
+    stdout,
+    stderr: failed ? `${failureText(last, verdict === "stalled")}${unread}` : "",
+    durationMs: Math.round(performance.now() - t0),
+    startedAt,
+    timedOut: false,
+  };
+}
+
+class FluxConditionCheck extends PolledCheck<HelmReleaseObject> {
   readonly category = "custom";
   constructor(
     private readonly type: string,
@@ -162,24 +235,32 @@ class FluxConditionCheck extends Check {
     private readonly reason?: string,
     private readonly message?: TextPattern,
   ) {
-    super();
+    super(30_000);
   }
   describe(): string {
-    return `HelmRelease condition ${this.type}=${this.status}${this.reason ? ` (${this.reason})` : ""}${this.message ? ` with message ${this.message}` : ""}`;
+    const reason = this.reason ? ` (${this.reason})` : "";
+    const message = this.message ? ` with message ${this.message}` : "";
+    return `HelmRelease condition ${this.type}=${this.status}${reason}${message}`;
   }
   override kinds(): string[] {
     return ["helmreleases.helm.toolkit.fluxcd.io"];
   }
-  async verify(ctx: CheckContext): Promise<CheckOutcome> {
-    const observe = () => readHelmRelease(ctx);
+  protected probe(ctx: CheckContext): Probe<HelmReleaseObject> {
     const judge = (o: HelmReleaseObject) => {
       const c = condition(o, this.type);
       if (!c) return `no ${this.type} condition`;
-      if (c.status !== this.status || (this.reason && c.reason !== this.reason) || (this.message && !matchText(c.message ?? "", this.message))) return `${c.type}=${c.status} ${c.reason}: ${c.message}`;
+      const wrongMessage = this.message && !matchText(c.message ?? "", this.message);
+      if (c.status !== this.status || (this.reason && c.reason !== this.reason) || wrongMessage) {
+        return `${c.type}=${c.status} ${c.reason}: ${c.message}`;
+      }
       return undefined;
     };
-    const r = await poll(observe, judge, { timeoutMs: 30_000, intervalMs: 1000, signal: ctx.signal });
-    return { ok: r.ok, expected: this.describe(), observed: observedText(r, describeConditions) };
+    return {
+      what: `reading HelmRelease/${ctx.release}`,
+      observe: () => readHelmRelease(ctx),
+      judge,
+      render: describeConditions,
+    };
   }
 }
 
@@ -188,4 +269,5 @@ class FluxConditionCheck extends Check {
  *   fluxCondition("Ready", "True", "UpgradeSucceeded")
  *   fluxCondition("Stalled", "True", "RetriesExceeded", /context deadline exceeded/)
  */
-export const fluxCondition = (type: string, status: "True" | "False", reason?: string, message?: TextPattern): Check => new FluxConditionCheck(type, status, reason, message);
+export const fluxCondition = (type: string, status: "True" | "False", reason?: string, message?: TextPattern): Check =>
+  new FluxConditionCheck(type, status, reason, message);

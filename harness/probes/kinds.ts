@@ -1,6 +1,7 @@
 import { ApisApi, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1APIResource } from "@kubernetes/client-node";
 import { closest, distance } from "fastest-levenshtein";
 import { HelmdrillError } from "../errors.ts";
+import { REQUEST_TIMEOUT_MS, timedApiClient } from "./requests.ts";
 
 /**
  * Any resource kind a scenario names — `statefulset`, `ingress`, `pvc`, `clusterrole`,
@@ -71,12 +72,15 @@ export function matchKind(name: string, discovered: readonly Discovered[]): Kind
 export class KindResolver {
   private discovered?: Promise<Discovered[]>;
   private readonly resolved = new Map<string, KindInfo>();
-  constructor(private readonly kc: KubeConfig) {}
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly requestTimeoutMs = REQUEST_TIMEOUT_MS,
+  ) {}
 
   private async discover(): Promise<Discovered[]> {
-    const core = this.kc.makeApiClient(CoreV1Api);
-    const custom = this.kc.makeApiClient(CustomObjectsApi);
-    const groups = (await this.kc.makeApiClient(ApisApi).getAPIVersions()).groups;
+    const core = timedApiClient(this.kc, CoreV1Api, this.requestTimeoutMs);
+    const custom = timedApiClient(this.kc, CustomObjectsApi, this.requestTimeoutMs);
+    const groups = (await timedApiClient(this.kc, ApisApi, this.requestTimeoutMs).getAPIVersions()).groups;
     const lists = await Promise.all([
       core.getAPIResources().then((l) => l.resources.map((resource) => ({ group: "", version: "v1", resource }))),
       ...groups.map(async (g) => {

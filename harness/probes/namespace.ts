@@ -1,5 +1,6 @@
 import type { V1Namespace, V1Pod } from "@kubernetes/client-node";
-import { poll } from "../dsl/poll.ts";
+import { ATTEMPT_TIMEOUT_MS, poll, seconds, withTimeout } from "../util/poll.ts";
+import { REQUEST_TIMEOUT_MS } from "./requests.ts";
 import { podStatus, type Kube } from "./resources.ts";
 
 /** Hang guard for a namespace's deletion: the namespace controller's own backoff reaches 60 s per retry. */
@@ -10,8 +11,14 @@ export const NAMESPACE_DELETION_TIMEOUT_MS = 300_000;
  * after `timeoutMs`, the error says why, as the namespace controller reports it: its conditions
  * (discovery or content failures, content or finalizers remaining) and the pods still present.
  */
-export async function deleteNamespaceAndWait(kube: Kube, namespace: string, timeoutMs = NAMESPACE_DELETION_TIMEOUT_MS): Promise<void> {
-  await kube.core.deleteNamespace({ name: namespace });
+export async function deleteNamespaceAndWait(
+  kube: Kube,
+  namespace: string,
+  timeoutMs = NAMESPACE_DELETION_TIMEOUT_MS,
+): Promise<void> {
+  // The deletion itself is a mutation: made once, never retried — but not waited for forever.
+  const deleting = `deleting namespace ${namespace}`;
+  await withTimeout(kube.core.deleteNamespace({ name: namespace }), Math.min(timeoutMs, REQUEST_TIMEOUT_MS), deleting);
   let last: V1Namespace | undefined;
   const gone = await poll(
     () =>
@@ -26,14 +33,16 @@ export async function deleteNamespaceAndWait(kube: Kube, namespace: string, time
         },
       ),
     (state) => (state === "gone" ? undefined : state),
-    { timeoutMs, intervalMs: 1000 },
+    { timeoutMs, intervalMs: 1000, what: `reading namespace ${namespace}` },
   );
   if (gone.ok) return;
-  const pods = await kube.core.listNamespacedPod({ namespace }).then(
-    (l) => l.items,
-    () => undefined,
-  );
-  throw new Error(`namespace ${namespace} not deleted after ${Math.round(timeoutMs / 1000)} s (${gone.lastProblem}): ${describeStuckNamespace(last, pods)}`);
+  const listing = `listing the pods of namespace ${namespace}`;
+  const listed = kube.core.listNamespacedPod({ namespace });
+  const pods = await withTimeout(listed, Math.min(timeoutMs, ATTEMPT_TIMEOUT_MS), listing)
+    .then((l) => l.items)
+    .catch(() => undefined);
+  const stuck = describeStuckNamespace(last, pods);
+  throw new Error(`namespace ${namespace} not deleted after ${seconds(timeoutMs)} (${gone.lastProblem}): ${stuck}`);
 }
 
 /** One line: the namespace controller's true conditions with their messages, and the pods left. */

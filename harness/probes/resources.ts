@@ -1,5 +1,6 @@
 import { AppsV1Api, BatchV1Api, CoreV1Api, KubernetesObjectApi, VersionApi, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { collectionPath, KindResolver, type KindInfo } from "./kinds.ts";
+import { REQUEST_TIMEOUT_MS, timedApiClient } from "./requests.ts";
 
 /** The API clients probes use, made once per kubeconfig. */
 export interface Kube {
@@ -15,17 +16,27 @@ export interface Kube {
 
 /** The API server's own version ("v1.34.4"), read from /version: what the reports say a run ran on. */
 export async function serverVersion(kc: KubeConfig): Promise<string> {
-  return (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
+  return (await timedApiClient(kc, VersionApi).getCode()).gitVersion;
 }
 
-export function kubeClients(kc: KubeConfig): Kube {
+/** KubernetesObjectApi.makeApiClient (the kubeconfig's default namespace) with a request time limit. */
+class TimedObjectApi extends KubernetesObjectApi {
+  static make(kc: KubeConfig, ms: number): KubernetesObjectApi {
+    const api = timedApiClient(kc, TimedObjectApi, ms);
+    api.setDefaultNamespace(kc);
+    return api;
+  }
+}
+
+/** The clients probes use; every request ends within `requestTimeoutMs` (REQUEST_TIMEOUT_MS). */
+export function kubeClients(kc: KubeConfig, { requestTimeoutMs = REQUEST_TIMEOUT_MS } = {}): Kube {
   return {
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    batch: kc.makeApiClient(BatchV1Api),
+    core: timedApiClient(kc, CoreV1Api, requestTimeoutMs),
+    apps: timedApiClient(kc, AppsV1Api, requestTimeoutMs),
+    batch: timedApiClient(kc, BatchV1Api, requestTimeoutMs),
     watch: new Watch(kc),
-    objects: KubernetesObjectApi.makeApiClient(kc),
-    kinds: new KindResolver(kc),
+    objects: TimedObjectApi.make(kc, requestTimeoutMs),
+    kinds: new KindResolver(kc, requestTimeoutMs),
   };
 }
 

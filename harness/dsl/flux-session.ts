@@ -1,0 +1,11 @@
+/**
+ * What a flux target's actions get from the run: its own Flux controllers and chart repository.
+ * A leaf module (no imports), so the action context (step.ts) and the flux driver (flux.ts) can
+ * both name it without importing each other.
+ */
+export interface FluxSession {
+  /** The URL of a chart repository serving every chart under `dir` (started once per run). */
+  repository(dir: string): Promise<string>;
+  /** The controllers' last log lines. */
+  logs(lines?: number): string;
+}
