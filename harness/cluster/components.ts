@@ -4,6 +4,7 @@ import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1
 import { HelmdrillError } from "../errors.ts";
 import { runChecked } from "../exec.ts";
 import { COMPONENTS, componentPin, PACKAGE_ROOT, pins, type ComponentName } from "../pins.ts";
+import { metallbCrdsFile } from "../provision/components.ts";
 
 /**
  * The packaged components of a cluster helmdrill starts (issue #20): what a real k3s runs
@@ -70,11 +71,6 @@ export function componentManifest(name: Exclude<ComponentName, "registry-mirror"
 
 /** The StorageClass a chart's claims get by default on this provider. */
 export const defaultStorageClass = (provider: "k3s" | "kind"): string => STORAGE[provider].className;
-
-/** Where provisioning writes MetalLB's CRDs, read from its Go module (they are its API, not ours to write). */
-export function metallbCrdsFile(cacheDir: string): string {
-  return path.join(cacheDir, "components", `metallb-crds-${componentPin("servicelb").build[0]!.version}.yaml`);
-}
 
 function metallbCrds(cacheDir: string): string {
   const file = metallbCrdsFile(cacheDir);
@@ -251,6 +247,7 @@ export async function installComponents(
   options: { site: ComponentSite; enabled: readonly ComponentName[]; apply: readonly Exclude<ComponentName, "registry-mirror">[]; timeoutMs: number },
   progress: (m: string) => void,
 ): Promise<{ pool?: { first: string; last: string } }> {
+  progress(`node Ready; packaged components: ${options.enabled.join(", ") || "none"}`);
   for (const name of options.apply) await applyInNode(node, componentManifest(name, options.site), `component ${name}`);
   let pool: { first: string; last: string } | undefined;
   if (options.enabled.includes("servicelb")) {

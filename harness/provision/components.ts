@@ -1,6 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { HelmdrillError } from "../errors.ts";
-import { metallbCrdsFile } from "../cluster/components.ts";
 import path from "node:path";
 import { run, runChecked } from "../exec.ts";
 import { COMPONENTS, componentPin, pins, type ComponentName } from "../pins.ts";
@@ -16,6 +15,11 @@ import { digestOf, imageExists } from "./images.ts";
  * cache (bin/NAME-VERSION, like every other Go tool) and packed into one image on helmdrill's
  * busybox base, so an operator can still `kubectl exec … sh` into it.
  */
+
+/** Where provisioning writes MetalLB's CRDs, read from its Go module (they are its API, not ours to write). */
+export function metallbCrdsFile(cacheDir: string): string {
+  return path.join(cacheDir, "components", `metallb-crds-${componentPin("servicelb").build[0]!.version}.yaml`);
+}
 
 /** The images of every component (the registry's too: it runs beside the cluster, not in it). */
 export function componentImageRefs(names: readonly ComponentName[] = COMPONENTS): string[] {

@@ -3,12 +3,12 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { componentManifest, enabledComponents, fillPlaceholders, loadBalancerConfig, loadBalancerPool, metallbCrdsFile } from "../../harness/cluster/components.ts";
+import { componentManifest, enabledComponents, fillPlaceholders, loadBalancerConfig, loadBalancerPool } from "../../harness/cluster/components.ts";
 import { hostsToml, mirrorFiles, mirroredHosts } from "../../harness/cluster/mirror.ts";
 import { parseDisabled } from "../../harness/config.ts";
 import { HelmdrillError } from "../../harness/errors.ts";
 import { COMPONENTS, componentPin, pins } from "../../harness/pins.ts";
-import { mirrorPath, registryConfig } from "../../harness/provision/components.ts";
+import { metallbCrdsFile, mirrorPath, registryConfig } from "../../harness/provision/components.ts";
 
 describe("load-balancer pool on the node's Docker network", () => {
   it("lies inside the node's subnet, near its top, and never holds the node's own address", () => {
