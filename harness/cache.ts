@@ -40,7 +40,11 @@ export interface CacheLockOptions {
  * the holder keeps fresh, taken over once stale). Waits as long as another process provisions
  * (a cold node image build takes tens of minutes); re-entrant within one async call chain.
  */
-export async function withCacheLock<T>(cacheDir: string, fn: () => Promise<T>, options: CacheLockOptions = {}): Promise<T> {
+export async function withCacheLock<T>(
+  cacheDir: string,
+  fn: () => Promise<T>,
+  options: CacheLockOptions = {},
+): Promise<T> {
   const key = path.resolve(cacheDir);
   const outer = held.getStore();
   if (outer?.has(key)) return fn();
@@ -62,8 +66,13 @@ export async function withCacheLock<T>(cacheDir: string, fn: () => Promise<T>, o
     release = await lockfile.lock(key, { ...lockOptions, retries: 0 });
   } catch (error) {
     if ((error as { code?: string }).code !== "ELOCKED") throw error;
-    options.progress?.(`waiting for another helmdrill process that is provisioning into ${key} (lock: ${cacheLockPath(key)})`);
-    release = await lockfile.lock(key, { ...lockOptions, retries: { forever: true, minTimeout: 200, maxTimeout: 2000, factor: 1.5 } });
+    options.progress?.(
+      `waiting for another helmdrill process that is provisioning into ${key} (lock: ${cacheLockPath(key)})`,
+    );
+    release = await lockfile.lock(key, {
+      ...lockOptions,
+      retries: { forever: true, minTimeout: 200, maxTimeout: 2000, factor: 1.5 },
+    });
   }
   try {
     return await held.run(new Set([...(outer ?? []), key]), fn);

@@ -1,6 +1,5 @@
-import { execa } from "execa";
+import { execa, type Result } from "execa";
 import os from "node:os";
-import { $ } from "zx";
 import { HelmdrillError } from "./errors.ts";
 
 /** What every external command returns: enough to assert on, report and replay. */
@@ -78,44 +77,72 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     child.stderr?.on("data", (d: Buffer) => options.onOutput!(d.toString(), "stderr"));
   }
   const r = await child;
-  const spawnError =
-    r.failed && r.exitCode === undefined && !r.timedOut && !r.signal && !r.isCanceled ? (r.cause instanceof Error ? r.cause.message : r.shortMessage) : undefined;
   return {
     argv: [file, ...args],
-    exitCode: r.exitCode ?? (r.signal ? 128 + (os.constants.signals[r.signal as NodeJS.Signals] ?? 0) : r.timedOut ? 124 : 127),
+    ...outcome(r),
     stdout: String(r.stdout ?? ""),
     stderr: String(r.stderr ?? ""),
     durationMs: Math.round(performance.now() - t0),
     startedAt,
-    timedOut: Boolean(r.timedOut),
-    spawnError,
-    ...(r.signal ? { signal: r.signal } : {}),
     ...(r.isCanceled ? { cancelled: options.killSignal ?? "SIGTERM" } : {}),
   };
 }
 
+/** How one program ended, as a shell reports it: its code, 128 + n for a signal, 124 a timeout, 127 not started. */
+function outcome(r: Result): Pick<CommandResult, "exitCode" | "timedOut" | "spawnError" | "signal"> {
+  const spawnError =
+    r.failed && r.exitCode === undefined && !r.timedOut && !r.signal && !r.isCanceled
+      ? r.cause instanceof Error
+        ? r.cause.message
+        : r.shortMessage
+      : undefined;
+  const signalled = r.signal ? 128 + (os.constants.signals[r.signal as NodeJS.Signals] ?? 0) : undefined;
+  const exitCode = r.exitCode ?? signalled ?? (r.timedOut ? 124 : 127);
+  return { exitCode, timedOut: Boolean(r.timedOut), spawnError, ...(r.signal ? { signal: r.signal } : {}) };
+}
+
 /**
- * `from | to` with pipefail semantics, through zx: each argv is quoted by zx (no shell string
- * is assembled by hand) and the bytes flow process to process (a root filesystem streamed
- * into `docker import -`). The result is the first failing side's, else the consumer's;
+ * `from | to` with pipefail semantics: no shell (each argv goes to its program as it is) and the
+ * bytes flow process to process (a root filesystem streamed into `docker import -`). The result
+ * is the rightmost failing side's, as bash's pipefail reports it — except that a producer killed
+ * by SIGPIPE is not a failure: its consumer stopped reading, and the consumer's status is the
+ * pipeline's. A consumer that exits early never crashes this process (EPIPE is execa's to handle).
  * `argv` reads like the pipeline.
  */
-export async function runPipeline(from: readonly string[], to: readonly string[], options: Pick<RunOptions, "timeoutMs" | "env" | "cwd"> = {}): Promise<CommandResult> {
+export async function runPipeline(
+  from: readonly string[],
+  to: readonly string[],
+  options: Pick<RunOptions, "timeoutMs" | "env" | "cwd"> = {},
+): Promise<CommandResult> {
+  const [fromFile, ...fromArgs] = from;
+  const [toFile, ...toArgs] = to;
+  if (!fromFile || !toFile) throw new Error("runPipeline() needs two programs");
   const startedAt = new Date();
   const t0 = performance.now();
-  const zx = $({ nothrow: true, quiet: true, timeout: options.timeoutMs, env: { ...process.env, ...options.env }, cwd: options.cwd });
-  const producer = zx`${from}`;
-  const consumer = producer.pipe(zx`${to}`);
-  const [p, c] = await Promise.all([producer, consumer]);
-  const failed = [p, c].find((o) => o.exitCode !== 0) ?? c;
+  const common = {
+    reject: false,
+    env: options.env,
+    extendEnv: true,
+    cwd: options.cwd,
+    timeout: options.timeoutMs,
+    stripFinalNewline: false,
+    maxBuffer: 64 * 1024 * 1024,
+    forceKillAfterDelay: 5000,
+  } as const;
+  const consumer = await execa(fromFile, fromArgs, { ...common, stdin: "ignore" }).pipe(toFile, toArgs, common);
+  const producer = consumer.pipedFrom[0];
+  const producerFailed = producer !== undefined && producer.failed && producer.signal !== "SIGPIPE";
+  const reported = outcome(consumer.failed || !producerFailed ? consumer : producer);
+  // Either side stopped by the timeout: the pipeline timed out (124, as timeout(1) says), whatever the other did then.
+  const timedOut = Boolean(consumer.timedOut || producer?.timedOut);
   return {
     argv: [...from, "|", ...to],
-    exitCode: failed.exitCode ?? 124,
-    stdout: c.stdout,
-    stderr: `${p.stderr}${c.stderr}`,
+    ...reported,
+    ...(timedOut ? { exitCode: 124, timedOut } : {}),
+    stdout: String(consumer.stdout ?? ""),
+    stderr: `${String(producer?.stderr ?? "")}${String(consumer.stderr ?? "")}`,
     durationMs: Math.round(performance.now() - t0),
     startedAt,
-    timedOut: failed.exitCode === null && failed.signal === "SIGTERM" && options.timeoutMs !== undefined,
   };
 }
 

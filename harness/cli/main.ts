@@ -2,7 +2,7 @@ import { readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
-import { loadConfig, loadProject, type ConfigOverrides } from "../config.ts";
+import { findConfigFile, loadConfig, loadProject, type ConfigOverrides } from "../config.ts";
 import { pinnedKubernetesMinors, pins } from "../pins.ts";
 import { checkScenarioNames, loadCatalogue } from "../dsl/catalogue.ts";
 import { describeError, HelmdrillError } from "../errors.ts";
@@ -14,6 +14,7 @@ import { init } from "./init.ts";
 import { runSuite } from "./run.ts";
 import { upgradeCheck } from "./upgrade-check.ts";
 import { walk } from "./walk.ts";
+import { isEntryPoint } from "../entry-point.ts";
 
 /**
  * The `helmdrill` command. Exit codes: 0 success; 1 a scenario (or doctor check) failed;
@@ -37,6 +38,15 @@ const clusterOptions = (cmd: Command) =>
 async function configFor(o: Record<string, unknown>) {
   const project = await loadProject({ configPath: o.config as string | undefined });
   return { ...loadConfig(overrides(o)), project };
+}
+
+/**
+ * upgrade-check needs no project, but uses one when there is one: `--config`, else a config found
+ * from the working directory upwards — its pins, targets and images, as every other command does.
+ */
+async function upgradeCheckConfig(o: Record<string, unknown>) {
+  const configPath = (o.config as string | undefined) ?? findConfigFile();
+  return configPath ? configFor({ ...o, config: configPath }) : loadConfig(overrides(o));
 }
 
 /** Only `run` goes over several clusters or Kubernetes minors. */
@@ -104,7 +114,7 @@ export function program(): Command {
     .option("--reports <dir>", "where to write reports (default: reports/)")
     .option("--no-provision", "do not provision missing tools and images first")
     .action(async (chart: string, o) => {
-      const config = oneCluster(loadConfig(overrides(o)), "upgrade-check");
+      const config = oneCluster(await upgradeCheckConfig(o), "upgrade-check");
       process.exitCode = await upgradeCheck(
         config,
         { chart, from: o.from, repo: o.repo, values: o.values ?? [], release: o.release, timeout: o.timeout, images: o.image ?? [] },
@@ -172,7 +182,7 @@ export async function main(argv = process.argv): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isEntryPoint(import.meta.url)) {
   await main();
   // Fail-safe: nothing a subcommand started may keep the process alive after it finished.
   setTimeout(() => process.exit(), 500).unref();

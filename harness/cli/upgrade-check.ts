@@ -104,8 +104,13 @@ export async function upgradeCheck(config: HelmdrillConfig, o: UpgradeCheckOptio
     root: dir,
     scenarios: ["scenarios/*.ts"],
     chartsDir: dir,
-    images: { preload: o.images, build: [] },
-    targets: {},
+    // The project's (--config) images, pins and targets go with the run: its workers read them from here.
+    images: {
+      preload: [...(config.project?.images.preload ?? []), ...o.images],
+      build: config.project?.images.build ?? [],
+    },
+    ...(config.project?.pins ? { pins: config.project.pins } : {}),
+    targets: config.project?.targets ?? {},
     baseline: `what a clean upgrade does: every step succeeds`,
     reportsDir: config.reportsDir,
   };

@@ -1,5 +1,5 @@
 import readline from "node:readline";
-import { startCluster } from "../cluster/index.ts";
+import { startCluster, type StartedCluster } from "../cluster/index.ts";
 import { runReaper } from "../cluster/reaper.ts";
 import type { HelmdrillConfig } from "../config.ts";
 import semver from "semver";
@@ -15,7 +15,7 @@ import { documentedText, STATE_ICON, stepResultText } from "../report/model.ts";
 import { renderSnapshot } from "../probes/resources.ts";
 import { resolveTools } from "../tools/index.ts";
 import { helmDiffForRun } from "../tools/helm-diff.ts";
-import { openDrill, providedFor } from "../vitest/drill.ts";
+import { openDrill, providedFor, type Drill } from "../vitest/drill.ts";
 import { checkDocker } from "./preflight.ts";
 
 export interface WalkOptions {
@@ -106,33 +106,42 @@ export async function walk(config: HelmdrillConfig, spec: ScenarioSpec, options:
   out(`Target: ${targetLabel(target)}\n`);
   out("Starting a cluster …");
   // Ctrl-C at any point (cluster start, a Helm wait, the Enter prompt) removes the cluster,
-  // the namespace and the scratch files, and exits 130.
+  // the namespace and the scratch files, and exits 130. Whatever was started is stopped in the
+  // finally below, also when a later start (the namespace, Flux) throws.
   const reaper = runReaper(config.runId);
-  const cluster = await startCluster(config, (m) => out(`  ${m}`));
-  const rl = options.pause ? readline.createInterface({ input: process.stdin }) : undefined;
+  let cluster: StartedCluster | undefined;
+  let drill: (Drill & { close(): Promise<void> }) | undefined;
+  let rl: readline.Interface | undefined;
   const lines: string[] = [];
   let waiting: ((line: string) => void) | undefined;
-  rl?.on("line", (line) => (waiting ? (waiting(line), (waiting = undefined)) : lines.push(line)));
   const nextLine = () => new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : (waiting = resolve)));
   let quit = false;
   let stopTicker = () => {};
-  const provided = await providedFor(config, tools, cluster);
-  out(`Cluster: ${provided.cluster.runsOn}`);
-  const drill = await openDrill(provided, `walk-${id}`);
   const cleanUp = async () => {
     stopTicker();
     rl?.close();
-    if (config.keep) {
+    if (config.keep && cluster) {
       reaper.keep();
-      out(`--keep: the cluster and namespace ${drill.namespace} stay up. ${cluster.describe()}\n  remove them with: helmdrill clean`);
-    } else {
-      await drill.close().catch((e: Error) => out(`cleanup: ${e.message}`));
+      const where = drill ? `the cluster and namespace ${drill.namespace} stay up` : "the cluster stays up";
+      out(`--keep: ${where}. ${cluster.describe()}\n  remove them with: helmdrill clean`);
+    } else if (cluster) {
+      await drill?.close().catch((e: Error) => out(`cleanup: ${e.message}`));
       await cluster.stop();
+    } else {
+      // The cluster did not start: whatever its start left (a container) goes now, not at exit.
+      reaper.sweepNow();
     }
     reaper.release();
   };
-  out(`Cluster ready. Namespace: ${drill.namespace}\n  KUBECONFIG=${cluster.kubeconfigPath} kubectl -n ${drill.namespace} get all\n`);
   try {
+    cluster = await startCluster(config, (m) => out(`  ${m}`));
+    rl = options.pause ? readline.createInterface({ input: process.stdin }) : undefined;
+    rl?.on("line", (line) => (waiting ? (waiting(line), (waiting = undefined)) : lines.push(line)));
+    const provided = await providedFor(config, tools, cluster);
+    out(`Cluster: ${provided.cluster.runsOn}`);
+    drill = await openDrill(provided, `walk-${id}`);
+    const kubectl = `KUBECONFIG=${cluster.kubeconfigPath} kubectl -n ${drill.namespace} get all`;
+    out(`Cluster ready. Namespace: ${drill.namespace}\n  ${kubectl}\n`);
     const total = spec.steps.length;
     if (target.driver === "flux") await drill.startFlux();
     const run = await executeScenario(spec, target, {

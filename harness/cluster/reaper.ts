@@ -1,7 +1,19 @@
 import { execFileSync, spawn } from "node:child_process";
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { HelmdrillError } from "../errors.ts";
 import { PACKAGE_ROOT } from "../pins.ts";
 
 /**
@@ -21,15 +33,50 @@ export function scratchRootFor(runId: string): string {
 
 let root: string | undefined;
 
+/**
+ * Creates `dir` as a private directory, or accepts the one there only if it is private and ours.
+ * Created exclusively — mkdir without `recursive` fails when anything already has the name, as
+ * mkdtemp's does — with mode 0700. One already there is used only when it is a directory (not a
+ * symlink) owned by this user and closed to group and others: one this run made (a vitest
+ * worker, the next leg), never one another user of a shared /tmp made first for the run's admin
+ * kubeconfigs to be written into.
+ */
+export function ensurePrivateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      mkdirSync(path.dirname(dir), { recursive: true });
+      return ensurePrivateDir(dir);
+    }
+    if (code !== "EEXIST") throw error;
+  }
+  const st = lstatSync(dir);
+  const uid = process.getuid?.();
+  const refuse = (why: string) =>
+    new HelmdrillError(
+      `refusing the scratch directory ${dir}: ${why}`,
+      "another user may have made it for this run's kubeconfigs: " +
+        "remove it if it is yours, or pick another run id (HELMDRILL_RUN_ID)",
+    );
+  if (st.isSymbolicLink()) throw refuse("it is a symlink");
+  if (!st.isDirectory()) throw refuse("it is not a directory");
+  if (uid !== undefined && st.uid !== uid) throw refuse(`it belongs to uid ${st.uid}, not to this user (uid ${uid})`);
+  const mode = (st.mode & 0o777).toString(8).padStart(4, "0");
+  if ((st.mode & 0o077) !== 0) throw refuse(`other users may use it (mode ${mode})`);
+}
+
 /** Makes `root` the parent of every scratch dir this process creates (main process and workers). */
 export function useScratchRoot(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   root = dir;
 }
 
 /** A fresh private directory inside the run's scratch root (or the OS temp dir outside a run). */
 export function scratchDir(label: string): string {
-  if (root && !existsSync(root)) mkdirSync(root, { recursive: true, mode: 0o700 });
+  if (root) ensurePrivateDir(root);
   return mkdtempSync(path.join(root ?? os.tmpdir(), `helmdrill-${label}-`));
 }
 

@@ -105,7 +105,7 @@ export async function buildKubernetes(cacheDir: string, progress: (m: string) =>
     ld.push(`-X ${pkg}.gitVersion=${k.version}`, `-X ${pkg}.gitMajor=${gitMajor}`, `-X ${pkg}.gitMinor=${gitMinor}`, `-X ${pkg}.gitTreeState=clean`);
   }
   progress(`go build ${missing.join(" ")} (${go.stdout.trim()}); cold: tens of minutes on 2 cores`);
-  const tmp = `${out}.tmp`;
+  const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   await runChecked(["go", "build", "-trimpath", "-ldflags", ld.join(" "), "-o", `${tmp}/`, ...missing.map((c) => `${k.module}/cmd/${c}`)], {

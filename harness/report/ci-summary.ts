@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { isEntryPoint } from "../entry-point.ts";
 
 /**
  * Prints the closing line CI reads — `N passed, N failed, N skipped` — from vitest's JSON
@@ -31,7 +32,7 @@ export function summaryLine(results: VitestJson): string {
 }
 
 const file = process.argv[2] ?? "reports/vitest-results.json";
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isEntryPoint(import.meta.url)) {
   if (!existsSync(file)) {
     console.log("0 passed, 1 failed");
     console.error(`helmdrill: ${file} was not written (vitest did not finish)`);

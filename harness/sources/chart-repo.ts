@@ -1,7 +1,8 @@
-import { copyFileSync, createReadStream, existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import sirv from "sirv";
 import { parse as parseYaml } from "yaml";
 import { HelmdrillError } from "../errors.ts";
 import { runChecked } from "../exec.ts";
@@ -58,21 +59,24 @@ export function readIndex(dir: string): ChartEntry[] {
 export async function serveChartRepository(options: ChartRepositoryOptions): Promise<ChartRepository> {
   const dir = scratchDir("repo");
   const listenHost = options.listenHost ?? "127.0.0.1";
+  // sirv serves the directory as it is on disk now (dev: every request looks at the files, which
+  // add() changes): a malformed path is a 404, never an exception, and nothing outside `dir` is served.
+  const serve = sirv(dir, {
+    dev: true,
+    dotfiles: false,
+    extensions: [],
+    setHeaders: (res, pathname) =>
+      res.setHeader("content-type", pathname.endsWith(".yaml") ? "application/x-yaml" : "application/gzip"),
+  });
   const server = http.createServer((req, res) => {
-    const name = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname).replace(/^\/+/, "");
-    const file = path.join(dir, name);
     if (req.method !== "GET" && req.method !== "HEAD") return void res.writeHead(405).end();
-    if (!name || name.includes("/") || !existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404).end("not found\n");
-    res.writeHead(200, {
-      "content-type": name.endsWith(".yaml") ? "application/x-yaml" : "application/gzip",
-      "content-length": statSync(file).size,
-    });
-    if (req.method === "HEAD") return void res.end();
-    createReadStream(file).pipe(res);
+    serve(req, res, () => void res.writeHead(404).end("not found\n"));
   });
   const close = async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // An open request (a Helm or Flux client mid-download, a stalled client) would keep close() waiting.
     server.closeAllConnections();
+    await closed;
     rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -6,7 +7,8 @@ import { scratchDir, scratchRootFor } from "../cluster/reaper.ts";
 import { HelmdrillError } from "../errors.ts";
 import { run, tail } from "../exec.ts";
 import { pins, type FluxControllerPin } from "../pins.ts";
-import { goBuildInModule } from "./index.ts";
+import { withCacheLock } from "../cache.ts";
+import { goBuildInModule } from "./build.ts";
 import { observedText, poll } from "../dsl/poll.ts";
 
 /**
@@ -40,10 +42,22 @@ function paths(cacheDir: string, component: FluxComponent) {
 }
 
 /** Idempotent: builds the controllers that are missing. Returns a summary; a failure is recorded, not thrown. */
-export async function installFlux(cacheDir: string, progress: (m: string) => void): Promise<{ outcome: "cached" | "installed" | "failed"; detail: string }> {
+export async function installFlux(cacheDir: string, progress: (m: string) => void): Promise<FluxInstallOutcome> {
+  const built = (c: FluxComponent) => existsSync(paths(cacheDir, c).binary) && existsSync(paths(cacheDir, c).crds);
+  if (COMPONENTS.every(built)) {
+    const all = COMPONENTS.map((c) => `${BINARY[c]} ${versionOf(paths(cacheDir, c).pin)}`).join(", ");
+    return { outcome: "cached", detail: all };
+  }
+  return withCacheLock(cacheDir, () => installLocked(cacheDir, progress), { progress });
+}
+
+type FluxInstallOutcome = { outcome: "cached" | "installed" | "failed"; detail: string };
+
+async function installLocked(cacheDir: string, progress: (m: string) => void): Promise<FluxInstallOutcome> {
   const built: string[] = [];
   for (const component of COMPONENTS) {
     const p = paths(cacheDir, component);
+    // Looked at again under the lock: another process may have built it meanwhile.
     if (existsSync(p.binary) && existsSync(p.crds)) continue;
     const stage = scratchDir(`flux-${BINARY[component]}`);
     try {
@@ -82,7 +96,8 @@ export function resolveFlux(cacheDir: string): FluxInstall {
 
 // ------------------------------------------------------------------ running the controllers
 
-async function freePort(): Promise<number> {
+/** A loopback port the OS had free a moment ago (another process may take it before a controller binds it). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);
@@ -141,13 +156,6 @@ export interface StartedFlux extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-interface Running {
-  component: FluxComponent;
-  child: ChildProcess;
-  log: string;
-  health: number;
-}
-
 /**
  * Applies the controllers' CRDs (cluster-wide, idempotent) and starts both controllers for one
  * namespace: source-controller serving artifacts on a loopback port it also advertises, then
@@ -177,75 +185,177 @@ export async function startFlux(o: { flux: FluxInstall; kubectl: string; kubecon
       throw new HelmdrillError(`the Flux CRDs (${dir}) were not established in ${CRD_ESTABLISHED_TIMEOUT_MS / 1000} s: ${observedText(established, (crds) => crds.map(crdText).join("; "))}`);
     }
   }
+  const { kubeconfigPath, namespace, runId } = o;
+  return startControllers({ binaries: o.flux.binaries, kubeconfigPath, namespace, runId });
+}
+
+export interface ControllerOptions {
+  binaries: Record<FluxComponent, string>;
+  kubeconfigPath: string;
+  namespace: string;
+  runId: string;
+  /** How long one start of a controller may take to answer /readyz (a hang guard). */
+  readyTimeoutMs?: number;
+  /** Where the loopback ports come from (the OS's free ports). */
+  pickPort?: () => Promise<number>;
+}
+
+/** What a controller prints when a port it was given was taken meanwhile (Go's net error text). */
+const ADDRESS_IN_USE = /address already in use/i;
+/** Starts of one controller on fresh ports when the last ones were taken between choosing and binding. */
+const PORT_ATTEMPTS = 5;
+
+interface Running {
+  component: FluxComponent;
+  child: ChildProcess;
+  log: string;
+  /** Why it ended (`exited with 1`, `killed by SIGKILL`, `could not be started: …`), once it has. */
+  ended?: string;
+  /** Settles when the process has exited or could not be spawned at all. */
+  gone: Promise<void>;
+  /** Aborted when it ended or said a port was in use: waiting for it to get ready is over. */
+  stopWaiting: AbortController;
+}
+
+function spawnController(component: FluxComponent, binary: string, args: string[], env: NodeJS.ProcessEnv): Running {
+  const child = spawn(binary, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const stopWaiting = new AbortController();
+  let settle!: () => void;
+  const gone = new Promise<void>((resolve) => (settle = resolve));
+  const r: Running = { component, child, log: "", gone, stopWaiting };
+  const end = (why: string) => {
+    r.ended ??= why;
+    stopWaiting.abort();
+    settle();
+  };
+  // Without a listener a binary that cannot be spawned (ENOENT, EACCES) is an uncaught error
+  // that kills the vitest worker; here it is the reason this controller could not start.
+  child.on("error", (error) => {
+    if (child.pid === undefined) end(`could not be started: ${error.message}`);
+  });
+  child.once("exit", (code, signal) => end(signal ? `killed by ${signal}` : `exited with ${code}`));
+  const append = (chunk: Buffer) => {
+    r.log = (r.log + chunk.toString("utf8")).slice(-200_000);
+    if (ADDRESS_IN_USE.test(r.log)) stopWaiting.abort();
+  };
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+  return r;
+}
+
+/** SIGTERM, SIGKILL 5 s later; resolves once the process is gone (at once if it never ran or already ended). */
+async function stopController(r: Running): Promise<void> {
+  if (r.ended !== undefined) return;
+  const kill = setTimeout(() => r.child.kill("SIGKILL"), 5000);
+  r.child.kill("SIGTERM");
+  await r.gone;
+  clearTimeout(kill);
+}
+
+/** One read of a loopback URL: its body, or undefined when nothing (or an error) answered in time. */
+async function fetchText(url: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return res.ok ? await res.text() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts both controllers for one namespace and waits until each is ready: source-controller
+ * answers /readyz and serves a file of its storage on the storage port (so that port is its own,
+ * not another process's), then helm-controller answers /readyz. A controller whose port was taken
+ * between choosing and binding is started again on fresh ports; one that exits or is killed
+ * stops the wait at once, with the reason and its last error line.
+ */
+export async function startControllers(o: ControllerOptions): Promise<StartedFlux> {
+  const pickPort = o.pickPort ?? freePort;
+  const readyTimeoutMs = o.readyTimeoutMs ?? 60_000;
   const storage = scratchDir("flux-storage");
+  // Every start (a retried one's too), so stop() reaps them all; `ready` the ones that run.
   const running: Running[] = [];
+  const ready: Running[] = [];
   const stop = async () => {
-    await Promise.all(
-      running.map(
-        (r) =>
-          new Promise<void>((resolve) => {
-            if (r.child.exitCode !== null || r.child.signalCode !== null) return resolve();
-            const kill = setTimeout(() => r.child.kill("SIGKILL"), 5000);
-            r.child.once("exit", () => {
-              clearTimeout(kill);
-              resolve();
-            });
-            r.child.kill("SIGTERM");
-          }),
-      ),
-    );
+    await Promise.all(running.map(stopController));
     rmSync(storage, { recursive: true, force: true });
   };
-  const startOne = async (component: FluxComponent, args: string[]) => {
-    const [metrics, health] = [await freePort(), await freePort()];
-    const child = spawn(
-      o.flux.binaries![component],
-      [`--metrics-addr=127.0.0.1:${metrics}`, `--health-addr=127.0.0.1:${health}`, "--enable-leader-election=false", "--watch-all-namespaces=false", "--log-encoding=console", ...args],
-      { env: { ...process.env, KUBECONFIG: o.kubeconfigPath, RUNTIME_NAMESPACE: o.namespace }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    const r: Running = { component, child, log: "", health };
-    const append = (chunk: Buffer) => {
-      r.log = (r.log + chunk.toString("utf8")).slice(-200_000);
-    };
-    child.stdout?.on("data", append);
-    child.stderr?.on("data", append);
+  const env = { ...process.env, KUBECONFIG: o.kubeconfigPath, RUNTIME_NAMESPACE: o.namespace };
+
+  /** One start on the given ports: "ready", "port in use", or why it is not ready. */
+  const attempt = async (component: FluxComponent, ports: { metrics: number; health: number; storage?: number }) => {
+    const args = [
+      `--metrics-addr=127.0.0.1:${ports.metrics}`,
+      `--health-addr=127.0.0.1:${ports.health}`,
+      "--enable-leader-election=false",
+      "--watch-all-namespaces=false",
+      "--log-encoding=console",
+      ...(ports.storage === undefined
+        ? []
+        : [
+            `--storage-path=${storage}`,
+            `--storage-addr=127.0.0.1:${ports.storage}`,
+            `--storage-adv-addr=127.0.0.1:${ports.storage}`,
+          ]),
+    ];
+    const r = spawnController(component, o.binaries[component], args, env);
     running.push(r);
     // A worker that dies without its cleanup still leaves the pid to the run's sweep.
-    if (child.pid) appendFileSync(path.join(scratchRootFor(o.runId), "pids"), `${child.pid}\n`);
-    return r;
+    if (r.child.pid) appendFileSync(path.join(scratchRootFor(o.runId), "pids"), `${r.child.pid}\n`);
+    const probe = path.join(storage, `.helmdrill-probe-${randomBytes(8).toString("hex")}`);
+    if (ports.storage !== undefined) writeFileSync(probe, path.basename(probe));
+    const answered = await poll(
+      async () => {
+        if ((await fetchText(`http://127.0.0.1:${ports.health}/readyz`)) === undefined) return "no answer on /readyz";
+        if (ports.storage === undefined) return "ready";
+        const served = await fetchText(`http://127.0.0.1:${ports.storage}/${path.basename(probe)}`);
+        return served === path.basename(probe) ? "ready" : "its storage is not served on the storage port yet";
+      },
+      (state) => (state === "ready" ? undefined : state),
+      {
+        timeoutMs: readyTimeoutMs,
+        intervalMs: 500,
+        signal: AbortSignal.any([r.stopWaiting.signal, AbortSignal.timeout(readyTimeoutMs)]),
+      },
+    );
+    rmSync(probe, { force: true });
+    if (answered.ok && r.ended === undefined) return { r, state: "ready" as const };
+    await stopController(r);
+    if (ADDRESS_IN_USE.test(r.log)) return { r, state: "port in use" as const };
+    const why = r.ended ?? `not ready after ${readyTimeoutMs / 1000} s (${answered.lastProblem})`;
+    return { r, state: "failed" as const, why };
   };
-  const ready = async (r: Running) => {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (r.child.exitCode !== null) break;
-      const ok = await fetch(`http://127.0.0.1:${r.health}/readyz`).then(
-        (res) => res.ok,
-        () => false,
+
+  const start = async (component: FluxComponent, withStorage: boolean) => {
+    for (let n = 1; ; n++) {
+      const ports = {
+        metrics: await pickPort(),
+        health: await pickPort(),
+        storage: withStorage ? await pickPort() : undefined,
+      };
+      const result = await attempt(component, ports);
+      if (result.state === "ready") return void ready.push(result.r);
+      const { r } = result;
+      if (result.state === "port in use" && n < PORT_ATTEMPTS) continue;
+      const why = result.state === "port in use" ? `its ports were taken ${n} times over` : result.why;
+      // The controller's own last error line belongs in the one message a test or the CLI shows.
+      const lastError = r.log.split("\n").filter((l) => /error/i.test(l)).at(-1)?.trim();
+      throw new HelmdrillError(
+        `flux ${BINARY[component]} could not start (${why})${lastError ? `: ${lastError.slice(0, 400)}` : ""}`,
+        `its last log lines:\n${tail(r.log, 15)}`,
       );
-      if (ok) return;
-      await new Promise((res) => setTimeout(res, 500));
     }
-    await stop();
-    const why = r.child.exitCode !== null ? `exited with ${r.child.exitCode}` : "not ready after 60 s";
-    // The controller's own last error line belongs in the one message a test or the CLI shows.
-    const lastError = r.log.split("\n").filter((l) => /error/i.test(l)).at(-1)?.trim();
-    throw new HelmdrillError(`flux ${BINARY[r.component]} could not start (${why})${lastError ? `: ${lastError.slice(0, 400)}` : ""}`, `its last log lines:\n${tail(r.log, 15)}`);
   };
+
   try {
-    const storagePort = await freePort();
-    const source = await startOne("sourceController", [
-      `--storage-path=${storage}`,
-      `--storage-addr=127.0.0.1:${storagePort}`,
-      `--storage-adv-addr=127.0.0.1:${storagePort}`,
-    ]);
-    await ready(source);
-    await ready(await startOne("helmController", []));
+    await start("sourceController", true);
+    await start("helmController", false);
   } catch (error) {
     await stop();
     throw error;
   }
   return {
-    logs: (lines = 40) => running.map((r) => `== ${BINARY[r.component]}\n${tail(r.log, lines)}`).join("\n"),
+    logs: (lines = 40) => ready.map((r) => `== ${BINARY[r.component]}\n${tail(r.log, lines)}`).join("\n"),
     stop,
     [Symbol.asyncDispose]: stop,
   };

@@ -4,7 +4,8 @@ import semver from "semver";
 import { scratchDir } from "../cluster/reaper.ts";
 import { run, succeeded, tail } from "../exec.ts";
 import { pins } from "../pins.ts";
-import { goBuildInModule } from "./index.ts";
+import { withCacheLock } from "../cache.ts";
+import { goBuildInModule } from "./build.ts";
 
 /**
  * The helm-diff plugin that `helmfile apply` and `helmfile diff` need: built from the Go
@@ -51,8 +52,19 @@ export type HelmDiffInstall = { outcome: "cached" | "installed"; detail: string 
  */
 export async function installHelmDiff(cacheDir: string, progress: (m: string) => void): Promise<HelmDiffInstall> {
   const version = helmDiffVersion();
+  const p = paths(cacheDir, version);
+  if (existsSync(path.join(p.plugin, "bin", "diff"))) return { outcome: "cached", detail: `helm-diff ${version}` };
+  return withCacheLock(cacheDir, () => installLocked(cacheDir, version, progress), { progress });
+}
+
+async function installLocked(
+  cacheDir: string,
+  version: string,
+  progress: (m: string) => void,
+): Promise<HelmDiffInstall> {
   const pin = pins().helmDiff[version];
   const p = paths(cacheDir, version);
+  // Looked at again under the lock: another process may have built it meanwhile.
   if (existsSync(path.join(p.plugin, "bin", "diff"))) return { outcome: "cached", detail: `helm-diff ${version}` };
   if (!pin) return fail(p.failed, `helm-diff ${version} is not pinned in pins.json (helmDiff)`);
   const work = scratchDir("helm-diff");

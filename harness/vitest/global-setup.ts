@@ -30,10 +30,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const reaper = runReaper(config.runId);
   try {
     tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
-    [cluster, tools.helmDiff] = await Promise.all([startCluster(config, (m) => info(`cluster: ${m}`)), helmDiffForRun(config.cacheDir, tools.helm)]);
+    // Both settle before anything is judged: with Promise.all a rejection of one let the sweep
+    // below run while startCluster was still going, and the container it then started outlived the run.
+    const [started, helmDiff] = await Promise.allSettled([
+      startCluster(config, (m) => info(`cluster: ${m}`)),
+      helmDiffForRun(config.cacheDir, tools.helm),
+    ]);
+    if (started.status === "rejected") throw started.reason;
+    if (helmDiff.status === "rejected") throw helmDiff.reason;
+    cluster = started.value;
+    tools.helmDiff = helmDiff.value;
     if (cluster.kind === "existing") reaper.registerExistingCluster(tools.kubectl, cluster.kubeconfigPath);
     provided = await providedFor(config, tools, cluster);
   } catch (error) {
+    // Everything started has settled: the sweep removes it all (the cluster too, when it came up).
     reaper.sweepNow();
     // One clear sentence instead of a stack trace from deep inside a provider.
     throw new Error(`helmdrill could not start its cluster: ${describeError(error)}`);
