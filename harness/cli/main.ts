@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { findConfigFile, loadConfig, loadProject, type ConfigOverrides } from "../config.ts";
-import { pinnedKubernetesMinors, pins } from "../pins.ts";
+import { COMPONENTS, pinnedKubernetesMinors, pins } from "../pins.ts";
 import { checkScenarioNames, loadCatalogue } from "../dsl/catalogue.ts";
 import { describeError, HelmdrillError } from "../errors.ts";
 import { run } from "../exec.ts";
@@ -20,12 +20,15 @@ import { isEntryPoint } from "../entry-point.ts";
  * The `helmdrill` command. Exit codes: 0 success; 1 a scenario (or doctor check) failed;
  * 2 bad input or an environment problem (unknown scenario or version, missing Docker,
  * unreachable cluster, existing cluster without opt-in, malformed chart) — always with one
- * clear message, never a bare stack trace.
+ * clear message, never a bare stack trace; 3 (`run`) the cluster died under the run (its node
+ * container exited, its API server stopped answering) and nothing else failed — an
+ * infrastructure fault, not a Helm behaviour.
  */
 const clusterOptions = (cmd: Command) =>
   cmd
     .addOption(new Option("--cluster <providers>", "cluster provider: k3s (default), kind or existing; `run` takes a list (k3s,kind) and runs the scenarios on each"))
     .option("--kubernetes <minors>", `Kubernetes minor of the node helmdrill starts, pinned: ${pinnedKubernetesMinors().join(", ")} (default ${pins().cluster.kubernetes.default}); \`run\` takes a list (1.33,1.34) or "all"`)
+    .option("--disable <components>", `packaged components to switch off, like k3s's --disable: ${COMPONENTS.join(", ")} or all`)
     .option("--kubeconfig <file>", "kubeconfig for --cluster existing")
     .option("--context <name>", "context for --cluster existing")
     .option("--allow-existing-cluster", "opt in to installing and uninstalling releases on the named existing cluster")
@@ -64,6 +67,7 @@ function overrides(o: Record<string, unknown>): ConfigOverrides {
     helmfile: o.helmfile as string | undefined,
     cluster: o.cluster as string | undefined,
     kubernetes: o.kubernetes as string | undefined,
+    disable: o.disable as string | undefined,
     kubeconfig: o.kubeconfig as string | undefined,
     context: o.context as string | undefined,
     allowExistingCluster: o.allowExistingCluster as boolean | undefined,
@@ -71,6 +75,7 @@ function overrides(o: Record<string, unknown>): ConfigOverrides {
     scenarios,
     drivers: (o.driver as string | undefined)?.split(",").map((d) => d.trim()).filter(Boolean),
     reportsDir: o.reports as string | undefined,
+    strict: o.strict as boolean | undefined,
   };
 }
 
@@ -84,6 +89,12 @@ export function program(): Command {
     .option("--driver <drivers>", "only these drivers' columns, comma-separated: helm, helmfile, flux (default: every driver a scenario names)")
     .option("--reports <dir>", "where to write reports (default: the config's reports, else reports/)")
     .option("--no-provision", "do not provision missing tools and images first")
+    .option("--strict", "fail, not skip, what cannot run here (a target, a driver), and an expectation no pinned version reaches (also HELMDRILL_STRICT=1; CI runs it)")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 every scenario matched; 1 a scenario failed (or could not run); 2 bad input or environment;\n" +
+        "3 the cluster died under the run (node container exited, API server gone) and nothing else failed.",
+    )
     .action(async (o) => {
       process.exitCode = await runSuite(await configFor(o), { provision: o.provision !== false });
     });
