@@ -7,6 +7,7 @@ import { dockerReachable } from "../provision/docker.ts";
 import { findNodeImage } from "../provision/node-image.ts";
 import { findKindNodeImage, kindCliPath } from "../provision/kind-node.ts";
 import { imageExists } from "../provision/images.ts";
+import { COMPONENTS, componentPin } from "../pins.ts";
 import { ExistingClusterProvider } from "../cluster/existing.ts";
 import { toolPath } from "../tools/index.ts";
 
@@ -49,6 +50,12 @@ export async function doctor(config: HelmdrillConfig): Promise<DoctorCheck[]> {
     for (const ref of [images.busybox, ...images.todoDb, images.pause]) {
       const there = await imageExists(ref);
       add({ name: `workload image ${ref}`, ok: there, detail: there ? "present" : "missing", fix: provisionFix });
+    }
+    for (const name of COMPONENTS) {
+      const ref = componentPin(name).image;
+      const off = config.disabled.includes(name);
+      const there = off || (await imageExists(ref));
+      add({ name: `packaged component ${name} (${ref})`, ok: there, detail: off ? "disabled" : there ? "present" : "missing", fix: provisionFix });
     }
   }
 

@@ -29,9 +29,12 @@ export function builtNodeImageRef(minor?: string): string {
     .sort()
     .map((f) => `${f}:${readFileSync(path.join(NODE_IMAGE_SOURCES, f), "utf8")}`);
   const k = kubernetesPin(minor);
-  const tag = `${k.version}-${hash([...files, buildIdentity(k), JSON.stringify(p.cluster.debian), p.images.pause])}`;
+  const tag = `${k.version}-${hash([...files, buildIdentity(k), JSON.stringify(p.cluster.debian), p.images.pause, NODE_EXTRAS.join(",")])}`;
   return `${p.cluster.k3s.nodeImageRepository}:${tag}`;
 }
+
+/** Binaries the node has beyond its components: kubectl applies the packaged components' manifests, as k3s's deploy controller does. */
+const NODE_EXTRAS = ["kubectl"];
 
 /** What a build of one minor's components depends on (the same text a single-minor pin hashed, so tags stay). */
 export function buildIdentity(k: KubernetesPin): string {
@@ -148,15 +151,14 @@ async function assembleNodeImage(cacheDir: string, base: string, ref: string, pr
   const ctx = scratchDir("node-build");
   try {
     const k = kubernetesPin(minor);
-    // kubectl applies the packaged components' manifests inside the node, as k3s's deploy controller does.
-    for (const c of [...k.components, "kubectl"]) copyFileSync(path.join(kubeBinDir(cacheDir, minor), c), path.join(ctx, c));
+    for (const c of [...k.components, ...NODE_EXTRAS]) copyFileSync(path.join(kubeBinDir(cacheDir, minor), c), path.join(ctx, c));
     for (const f of readdirSync(NODE_IMAGE_SOURCES)) copyFileSync(path.join(NODE_IMAGE_SOURCES, f), path.join(ctx, f));
     copyFileSync(await saveImages(cacheDir, "pause", [pins().images.pause]), path.join(ctx, "pause.tar"));
     writeFileSync(
       path.join(ctx, "Dockerfile"),
       [
         `FROM ${base}`,
-        `COPY ${k.components.join(" ")} kubectl /usr/local/bin/`,
+        `COPY ${[...k.components, ...NODE_EXTRAS].join(" ")} /usr/local/bin/`,
         "COPY helmdrill-node.sh /usr/local/bin/helmdrill-node",
         "COPY containerd.toml /etc/containerd/config.toml",
         "COPY 10-helmdrill.conflist /etc/cni/net.d/10-helmdrill.conflist",
@@ -192,7 +194,7 @@ export async function ensureNodeImage(cacheDir: string, override: string | undef
   const built = builtNodeImageRef(minor);
   const k = kubernetesPin(minor);
   return upstreamOrBuilt({ upstream: k.k3sUpstreamImage, built, repository: pins().cluster.k3s.nodeImageRepository }, progress, async () => {
-    await buildKubernetes(cacheDir, progress, [...k.components, "kubectl"], minor);
+    await buildKubernetes(cacheDir, progress, [...k.components, ...NODE_EXTRAS], minor);
     const base = await buildNodeRootfs(cacheDir, progress);
     await assembleNodeImage(cacheDir, base, built, progress, minor);
   });
