@@ -109,8 +109,9 @@ describe("helmdrill rejects bad input clearly", () => {
     );
   });
 
-  it("an unknown cluster provider", async () => {
+  it("an unknown cluster provider, and an unknown component to disable", async () => {
     expectCleanError(await helmdrill(["doctor", "--cluster", "minikube"]), /unknown cluster provider "minikube"/);
+    expectCleanError(await helmdrill(["doctor", "--disable", "servicelb,loadbalancer"]), /unknown component "loadbalancer" to disable/);
   });
 
   it("an existing cluster without the opt-in", async () => {
