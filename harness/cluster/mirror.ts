@@ -19,20 +19,29 @@ export const MIRRORED_REGISTRIES = ["docker.io", "ghcr.io", "quay.io", "registry
 /** Where containerd reads one registry host's mirrors. */
 export const hostsTomlPath = (host: string) => `/etc/containerd/certs.d/${host}/hosts.toml`;
 
-/** containerd's hosts.toml for one registry host: the mirror first, the real host after it. */
+/**
+ * containerd's hosts.toml for one registry host: the mirror first, the real host after it (a 404
+ * from the mirror makes containerd try the next host). `_default` (containerd ≥ 1.6: hostPaths in
+ * remotes/docker/config) covers every host without a directory of its own, with no `server`.
+ */
 export function hostsToml(host: string, mirror: string): string {
+  const mirrorHost = [`[host."http://${mirror}"]`, '  capabilities = ["pull", "resolve"]', ""];
+  if (host === DEFAULT_HOST) return mirrorHost.join("\n");
   const upstream = host === "docker.io" ? "https://registry-1.docker.io" : `https://${host}`;
-  return [`server = "${upstream}"`, "", `[host."http://${mirror}"]`, '  capabilities = ["pull", "resolve"]', ""].join("\n");
+  return [`server = "${upstream}"`, "", ...mirrorHost].join("\n");
 }
 
-/** Every registry host the node should send to the mirror, for these preloaded images. */
+/** containerd's directory for every registry host that has none of its own. */
+export const DEFAULT_HOST = "_default";
+
+/** Every registry host the node sends to the mirror by name, for these preloaded images (any other goes through `_default`). */
 export function mirroredHosts(images: readonly string[]): string[] {
   return [...new Set([...MIRRORED_REGISTRIES, ...images.map((ref) => mirrorPath(ref).registry)])].sort();
 }
 
 /** The files a node needs to use a mirror at `address` (ip:port), by path in the node. */
 export function mirrorFiles(address: string, images: readonly string[]): { path: string; content: string }[] {
-  return mirroredHosts(images).map((host) => ({ path: hostsTomlPath(host), content: hostsToml(host, address) }));
+  return [...mirroredHosts(images), DEFAULT_HOST].map((host) => ({ path: hostsTomlPath(host), content: hostsToml(host, address) }));
 }
 
 /** A testcontainers module: the builder… */

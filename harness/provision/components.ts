@@ -3,8 +3,8 @@ import { HelmdrillError } from "../errors.ts";
 import path from "node:path";
 import { run, runChecked } from "../exec.ts";
 import { COMPONENTS, componentPin, pins, type ComponentName } from "../pins.ts";
-import { scratchDir } from "../cluster/reaper.ts";
-import { RUN_LABEL } from "../cluster/types.ts";
+import { scratchDir } from "../util/scratch.ts";
+import { RUN_LABEL } from "../util/run-label.ts";
 import { goBinary } from "./kind-node.ts";
 import { digestOf, imageExists } from "./images.ts";
 
@@ -75,7 +75,9 @@ async function ensureComponentImage(cacheDir: string, name: ComponentName, progr
     }
     if (name === "registry-mirror") {
       writeFileSync(path.join(ctx, "config.yml"), registryConfig(true));
-      lines.push(`COPY config.yml ${REGISTRY_CONFIG}`, "EXPOSE 5000", `ENTRYPOINT ["/usr/local/bin/registry", "serve"]`);
+      // OTEL_TRACES_EXPORTER=none: distribution v3 would otherwise export traces to a collector that is not there.
+      lines.push(`COPY config.yml ${REGISTRY_CONFIG}`, "EXPOSE 5000", "ENV OTEL_TRACES_EXPORTER=none");
+      lines.push(`ENTRYPOINT ["/usr/local/bin/registry", "serve"]`);
       lines.push(`CMD ["${REGISTRY_CONFIG}"]`);
     }
     lines.push("ENV PATH=/usr/local/bin:/bin", `LABEL io.helmdrill.built-by="helmdrill provision" io.helmdrill.component="${name}"`, "");

@@ -39,7 +39,8 @@ async function buildLocked(
     timeoutMs: 1_200_000,
   });
   const { Dir } = JSON.parse(dl.stdout) as { Dir: string };
-  const src = path.join(cacheDir, "build", `${path.basename(pin.module)}-${pin.version}`);
+  // The whole module path names the copy: modules ending in /v3 (helm, helm-diff, distribution) never share one.
+  const src = path.join(cacheDir, "build", `${pin.module.replaceAll("/", "_")}-${pin.version}`);
   if (!existsSync(path.join(src, "go.mod"))) {
     // Copied beside and renamed into place whole, so a half-copied module is never built.
     const tmp = tempPathFor(src);

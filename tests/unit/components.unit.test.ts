@@ -54,13 +54,16 @@ describe("registry mirror", () => {
     expect(mirrorPath("localhost:5000/app:1")).toEqual({ registry: "localhost:5000", path: "app:1" });
   });
 
-  it("mirrors the common registries and every preloaded image's host, but not a host nobody named", () => {
+  it("mirrors the common registries and every preloaded image's host by name, any other through _default", () => {
     const hosts = mirroredHosts(["helmdrill.local/busybox:1.35.0", "quay.io/org/app:1"]);
     expect(hosts).toContain("docker.io");
     expect(hosts).toContain("helmdrill.local");
     expect(hosts).toContain("registry.k8s.io");
-    // The catalogue's bad image must still fail to pull: its host is not sent to the mirror.
     expect(hosts).not.toContain(mirrorPath(pins().images.unpullable).registry);
+    const files = mirrorFiles("172.17.0.5:5000", []).map((f) => f.path);
+    expect(files).toContain("/etc/containerd/certs.d/_default/hosts.toml");
+    // _default has the mirror and no server: the host itself stays the fallback (the bad image still fails on the cluster).
+    expect(hostsToml("_default", "172.17.0.5:5000")).toBe('[host."http://172.17.0.5:5000"]\n  capabilities = ["pull", "resolve"]\n');
   });
 
   it("writes containerd hosts.toml with the mirror first and the real host as server", () => {
