@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { RUN_LABEL } from "../harness/cluster/types.ts";
-import { scratchRootFor } from "../harness/cluster/reaper.ts";
+import { scratchRootFor } from "../harness/util/scratch.ts";
 import type { ScenarioRun } from "../harness/dsl/scenario.ts";
 import { run } from "../harness/exec.ts";
 import { PACKAGE_ROOT } from "../harness/pins.ts";

@@ -4,32 +4,24 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { HelmdrillError } from "./errors.ts";
+import type { Driver } from "./driver.ts";
 import { COMPONENTS, parseKubernetesList, parseVersionList, pins, type ComponentName } from "./pins.ts";
-import { PROJECT_ENV, projectFromEnv, useProject } from "./project-env.ts";
-import type { Driver } from "./dsl/target.ts";
+import { projectPinsSchema } from "./pins-schema.ts";
+import { PROJECT_ENV, projectFromEnv, useProject, type ClusterKind, type Project } from "./project-env.ts";
+import { describeIssues } from "./util/schema-issues.ts";
 
 export { projectFromEnv, useProject };
+export type { ClusterKind, Project };
 
 /**
  * The one module that reads configuration. Everything else receives a `HelmdrillConfig`.
  * Sources, later wins: defaults from pins.json, then the project's helmdrill.config.ts,
  * then HELMDRILL_* environment variables, then explicit overrides (the CLI's flags).
  */
-export type ClusterKind = "k3s" | "kind" | "existing";
 
 // ---------------------------------------------------------------------------------------------
 // helmdrill.config.ts: a project's scenarios, charts, images, pins, targets and reports.
 
-const npmPin = z.strictObject({ source: z.literal("npm"), package: z.string(), integrity: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/, "a hex SHA-256") });
-const goPin = z.strictObject({
-  source: z.literal("go-module"),
-  module: z.string(),
-  version: z.string(),
-  package: z.string(),
-  ldflags: z.string().optional(),
-  supportsHelm: z.string().optional(),
-});
-const toolPin = z.discriminatedUnion("source", [npmPin, goPin]);
 const versionList = z.array(z.string().min(1)).min(1);
 
 export const projectSchema = z.strictObject({
@@ -45,7 +37,7 @@ export const projectSchema = z.strictObject({
     })
     .optional(),
   /** Extra tool versions, in pins.json's schema, merged with the built-in pins. */
-  pins: z.strictObject({ helm: z.record(z.string(), toolPin).optional(), helmfile: z.record(z.string(), toolPin).optional() }).optional(),
+  pins: projectPinsSchema.optional(),
   /** Versions a run uses unless --helm/--helmfile say otherwise. */
   targets: z.strictObject({ helm: versionList.optional(), helmfile: versionList.optional() }).optional(),
   /** The label of the matrix's documented column, e.g. "production today: helm 3.17.3". */
@@ -69,23 +61,6 @@ export function defineConfig(config: HelmdrillProjectConfig): HelmdrillProjectCo
   return config;
 }
 
-/** A loaded helmdrill.config.ts with every path made absolute. Travels to workers as JSON. */
-export interface Project {
-  file: string;
-  root: string;
-  /** Globs as written, relative to `root`. */
-  scenarios: string[];
-  chartsDir: string;
-  images: { preload: string[]; build: { tag: string; context: string; dockerfile?: string }[] };
-  pins?: z.output<typeof projectSchema>["pins"];
-  targets: { helm?: string[]; helmfile?: string[] };
-  baseline?: string;
-  reportsDir: string;
-  cluster?: ClusterKind;
-  kubernetes?: string[];
-  disable?: string[];
-}
-
 export const CONFIG_FILE_NAMES = ["helmdrill.config.ts", "helmdrill.config.mts", "helmdrill.config.mjs", "helmdrill.config.js"];
 
 /** helmdrill.config.* in `from` or the nearest parent directory that has one. */
@@ -97,20 +72,12 @@ export function findConfigFile(from = process.cwd()): string | undefined {
   }
 }
 
-function keyPath(segments: readonly PropertyKey[]): string {
-  return segments.reduce<string>((acc, s) => (typeof s === "number" ? `${acc}[${s}]` : acc ? `${acc}.${String(s)}` : String(s)), "");
-}
-
 /** Validates a config object; every problem names its key path. */
 export function parseProject(raw: unknown, file: string): Project {
   const parsed = projectSchema.safeParse(raw);
   const where = path.relative(process.cwd(), file) || file;
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) =>
-      i.code === "unrecognized_keys"
-        ? `unknown key ${i.keys.map((k) => keyPath([...i.path, k])).join(", ")}`
-        : `${keyPath(i.path) || "(the config)"}: ${i.message.replace(/^Invalid input: /, "")}`,
-    );
+    const problems = describeIssues(parsed.error, "(the config)");
     throw new HelmdrillError(`invalid ${where}:\n  ${problems.join("\n  ")}`, "see defineConfig's type, or the README section \"Use it on your own charts\"");
   }
   const c = parsed.data;

@@ -4,6 +4,16 @@ import path from "node:path";
 import semver from "semver";
 import { projectFromEnv } from "./project-env.ts";
 import { HelmdrillError } from "./errors.ts";
+import {
+  pinsSchema,
+  withoutComments,
+  type ComponentName,
+  type ComponentPin,
+  type GoToolPin,
+  type KubernetesMinorPin,
+  type Pins,
+} from "./pins-schema.ts";
+import { describeIssues } from "./util/schema-issues.ts";
 
 /**
  * The installed package's root: where pins.json and the provisioning sources live. From the
@@ -15,78 +25,20 @@ export const PACKAGE_ROOT = ((): string => {
   return dir;
 })();
 
-export interface NpmToolPin {
-  source: "npm";
-  package: string;
-  integrity: string;
-  sha256: string;
-}
-export interface GoToolPin {
-  source: "go-module";
-  module: string;
-  version: string;
-  package: string;
-  /** `{version}` is replaced by the pinned version. */
-  ldflags?: string;
-  /** For helmfile and helm-diff: the Helm versions it works with (semver range); other pairings are not run. */
-  supportsHelm?: string;
-  /**
-   * `replace` directives to drop before building: a nested module replaced by a local path
-   * (`./api`) is not inside the published module, so the published version is used instead.
-   */
-  dropReplace?: string[];
-}
-export type ToolPin = NpmToolPin | GoToolPin;
-
-/** A Flux controller built from its Go module; its CRDs are read from the module (`crds`, a directory in it). */
-export interface FluxControllerPin extends GoToolPin {
-  crds: string;
-}
-export interface FluxPins {
-  helmController: FluxControllerPin;
-  sourceController: FluxControllerPin;
-  /** The Helm library helm-controller embeds (its go.mod's helm.sh/helm/v3): the `helm` a flux target is keyed by. */
-  helmLibrary: string;
-}
-
-/** One Kubernetes minor helmdrill builds nodes for. */
-export interface KubernetesMinorPin {
-  version: string;
-  stagingVersion: string;
-  goDirective: string;
-  godebug: string;
-  /** Used when present locally or pullable; otherwise the k3s-compatible node is built offline. */
-  k3sUpstreamImage: string;
-  /** The providers with a node for this minor. */
-  clusters: ("k3s" | "kind")[];
-  /** This minor's kind node, when `clusters` has kind. */
-  kind?: KindMinorPin;
-}
-
-/** A minor's kind node: the upstream image, and the etcd and CoreDNS versions its kubeadm asks for. */
-export interface KindMinorPin {
-  /** Used when present locally or pullable; otherwise helmdrill builds a node image offline. */
-  upstreamNodeImage: string;
-  etcd: string;
-  coredns: string;
-}
-
-/** A Go program pinned by module, its version chosen elsewhere (per Kubernetes minor). */
-export type GoModulePin = Omit<GoToolPin, "version">;
-
-/**
- * What real k3s packages beside Kubernetes, named by its `--disable` names, and helmdrill's
- * registry mirror (issue #20). Each is one image holding the binaries built from `build`.
- */
-export const COMPONENTS = ["coredns", "local-storage", "servicelb", "metrics-server", "registry-mirror"] as const;
-export type ComponentName = (typeof COMPONENTS)[number];
-export interface ComponentPin {
-  image: string;
-  /** Binaries of the image, each a Go program built inside its module into /usr/local/bin/<name>. */
-  build: (GoToolPin & { name: string })[];
-  /** CRD manifests read from the (first) module, a directory in it. */
-  crds?: string;
-}
+export {
+  COMPONENTS,
+  type ComponentName,
+  type ComponentPin,
+  type FluxControllerPin,
+  type FluxPins,
+  type GoModulePin,
+  type GoToolPin,
+  type KindMinorPin,
+  type KubernetesMinorPin,
+  type NpmToolPin,
+  type Pins,
+  type ToolPin,
+} from "./pins-schema.ts";
 
 /** A minor's pin with what every minor shares: what a build of its components needs. */
 export interface KubernetesPin extends KubernetesMinorPin {
@@ -95,39 +47,26 @@ export interface KubernetesPin extends KubernetesMinorPin {
   components: string[];
 }
 
-export interface Pins {
-  defaults: { helm: string[]; helmfile: string[]; helmDiff: string; cluster: string };
-  baseline: { helm: string; helmfile: string };
-  helm: Record<string, ToolPin>;
-  kubectl: NpmToolPin & { version: string };
-  helmfile: Record<string, ToolPin>;
-  helmDiff: Record<string, GoToolPin>;
-  flux: FluxPins;
-  cluster: {
-    k3s: { nodeImageRepository: string };
-    components: Record<ComponentName, ComponentPin>;
-    kubernetes: {
-      module: string;
-      /** The minor a run uses unless `--kubernetes` names others. */
-      default: string;
-      components: string[];
-      minors: Record<string, KubernetesMinorPin>;
-    };
-    debian: { suite: string; mirror: string; packages: string[] };
-    kind: {
-      cli: GoToolPin;
-      nodeImageRepository: string;
-      /** Kubernetes binaries a kind node needs besides those the k3s-compatible node has. */
-      components: string[];
-      /** Built at the version each minor's `kind.etcd` names. */
-      etcd: GoModulePin;
-      /** Built at the version each minor's `kind.coredns` names. */
-      coredns: GoModulePin;
-      /** Debian packages of the node's root filesystem (kind's base image list, minus rootless/storage extras). */
-      packages: string[];
-    };
-  };
-  images: { busybox: string; todoDb: string[]; pause: string; unpullable: string };
+/**
+ * pins.json validated against its schema: a malformed file is one error naming every bad key
+ * path, instead of a TypeError wherever the missing value is first read.
+ */
+export function parsePins(text: string, file: string): Pins {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new HelmdrillError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = pinsSchema.safeParse(withoutComments(raw));
+  if (!parsed.success) {
+    const problems = describeIssues(parsed.error, "(the file)");
+    throw new HelmdrillError(
+      `malformed ${file}:\n  ${problems.join("\n  ")}`,
+      "see harness/pins-schema.ts for the shape of each entry",
+    );
+  }
+  return parsed.data;
 }
 
 let base: Pins | undefined;
@@ -150,7 +89,8 @@ export function helmfileHelmRange(helmfile: string): string | undefined {
  * helmdrill.config.ts (same schema; a project pin of an already pinned version replaces it).
  */
 export function pins(): Pins {
-  base ??= JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "pins.json"), "utf8")) as Pins;
+  const file = path.join(PACKAGE_ROOT, "pins.json");
+  base ??= parsePins(readFileSync(file, "utf8"), file);
   const extra = projectFromEnv()?.pins;
   if (!extra) return base;
   const key = JSON.stringify(extra);

@@ -7,7 +7,7 @@ import { run } from "../exec.ts";
 import { pins } from "../pins.ts";
 import { imageExists, workloadImageRefs } from "../provision/images.ts";
 import { installTools, toolPath } from "../tools/index.ts";
-import { lintCharts } from "./preflight.ts";
+import { lintCharts } from "../util/fixtures.ts";
 import { releaseSelectors, summarizeRendered } from "../sources/rendered.ts";
 
 /**

@@ -1,9 +1,6 @@
 import { KindProvider, kindClusterName } from "../cluster/index.ts";
-import { existsSync, readdirSync, statSync } from "node:fs";
-import path from "node:path";
 import type { HelmdrillConfig } from "../config.ts";
 import { HelmdrillError } from "../errors.ts";
-import { run } from "../exec.ts";
 import { requireDocker } from "../provision/docker.ts";
 
 /** The providers that start containers need Docker. */
@@ -16,42 +13,5 @@ export async function checkDocker(config: HelmdrillConfig): Promise<void> {
       const reason = await new KindProvider(kindClusterName(config.runId), config.cacheDir).withKubernetes(minor).unavailableReason();
       if (reason) throw new HelmdrillError(`--cluster kind cannot run here: ${reason}`);
     }
-  }
-}
-
-/** Every chart under the fixtures directory (a folder with a Chart.yaml). */
-export function fixtureCharts(fixturesDir: string): string[] {
-  const charts: string[] = [];
-  const walk = (dir: string) => {
-    if (existsSync(path.join(dir, "Chart.yaml"))) charts.push(dir);
-    else for (const e of readdirSync(dir)) if (statSync(path.join(dir, e)).isDirectory()) walk(path.join(dir, e));
-  };
-  if (!existsSync(fixturesDir)) throw new HelmdrillError(`fixtures directory ${fixturesDir} does not exist`);
-  walk(fixturesDir);
-  return charts;
-}
-
-/**
- * A malformed chart or values file would surface as a confusing scenario failure minutes
- * later; `helm lint` catches it up front with Helm's own message.
- */
-export async function lintFixtures(helm: string, fixturesDir: string): Promise<void> {
-  await lintCharts(helm, fixtureCharts(fixturesDir), fixturesDir);
-}
-
-/** `helm lint` of each chart; every failure in one error, with Helm's own lines. */
-export async function lintCharts(helm: string, charts: string[], base: string): Promise<void> {
-  const problems: string[] = [];
-  await Promise.all(
-    charts.map(async (chart) => {
-      const r = await run([helm, "lint", chart], { timeoutMs: 60_000 });
-      if (r.exitCode !== 0) {
-        const why = `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => /\[ERROR\]|Error:/.test(l)).join("\n  ");
-        problems.push(`${path.relative(base, chart) || chart}: ${why || `helm lint exited ${r.exitCode}`}`);
-      }
-    }),
-  );
-  if (problems.length > 0) {
-    throw new HelmdrillError(`malformed chart or values in ${base}:\n  ${problems.join("\n  ")}`, "fix the chart (helm lint <chart> shows the details)");
   }
 }

@@ -7,7 +7,7 @@ import { info } from "../log.ts";
 import { provision } from "../provision/index.ts";
 import { buildProjectImages } from "../provision/images.ts";
 import { ExistingClusterProvider } from "../cluster/existing.ts";
-import { runReaper } from "../cluster/reaper.ts";
+import { runReaper } from "../util/reaper.ts";
 import { checkScenarioNames, loadCatalogue } from "../dsl/catalogue.ts";
 import { resolveTools } from "../tools/index.ts";
 import { summaryLine } from "../report/ci-summary.ts";
@@ -16,7 +16,8 @@ import type { Matrix } from "../report/model.ts";
 import type { ScenarioRun } from "../dsl/scenario.ts";
 import { minorsFor } from "../pins.ts";
 import { clusterTestOptions, helmdrillReporters, RUN_OPTIONS, scenarioPlugin } from "../vitest/preset.ts";
-import { checkDocker, lintFixtures } from "./preflight.ts";
+import { checkDocker } from "./preflight.ts";
+import { lintFixtures } from "../util/fixtures.ts";
 
 /**
  * `helmdrill run`: preflight (config, scenario names, versions, Docker, opt-in, charts),

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HelmdrillConfig, Project } from "../config.ts";
-import { runReaper, scratchDir } from "../cluster/reaper.ts";
+import { runReaper } from "../util/reaper.ts";
+import { scratchDir } from "../util/scratch.ts";
 import { upgradeCheckScenarios, versionBump, type ChartVersionPlan, type UpgradeCheckPlan } from "../dsl/upgrade-check.ts";
 import { HelmdrillError } from "../errors.ts";
 import { run } from "../exec.ts";
@@ -11,7 +12,7 @@ import { provision } from "../provision/index.ts";
 import { resolveChart, type ResolvedChart, type SourceContext } from "../sources/chart-source.ts";
 import { releaseSelectors, summarizeRendered } from "../sources/rendered.ts";
 import { resolveTools, toolFor } from "../tools/index.ts";
-import { lintCharts } from "./preflight.ts";
+import { lintCharts } from "../util/fixtures.ts";
 import { runSuite } from "./run.ts";
 
 /**

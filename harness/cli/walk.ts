@@ -1,6 +1,6 @@
 import readline from "node:readline";
 import { startCluster, type StartedCluster } from "../cluster/index.ts";
-import { runReaper } from "../cluster/reaper.ts";
+import { runReaper } from "../util/reaper.ts";
 import type { HelmdrillConfig } from "../config.ts";
 import semver from "semver";
 import { HelmdrillError } from "../errors.ts";

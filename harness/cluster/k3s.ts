@@ -7,7 +7,7 @@ import { findNodeImage } from "../provision/node-image.ts";
 import { imageExists } from "../provision/images.ts";
 import { kubeConfigFromYaml, writeKubeconfig } from "./kubeconfig.ts";
 import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts";
-import { missingCapabilities, privilegedContainersWork } from "./privileges.ts";
+import { missingCapabilities, privilegedContainersWork } from "../provision/privileges.ts";
 import { componentManifest, enabledComponents, installComponents, type ComponentSite } from "./components.ts";
 import { mirrorFiles, RegistryMirrorContainer, type StartedRegistryMirror } from "./mirror.ts";
 import { ensureMirrorStorage } from "../provision/components.ts";

@@ -1,7 +1,7 @@
 import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import { scratchDir } from "./reaper.ts";
+import { scratchDir } from "../util/scratch.ts";
 
 /** Writes a kubeconfig to a fresh private directory; returns its path and a remover. */
 export function writeKubeconfig(yaml: string, label: string): { file: string; remove: () => void } {

@@ -26,5 +26,4 @@ export interface ClusterProvider {
   start(progress?: (message: string) => void): Promise<StartedCluster>;
 }
 
-/** Label put on every container helmdrill starts, so stale ones can be found and removed. */
-export const RUN_LABEL = "io.helmdrill.run";
+export { RUN_LABEL } from "../util/run-label.ts";

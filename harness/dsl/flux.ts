@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
-import { scratchDir } from "../cluster/reaper.ts";
+import { scratchDir } from "../util/scratch.ts";
 import type { CommandResult } from "../exec.ts";
 import { requireResolver } from "../probes/resources.ts";
 import { poll, type PollResult } from "../util/poll.ts";

@@ -2,7 +2,7 @@ import { HelmdrillError } from "../errors.ts";
 import type { CommandResult } from "../exec.ts";
 import { withCallDefaults } from "../tools/runners.ts";
 import type { Check, CheckContext } from "./checks.ts";
-import type { FluxSession } from "./flux.ts";
+import type { FluxSession } from "./flux-session.ts";
 
 /** An argument that may depend on per-run values (e.g. the allocated NodePort). */
 export type Arg = string | ((ctx: ActionContext) => string);

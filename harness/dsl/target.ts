@@ -1,4 +1,5 @@
 import semver from "semver";
+import type { Driver } from "../driver.ts";
 import { pins } from "../pins.ts";
 
 /**
@@ -11,7 +12,7 @@ import { pins } from "../pins.ts";
  * - driver "flux": a HelmRelease applied to the cluster, reconciled by Flux's helm-controller
  *   (its embedded Helm library is the target's `helm`)
  */
-export type Driver = "helm" | "helmfile" | "flux";
+export type { Driver };
 export type HelmfileStyle = "args" | "defaults" | "apply";
 
 export interface Target {

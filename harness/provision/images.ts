@@ -6,7 +6,7 @@ import { run, runChecked, runPipelineChecked, succeeded } from "../exec.ts";
 import { PACKAGE_ROOT, pins } from "../pins.ts";
 import { ensureDebianPackages } from "./docker.ts";
 import type { Project } from "../config.ts";
-import { scratchDir } from "../cluster/reaper.ts";
+import { scratchDir } from "../util/scratch.ts";
 
 /**
  * Workload images: built from Debian's busybox-static with `docker import`, tagged with a

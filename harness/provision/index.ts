@@ -9,7 +9,7 @@ import { buildWorkloadImages, saveImages, workloadImageRefs } from "./images.ts"
 import { ensureNodeImage } from "./node-image.ts";
 import { componentImageRefs, ensureComponentImages, ensureMirrorStorage, inClusterComponentImages } from "./components.ts";
 import { ensureKindNodeImage, installKindCli } from "./kind-node.ts";
-import { runReaper } from "../cluster/reaper.ts";
+import { runReaper } from "../util/reaper.ts";
 import { minorsFor, pinnedKubernetesMinors, pins } from "../pins.ts";
 import { isEntryPoint } from "../entry-point.ts";
 import { withCacheLock } from "../cache.ts";

@@ -4,9 +4,9 @@ import { HelmdrillError } from "../errors.ts";
 import { run, runChecked, succeeded, tail } from "../exec.ts";
 import { kindPin, kubernetesPin, PACKAGE_ROOT, pins, type GoToolPin } from "../pins.ts";
 import { goBuildInModule } from "../tools/index.ts";
-import { privilegeArgs } from "../cluster/privileges.ts";
-import { RUN_LABEL } from "../cluster/types.ts";
-import { scratchDir } from "../cluster/reaper.ts";
+import { privilegeArgs } from "./privileges.ts";
+import { RUN_LABEL } from "../util/run-label.ts";
+import { scratchDir } from "../util/scratch.ts";
 import { imageExists } from "./images.ts";
 import { buildIdentity, buildKubernetes, buildNodeRootfs, hash, kubeBinDir, upstreamOrBuilt, type NodeImageResult } from "./node-image.ts";
 

@@ -6,7 +6,7 @@ import { run, runChecked, runPipelineChecked, succeeded } from "../exec.ts";
 import { kubernetesPin, pins, type KubernetesPin } from "../pins.ts";
 import { ensureDebianPackages } from "./docker.ts";
 import { NODE_IMAGE_SOURCES, imageExists, saveImages } from "./images.ts";
-import { scratchDir } from "../cluster/reaper.ts";
+import { scratchDir } from "../util/scratch.ts";
 
 /**
  * The k3s node image. Preference order (issue #2): the pinned upstream `rancher/k3s` image

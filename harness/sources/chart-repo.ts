@@ -6,7 +6,7 @@ import sirv from "sirv";
 import { parse as parseYaml } from "yaml";
 import { HelmdrillError } from "../errors.ts";
 import { runChecked } from "../exec.ts";
-import { scratchDir } from "../cluster/reaper.ts";
+import { scratchDir } from "../util/scratch.ts";
 
 /**
  * A Helm chart repository served by helmdrill itself: packaged charts + `helm repo index` +

@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import semver from "semver";
 import YAML from "yaml";
-import { scratchDir } from "../cluster/reaper.ts";
+import { scratchDir } from "../util/scratch.ts";
 import { HelmdrillError } from "../errors.ts";
 import { run, runPipelineChecked } from "../exec.ts";
 

@@ -3,13 +3,13 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { scratchDir, scratchRootFor } from "../cluster/reaper.ts";
+import { scratchDir, scratchRootFor } from "../util/scratch.ts";
 import { HelmdrillError } from "../errors.ts";
 import { run, tail } from "../exec.ts";
 import { pins, type FluxControllerPin } from "../pins.ts";
 import { withCacheLock } from "../cache.ts";
 import { goBuildInModule } from "./build.ts";
-import { observedText, poll } from "../dsl/poll.ts";
+import { observedText, poll } from "../util/poll.ts";
 
 /**
  * Flux's helm-controller and source-controller (the `flux` driver): built from the Go module

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import semver from "semver";
-import { scratchDir } from "../cluster/reaper.ts";
+import { scratchDir } from "../util/scratch.ts";
 import { run, succeeded, tail } from "../exec.ts";
 import { pins } from "../pins.ts";
 import { withCacheLock } from "../cache.ts";

@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import path from "node:path";
 import { tempPathFor, withCacheLock } from "../cache.ts";
-import { scratchDir } from "../cluster/reaper.ts";
+import { scratchDir } from "../util/scratch.ts";
 import { HelmdrillError } from "../errors.ts";
 import { runChecked } from "../exec.ts";
 import type { HelmDiffForRun } from "./helm-diff.ts";

@@ -5,9 +5,9 @@ import semver from "semver";
 import { kubeConfigFromYaml } from "../cluster/kubeconfig.ts";
 import { allocateNodePort } from "../cluster/nodeports.ts";
 import { RUN_LABEL } from "../cluster/types.ts";
-import { scratchDir, scratchRootFor, useScratchRoot } from "../cluster/reaper.ts";
+import { scratchDir, scratchRootFor, useScratchRoot } from "../util/scratch.ts";
 import { CleanupStack } from "../dsl/cleanup.ts";
-import { poll } from "../dsl/poll.ts";
+import { poll } from "../util/poll.ts";
 import type { RunEnvironment } from "../dsl/scenario.ts";
 import type { Target } from "../dsl/target.ts";
 import type { CommandResult } from "../exec.ts";
@@ -23,7 +23,7 @@ import { pinnedVersions } from "../pins.ts";
 import { linkHelmDiff } from "../tools/helm-diff.ts";
 import { resolveFlux, startFlux } from "../tools/flux.ts";
 import type { FluxSession } from "../dsl/flux.ts";
-import { fixtureCharts } from "../cli/preflight.ts";
+import { fixtureCharts } from "../util/fixtures.ts";
 import { serveChartRepository, type ChartRepository } from "../sources/chart-repo.ts";
 
 /** What every worker receives through `inject("helmdrill")`. */

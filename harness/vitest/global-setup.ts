@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import type { TestProject } from "vitest/node";
 import { startCluster, type StartedCluster } from "../cluster/index.ts";
-import { runReaper } from "../cluster/reaper.ts";
+import { runReaper } from "../util/reaper.ts";
 import { loadConfig, type HelmdrillConfig } from "../config.ts";
 import { describeError } from "../errors.ts";
 import { info } from "../log.ts";

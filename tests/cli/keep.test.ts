@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { RUN_LABEL } from "../../harness/cluster/types.ts";
-import { scratchRootFor } from "../../harness/cluster/reaper.ts";
+import { scratchRootFor } from "../../harness/util/scratch.ts";
 import { run } from "../../harness/exec.ts";
 import { loadConfig } from "../../harness/config.ts";
 import { PACKAGE_ROOT, pins } from "../../harness/pins.ts";

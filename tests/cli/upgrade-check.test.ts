@@ -16,7 +16,7 @@ import type { Matrix } from "../../harness/report/model.ts";
 import { resolveChart, type SourceContext } from "../../harness/sources/chart-source.ts";
 import { serveChartRepository, type ChartRepository } from "../../harness/sources/chart-repo.ts";
 import { toolPath } from "../../harness/tools/index.ts";
-import { useScratchRoot } from "../../harness/cluster/reaper.ts";
+import { useScratchRoot } from "../../harness/util/scratch.ts";
 
 const CLI = path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs");
 const INVENTORY = path.join(PACKAGE_ROOT, "examples", "platform-chart", "charts", "inventory");

@@ -3,7 +3,7 @@ import { loadConfig, parseClusterKind } from "../../harness/config.ts";
 import { HelmdrillError } from "../../harness/errors.ts";
 import { parseVersionList, pins } from "../../harness/pins.ts";
 import { pickPort, STATIC_BAND } from "../../harness/cluster/nodeports.ts";
-import { missingCapabilities } from "../../harness/cluster/privileges.ts";
+import { missingCapabilities } from "../../harness/provision/privileges.ts";
 import { ExistingClusterProvider } from "../../harness/cluster/existing.ts";
 import { filesFailedToRun, summaryLine } from "../../harness/report/ci-summary.ts";
 import { run, renderArgv, runChecked, runPipeline, runPipelineChecked } from "../../harness/exec.ts";

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { scratchRootFor, useScratchRoot } from "../../harness/cluster/reaper.ts";
+import { scratchRootFor, useScratchRoot } from "../../harness/util/scratch.ts";
 import type { Kube } from "../../harness/probes/resources.ts";
 import { keepFailedTest, keepMarkerFor, waitForDefaultServiceAccount } from "../../harness/vitest/drill.ts";
 import { HeldWork } from "../../harness/vitest/held-work.ts";

@@ -3,7 +3,7 @@ import { CleanupStack } from "../../harness/dsl/cleanup.ts";
 import { applicableChecks, stepStatus, type CheckRecord } from "../../harness/dsl/scenario.ts";
 import { errorText, fails, matchText, release, resources, succeeds } from "../../harness/dsl/checks.ts";
 import { selects, targetLabel, targetSlug, validateSelector, type Target } from "../../harness/dsl/target.ts";
-import { poll } from "../../harness/dsl/poll.ts";
+import { poll } from "../../harness/util/poll.ts";
 import type { CommandResult } from "../../harness/exec.ts";
 
 const h3: Target = { driver: "helm", helm: "3.17.3" };

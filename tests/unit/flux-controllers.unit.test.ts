@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scratchRootFor, useScratchRoot } from "../../harness/cluster/reaper.ts";
+import { scratchRootFor, useScratchRoot } from "../../harness/util/scratch.ts";
 import { HelmdrillError } from "../../harness/errors.ts";
 import { freePort, startControllers, startFlux } from "../../harness/tools/flux.ts";
 

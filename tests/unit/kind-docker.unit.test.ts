@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { emulatedPrivilegeArgs } from "../../harness/cluster/privileges.ts";
+import { emulatedPrivilegeArgs } from "../../harness/provision/privileges.ts";
 import { run } from "../../harness/exec.ts";
 import { PACKAGE_ROOT } from "../../harness/pins.ts";
 

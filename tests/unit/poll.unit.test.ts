@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { poll, TimeoutError, withTimeout } from "../../harness/dsl/poll.ts";
+import { poll, TimeoutError, withTimeout } from "../../harness/util/poll.ts";
 
 /** A probe that never answers: a hung API read. */
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);

@@ -1,9 +1,10 @@
-import { poll } from "../../harness/dsl/poll.ts";
+import { poll } from "../../harness/util/poll.ts";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { descendants, RunReaper, scratchDir, scratchRootFor } from "../../harness/cluster/reaper.ts";
+import { descendants, RunReaper } from "../../harness/util/reaper.ts";
+import { scratchDir, scratchRootFor } from "../../harness/util/scratch.ts";
 
 /** Is `pid` running — present in /proc and not a zombie (ended, not yet reaped)? */
 function alive(pid: number): boolean {

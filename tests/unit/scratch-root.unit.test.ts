@@ -18,7 +18,8 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { RunReaper, scratchRootFor, useScratchRoot } from "../../harness/cluster/reaper.ts";
+import { RunReaper } from "../../harness/util/reaper.ts";
+import { scratchRootFor, useScratchRoot } from "../../harness/util/scratch.ts";
 import { HelmdrillError } from "../../harness/errors.ts";
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), "hd-scratch-root-"));

@@ -1,7 +1,7 @@
 import type { CommandResult } from "../../exec.ts";
 import type { Kube } from "../../probes/resources.ts";
 import type { ToolRunners } from "../../tools/runners.ts";
-import type { FluxSession } from "../flux.ts";
+import type { FluxSession } from "../flux-session.ts";
 import type { StepBase, StepRecord } from "../records.ts";
 import type { ActionContext, Step } from "../step.ts";
 import type { Target } from "../target.ts";
