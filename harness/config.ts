@@ -186,14 +186,20 @@ export interface HelmdrillConfig {
   runId: string;
   /** Live step lines from every scenario run (HELMDRILL_PROGRESS; `helmdrill run` turns it on). */
   progress: boolean;
+  /**
+   * `--strict` / HELMDRILL_STRICT=1 (what CI runs): a target, driver or test that cannot run here
+   * fails instead of being skipped, and an expectation no pinned version reaches fails.
+   */
+  strict: boolean;
 }
 
+/** The CLI's flags; a list is either split already or comma-separated text. */
 export interface ConfigOverrides {
-  helm?: string;
-  helmfile?: string;
-  cluster?: string;
-  kubernetes?: string;
-  disable?: string;
+  helm?: string | readonly string[];
+  helmfile?: string | readonly string[];
+  cluster?: string | readonly string[];
+  kubernetes?: string | readonly string[];
+  disable?: string | readonly string[];
   kubeconfig?: string;
   context?: string;
   allowExistingCluster?: boolean;
@@ -203,6 +209,7 @@ export interface ConfigOverrides {
   drivers?: string[];
   reportsDir?: string;
   progress?: boolean;
+  strict?: boolean;
 }
 
 const DRIVERS: readonly Driver[] = ["helm", "helmfile", "flux"];
@@ -240,8 +247,9 @@ export function parseClusterKind(raw: string | undefined): ClusterKind {
 }
 
 /** `--cluster k3s,kind`: providers in the order given; `existing` only alone. */
-export function parseClusterKinds(raw: string | undefined): ClusterKind[] {
-  const kinds = [...new Set((raw ?? pins().defaults.cluster).split(",").map((s) => s.trim()).filter(Boolean).map((s) => parseClusterKind(s)))];
+export function parseClusterKinds(raw: string | readonly string[] | undefined): ClusterKind[] {
+  const items = typeof raw === "string" || raw === undefined ? (raw ?? pins().defaults.cluster).split(",") : raw;
+  const kinds = [...new Set(items.map((s) => s.trim()).filter(Boolean).map((s) => parseClusterKind(s)))];
   if (kinds.length === 0) return [parseClusterKind(undefined)];
   if (kinds.length > 1 && kinds.includes("existing")) throw new HelmdrillError("--cluster existing cannot be combined with other clusters", "run the existing cluster on its own: --cluster existing --context NAME --allow-existing-cluster");
   return kinds;
@@ -281,6 +289,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     drivers: parseDrivers(overrides.drivers ?? (env.HELMDRILL_DRIVERS ?? "").split(",").map((d) => d.trim()).filter(Boolean)),
     runId: env.HELMDRILL_RUN_ID ?? `${Date.now().toString(36)}${process.pid.toString(36)}`,
     progress: overrides.progress ?? truthy(env.HELMDRILL_PROGRESS),
+    strict: overrides.strict ?? truthy(env.HELMDRILL_STRICT),
   };
 }
 
@@ -300,6 +309,7 @@ export function configToEnv(config: HelmdrillConfig): Record<string, string> {
     HELMDRILL_DRIVERS: config.drivers.join(","),
     HELMDRILL_RUN_ID: config.runId,
     HELMDRILL_PROGRESS: config.progress ? "1" : "0",
+    HELMDRILL_STRICT: config.strict ? "1" : "0",
   };
   if (config.project) env[PROJECT_ENV] = JSON.stringify(config.project);
   if (config.existing.kubeconfig) env.HELMDRILL_KUBECONFIG = config.existing.kubeconfig;

@@ -13,6 +13,7 @@ import { resolveTools } from "../tools/index.ts";
 import { summaryLine } from "../report/ci-summary.ts";
 import { baselineLabel, writeReports, type CollectedRuns } from "../report/reporter.ts";
 import type { Matrix } from "../report/model.ts";
+import { combineVerdicts, EXIT_CODE, legVerdict, testFacts, type RunVerdict } from "../report/verdict.ts";
 import type { ScenarioRun } from "../dsl/scenario.ts";
 import { minorsFor } from "../pins.ts";
 import { clusterTestOptions, helmdrillReporters, RUN_OPTIONS, scenarioPlugin } from "../vitest/preset.ts";
@@ -25,7 +26,8 @@ import { lintFixtures } from "../util/fixtures.ts";
  * API and helmdrill's preset — once per selected cluster and Kubernetes minor (`--cluster
  * k3s,kind --kubernetes 1.33,1.34`), one after the other, each on a cluster of its own, and
  * then one matrix over all of them. Returns the exit code: 0 when every scenario matched its
- * expectations on every cluster, 1 otherwise.
+ * expectations on every cluster; 1 when one did not (or a test could not run); 3 when the only
+ * failures were runs whose cluster died under them (see report/verdict.ts).
  */
 export async function runSuite(config: HelmdrillConfig & { project: Project }, options: { provision: boolean }): Promise<number> {
   const catalogue = await loadCatalogue(config.project);
@@ -62,7 +64,7 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
   const multi = legs.length > 1;
   const collected: CollectedRuns = { runs: [], coverage: [] };
   const summaries: string[] = [];
-  let failed = false;
+  const verdicts: RunVerdict[] = [];
   // A run over several clusters replaces the top-level results with its own (merged after the legs):
   // a CI job reading reports/junit.xml must never read an earlier run's.
   if (multi) for (const stale of ["junit.xml", "vitest-results.json", "allure-results"]) rmSync(path.join(config.reportsDir, stale), { recursive: true, force: true });
@@ -83,8 +85,16 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
       { ...clusterTestOptions(config.project), ...RUN_OPTIONS, config: false, watch: false, reporters: helmdrillReporters(legConfig.reportsDir, multi ? legSlug(leg) : undefined) },
       { plugins: [scenarioPlugin(config.project)] },
     );
+    // Read before close: a failure only on a lost cluster is not a behaviour failure.
+    const facts = vitest ? testFacts(vitest.state.getTestModules()) : undefined;
+    const unhandled = vitest ? vitest.state.getUnhandledErrors().length : 0;
     await vitest?.close();
-    failed ||= !vitest || (process.exitCode ?? 0) !== 0;
+    const exitCode = Number(process.exitCode ?? 0);
+    verdicts.push(facts ? legVerdict(exitCode, facts.tests, facts.otherFailures + unhandled) : "failed");
+    if (verdicts.at(-1) === "lost") {
+      const exit = EXIT_CODE.lost;
+      info(`${legSlug(leg)}: the cluster died under the run — its runs are marked "cluster lost" (exit ${exit})`);
+    }
     process.exitCode = 0;
     if (existsSync(results)) summaries.push(`${multi ? `${legSlug(leg)}: ` : ""}${summaryLine(JSON.parse(readFileSync(results, "utf8")))}`);
     const runsFile = path.join(legConfig.reportsDir, "conformance", "runs.json");
@@ -104,7 +114,7 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
   for (const line of summaries) console.log(line);
   console.log(`reports: ${r}/conformance/matrix.md (and .html), transcripts in ${r}/transcripts/, JUnit in ${r}/junit.xml, Allure results in ${r}/allure-results/`);
   reaper.release();
-  return failed ? 1 : 0;
+  return EXIT_CODE[combineVerdicts(verdicts)];
 }
 
 /**

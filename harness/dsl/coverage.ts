@@ -15,6 +15,17 @@ export interface CoverageFinding {
   stepTitle: string;
   kind: "unreached" | "gap";
   text: string;
+  /** For a gap: the pinned targets in it (a run of them stops at this step with "no expectation for …"). */
+  pinned?: string[];
+}
+
+/**
+ * What `--strict` fails on: an expectation no pinned target reaches (it never runs), and a gap a
+ * pinned target falls in. A gap only between unpinned versions is reported, not failed: no run
+ * of this project's versions can land in it.
+ */
+export function strictCoverageFailures(findings: readonly CoverageFinding[]): CoverageFinding[] {
+  return findings.filter((f) => f.kind === "unreached" || (f.pinned?.length ?? 0) > 0);
 }
 
 export interface PinnedVersions {
@@ -77,8 +88,12 @@ export function expectationCoverage(spec: ScenarioSpec, pinned: PinnedVersions, 
       for (const t of candidates) {
         for (const cat of applicableChecks(checks, t).uncovered) holes.set(cat, [...(holes.get(cat) ?? []), t]);
       }
+      const pinnedLabels = new Set(pinnedTargets.map((t) => `${targetLabel(t)}@${t.kubernetes ?? ""}`));
       for (const [cat, targets] of holes) {
         const shown = targets.slice(0, 3).map(targetLabel).join("; ");
+        const pinned = targets
+          .filter((t) => pinnedLabels.has(`${targetLabel(t)}@${t.kubernetes ?? ""}`))
+          .map(targetLabel);
         findings.push({
           ...at,
           kind: "gap",
@@ -86,6 +101,7 @@ export function expectationCoverage(spec: ScenarioSpec, pinned: PinnedVersions, 
             .filter((c) => c.category === cat)
             .map((c) => c.label())
             .join(" | ")})`,
+          ...(pinned.length ? { pinned: [...new Set(pinned)] } : {}),
         });
       }
     }

@@ -77,6 +77,12 @@ export interface ScenarioRun {
   status: "passed" | "failed";
   /** Set when the target could not run here (the reason); its steps are all not run. */
   skipped?: string;
+  /**
+   * Set when the cluster died under the run (its node container exited, its API server stopped
+   * answering): from this step on the cells say "cluster lost" — an infrastructure fault, not
+   * a verdict on Helm.
+   */
+  clusterLost?: { step: number; reason: string };
   steps: StepRecord[];
   vars: Record<string, string | number>;
   startedAt: string;

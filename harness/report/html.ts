@@ -28,7 +28,7 @@ const TITLE_LIMIT = 1200;
 
 function cellTitle(cell: MatrixCell, column: string, row: MatrixRow): string {
   const lines = [`${column} — step ${row.step}: ${STATUS_TEXT[cell.status]}`];
-  if (cell.status === "differs" || cell.status === "failed") {
+  if (cell.status === "differs" || cell.status === "failed" || cell.status === "lost") {
     if (cell.observed?.trim()) lines.push("", "Observed:", cell.observed.trim());
     if (cell.failures.length) lines.push("", "Failures:", ...cell.failures.map((f) => `• ${f}`));
     if (cell.drift.length) lines.push("", "Drift from the write-up:", ...cell.drift.map((d) => `• ${d}`));
@@ -75,7 +75,7 @@ function slug(text: string): string {
 }
 
 function countsFor(rows: MatrixRow[], columns: string[]): Record<CellStatus, number> {
-  const t: Record<CellStatus, number> = { matches: 0, differs: 0, failed: 0, "not-run": 0, absent: 0 };
+  const t: Record<CellStatus, number> = { matches: 0, differs: 0, failed: 0, lost: 0, "not-run": 0, absent: 0 };
   for (const r of rows) for (const c of columns) t[(r.cells[c] ?? ABSENT).status]++;
   return t;
 }
@@ -102,8 +102,11 @@ function renderTotals(matrix: Matrix): string {
     const t = totals[c]!;
     const runs = matrix.runs.filter((r) => r.target === c);
     const failedRuns = runs.filter((r) => r.status === "failed").length;
+    const lostRuns = runs.filter((r) => r.status === "lost").length;
     const ms = runs.reduce((n, r) => n + r.durationMs, 0);
-    const runText = `${runs.length}${failedRuns ? ` <span class="bad">(${failedRuns} failed)</span>` : ""}`;
+    const runText =
+      `${runs.length}${failedRuns ? ` <span class="bad">(${failedRuns} failed)</span>` : ""}` +
+      `${lostRuns ? ` <span class="lost">(${lostRuns} cluster lost)</span>` : ""}`;
     return `<tr data-column="${escapeHtml(c)}"><th scope="row" class="target">${escapeHtml(c)}</th>${CELL_STATES.map((s) => `<td class="num total-${s}${t[s] === 0 ? " zero" : ""}" data-status="${s}">${t[s]}</td>`).join("")}<td class="num">${runText}</td><td class="num">${escapeHtml(formatDuration(ms))}</td><td class="dist">${bar(t)}</td></tr>`;
   });
   return `<table class="totals"><thead>${head}</thead><tbody>${body.join("")}</tbody></table>`;
@@ -152,6 +155,7 @@ const CSS = `
   --bad: #b42318; --bad-bg: #fdeceb; --bad-line: #f3b0aa;
   --skip: #4e5866; --skip-bg: #e8ebef; --skip-line: #c5cbd4;
   --none: #9aa2ad; --none-bg: #f8f9fa; --none-line: #e6e9ed;
+  --lost: #6b3fa0; --lost-bg: #f1ebf8; --lost-line: #cdb8e6;
   --mono: ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, Consolas, monospace;
 }
 * { box-sizing: border-box; }
@@ -172,6 +176,11 @@ header.page .sub { margin: 0 0 16px; color: var(--muted); }
 .legend b { color: var(--ink); font-weight: 600; }
 .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px; vertical-align: -1px; border: 1px solid transparent; }
 .dot-matches { background: var(--ok); } .dot-differs { background: #e39a12; } .dot-failed { background: var(--bad); }
+.dot-lost { background: var(--lost); } .summary li.s-lost .v { color: var(--lost); }
+.seg-lost { background: #8d63c4; }
+.pill-lost { color: var(--lost); background: var(--lost-bg); border-color: var(--lost-line); }
+td.cell-lost { background: var(--lost-bg); color: var(--lost); box-shadow: inset 3px 0 0 #8d63c4; }
+table.totals td.total-lost:not(.zero), table.totals .lost { color: var(--lost); font-weight: 600; }
 .dot-not-run { background: #8a94a3; } .dot-absent { background: var(--none-bg); border-color: var(--none); }
 table { border-collapse: separate; border-spacing: 0; }
 table.totals { background: var(--card); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; font-variant-numeric: tabular-nums; }

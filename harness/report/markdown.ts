@@ -1,8 +1,22 @@
-import type { CheckRecord, CommandRecord, ScenarioRun, StepRecord, StepStatus } from "../dsl/scenario.ts";
+import type { CheckRecord, CommandRecord, ScenarioRun, StepRecord } from "../dsl/scenario.ts";
 import type { ReleaseState } from "../probes/release.ts";
 import { diffSnapshots, renderSnapshot, type ResourceSnapshot } from "../probes/resources.ts";
 import { formatDuration } from "../log.ts";
-import { CELL_STATES, STATE_ICON, STATE_WORD, STATUS_TEXT, stepResultText, type CellStatus, type ClusterDrift, type Matrix, type MatrixCell, type MatrixRow } from "./model.ts";
+import {
+  CELL_STATES,
+  cellStatus,
+  lostText,
+  runStatus,
+  STATE_ICON,
+  STATE_WORD,
+  STATUS_TEXT,
+  stepResultText,
+  type CellStatus,
+  type ClusterDrift,
+  type Matrix,
+  type MatrixCell,
+  type MatrixRow,
+} from "./model.ts";
 import { renderArgv } from "../exec.ts";
 
 /**
@@ -58,7 +72,7 @@ export type ColumnTotals = Record<CellStatus, number>;
 export function columnTotals(matrix: Matrix): Record<string, ColumnTotals> {
   const out: Record<string, ColumnTotals> = {};
   for (const c of matrix.columns) {
-    const t: ColumnTotals = { matches: 0, differs: 0, failed: 0, "not-run": 0, absent: 0 };
+    const t: ColumnTotals = { matches: 0, differs: 0, failed: 0, lost: 0, "not-run": 0, absent: 0 };
     for (const row of matrix.rows) t[row.cells[c]?.status ?? "absent"]++;
     out[c] = t;
   }
@@ -68,6 +82,11 @@ export function columnTotals(matrix: Matrix): Record<string, ColumnTotals> {
 /** The short texts a differs/failed cell shows under its state: observed error, then notes. */
 export function cellDetails(cell: MatrixCell): { observed?: string; notes: string[] } {
   if (cell.status === "not-run") return { notes: cell.failures.filter((f) => f.startsWith("not run: ")) };
+  // What a command printed on a dead cluster is not shown as an observation: the loss is the news.
+  if (cell.status === "lost") {
+    const lost = cell.failures.filter((f) => f.startsWith("cluster lost: "));
+    return { notes: lost.map((f) => f.slice("cluster lost: ".length)) };
+  }
   // Findings and the apply method are facts of every run, so even a matching cell shows them.
   const facts = [...(cell.findings ?? []), ...(cell.applied ? [cell.applied] : [])];
   if (cell.status !== "differs" && cell.status !== "failed") return { notes: facts };
@@ -173,7 +192,13 @@ export function renderMatrixMarkdown(matrix: Matrix): string {
   for (const c of matrix.columns) {
     const runs = matrix.runs.filter((r) => r.target === c);
     const failed = runs.filter((r) => r.status === "failed").length;
-    const runText = `${runs.length} (${runs.length - failed} passed${failed ? `, ${failed} failed` : ""})`;
+    const lost = runs.filter((r) => r.status === "lost").length;
+    const counts = [
+      `${runs.length - failed - lost} passed`,
+      ...(failed ? [`${failed} failed`] : []),
+      ...(lost ? [`${lost} cluster lost`] : []),
+    ];
+    const runText = `${runs.length} (${counts.join(", ")})`;
     out.push(tableRow([cellText(c), ...CELL_STATES.map((s) => String(totals[c]![s])), runText]));
   }
   out.push("");
@@ -289,9 +314,20 @@ function releaseSection(state: ReleaseState): string[] {
   return lines;
 }
 
-function stepSection(step: StepRecord, previous?: ResourceSnapshot): string[] {
+function stepSection(
+  step: StepRecord,
+  previous: ResourceSnapshot | undefined,
+  run: Pick<ScenarioRun, "clusterLost">,
+): string[] {
   // Titles are the scenario author's prose and may hold `inline code`: keep the code spans.
   const out = [`## ${step.index}. ${mixed(step.title, false, escapeMarkdown)}`, ""];
+  const state = cellStatus(run, step);
+  if (step.status === "not-run" && state === "lost") {
+    const { step: at, reason } = run.clusterLost!;
+    out.push(`${STATE_ICON.lost} Not run: the cluster was lost at step ${at} (${escapeMarkdown(reason)}).`);
+    if (step.action) out.push("", `It would have run ${codeSpan(step.action)}.`);
+    return out;
+  }
   if (step.status === "not-run") {
     // A target that cannot run here carries its reason ("not run: …"); otherwise an earlier step failed.
     const reason = step.problem?.startsWith("not run: ") ? `${escapeMarkdown(step.problem.slice("not run: ".length))}.` : "an earlier step failed, so this step was skipped.";
@@ -302,7 +338,9 @@ function stepSection(step: StepRecord, previous?: ResourceSnapshot): string[] {
   // The explanation is the scenario author's own Markdown: only raw HTML is neutralised.
   if (step.explanation) out.push(mixed(step.explanation.trim(), false, (t) => t.replace(/</g, "\\<")), "");
   out.push(...documentedProse(step), "");
-  out.push(`**Result:** ${stateLabel(step.status)} — ${stepResultText(step)} (${formatDuration(step.durationMs)})`, "");
+  const result = stepResultText({ ...step, status: state });
+  out.push(`**Result:** ${stateLabel(state)} — ${result} (${formatDuration(step.durationMs)})`, "");
+  if (state === "lost") out.push(`**Cluster lost:** ${escapeMarkdown(lostText(run.clusterLost!))}`, "");
   if (step.problem) out.push(`**Problem:** ${escapeMarkdown(step.problem)}`, "");
 
   const commands = step.commands.filter((c) => !c.probe);
@@ -337,9 +375,16 @@ function stepSection(step: StepRecord, previous?: ResourceSnapshot): string[] {
 
 export function renderTranscript(run: ScenarioRun): string {
   const counts = CELL_STATES.filter((s) => s !== "absent")
-    .map((s) => [s, run.steps.filter((x) => x.status === s).length] as const)
+    .map((s) => [s, run.steps.filter((x) => cellStatus(run, x) === s).length] as const)
     .filter(([, n]) => n > 0)
-    .map(([s, n]) => `${n} ${STATE_WORD[s as StepStatus]}`);
+    .map(([s, n]) => `${n} ${STATE_WORD[s]}`);
+  const status = runStatus(run);
+  const statusText =
+    status === "lost"
+      ? `${STATE_ICON.lost} cluster lost: ${escapeMarkdown(lostText(run.clusterLost!))}`
+      : status === "passed"
+        ? `${STATE_ICON.matches} passed`
+        : `${STATE_ICON.failed} failed`;
   const vars = Object.entries(run.vars);
   const out = [
     `# ${escapeMarkdown(run.title)} — ${escapeMarkdown(run.targetLabel)}`,
@@ -349,14 +394,14 @@ export function renderTranscript(run: ScenarioRun): string {
     `- **Target:** ${escapeMarkdown(run.targetLabel)}`,
     ...(run.cluster ? [`- **Cluster:** ${escapeMarkdown(run.cluster)}`] : []),
     `- **Namespace:** ${codeSpan(run.namespace)}`,
-    `- **Status:** ${run.status === "passed" ? `${STATE_ICON.matches} passed` : `${STATE_ICON.failed} failed`} (${counts.join(", ") || "no steps"})`,
+    `- **Status:** ${statusText} (${counts.join(", ") || "no steps"})`,
     `- **Started:** ${escapeMarkdown(run.startedAt)}, took ${formatDuration(run.durationMs)}`,
   ];
   if (vars.length > 0) out.push(`- **Variables:** ${vars.map(([k, v]) => codeSpan(`${k}=${v}`)).join(", ")}`);
   out.push("");
   let previous: ResourceSnapshot | undefined = {};
   for (const step of run.steps) {
-    out.push(...stepSection(step, previous), "");
+    out.push(...stepSection(step, previous, run), "");
     if (step.resources) previous = step.resources;
   }
   return `${out.join("\n").replace(/\n+$/, "")}\n`;

@@ -8,7 +8,8 @@ import type { CoverageFinding } from "../dsl/coverage.ts";
  * Helmfile 0.106.3). Pure data, rendered to Markdown and HTML elsewhere.
  */
 export interface MatrixCell {
-  status: StepStatus | "absent";
+  /** A step's own verdict; "lost" when the cluster died under the run at or before this step (see cellStatus). */
+  status: StepStatus | "lost" | "absent";
   /** Error text the command printed (for "differs" and "failed" cells). */
   observed?: string;
   /** Why the behaviour differs from the write-up. */
@@ -35,7 +36,8 @@ export interface Matrix {
   baseline: string;
   columns: string[];
   rows: MatrixRow[];
-  totals: Record<string, Record<StepStatus, number>>;
+  totals: Record<string, Record<RunCellStatus, number>>;
+  /** A run's status: passed, failed, or lost (the cluster died under it). */
   runs: { scenario: string; target: string; status: string; durationMs: number }[];
   /** What the runs ran on (one entry per distinct cluster): provider, node image, Kubernetes version. */
   clusters: string[];
@@ -56,6 +58,30 @@ export interface ClusterDrift {
   target: string;
   /** Per cluster label ("k3s 1.33"): the cell's state and observed error text. */
   cells: { cluster: string; status: CellStatus; observed?: string }[];
+}
+
+/** Every state a step of a run can show (absent: no run of that target). */
+export type RunCellStatus = Exclude<CellStatus, "absent">;
+
+/**
+ * A step's state in the reports: its own verdict, or "lost" from the step at which the cluster
+ * died under the run on — those steps say nothing about Helm.
+ */
+export function cellStatus(
+  run: Pick<ScenarioRun, "clusterLost">,
+  step: { index: number; status: StepStatus },
+): RunCellStatus {
+  return run.clusterLost && step.index >= run.clusterLost.step ? "lost" : step.status;
+}
+
+/** "node container exited 137 at step 2": why a run's cells from that step on are "cluster lost". */
+export function lostText(lost: NonNullable<ScenarioRun["clusterLost"]>): string {
+  return `${lost.reason} at step ${lost.step}`;
+}
+
+/** A run's status for the matrix and the summaries: "lost" when the cluster died under it. */
+export function runStatus(run: Pick<ScenarioRun, "status" | "clusterLost">): "passed" | "failed" | "lost" {
+  return run.clusterLost ? "lost" : run.status;
 }
 
 /** A column's label: the target's, with the cluster's when the runs span several clusters. */
@@ -120,11 +146,14 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readon
         };
         rows.set(key, row);
       }
+      const status = cellStatus(run, s);
       row.cells[column(run)] = {
-        status: s.status,
+        status,
         observed: s.observedError,
         drift: s.drift,
         failures: [
+          // The loss first: what the step's command printed then is the dead cluster talking.
+          ...(status === "lost" ? [`cluster lost: ${lostText(run.clusterLost!)}`] : []),
           ...(s.problem ? [s.problem] : []),
           ...s.checks.filter((c) => !c.ok).map((c) => `expected ${c.expected}; observed ${c.observed}`),
         ],
@@ -140,7 +169,7 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readon
   for (const row of sorted) for (const c of columns) row.cells[c] ??= { status: "absent", drift: [], failures: [] };
   const totals: Matrix["totals"] = {};
   for (const c of columns) {
-    totals[c] = { matches: 0, differs: 0, failed: 0, "not-run": 0 };
+    totals[c] = { matches: 0, differs: 0, failed: 0, lost: 0, "not-run": 0 };
     for (const row of sorted) {
       const st = row.cells[c]!.status;
       if (st !== "absent") totals[c]![st]++;
@@ -151,7 +180,12 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readon
     columns,
     rows: sorted,
     totals,
-    runs: runs.map((r) => ({ scenario: r.scenario, target: column(r), status: r.status, durationMs: r.durationMs })),
+    runs: runs.map((r) => ({
+      scenario: r.scenario,
+      target: column(r),
+      status: runStatus(r),
+      durationMs: r.durationMs,
+    })),
     clusters: [...new Set(runs.flatMap((r) => (r.cluster ? [r.cluster] : [])))],
     ...(multiCluster ? { clusterDrift: clusterDrift(sorted, runs, clusterLabels) } : {}),
   };
@@ -166,7 +200,10 @@ function clusterDrift(rows: MatrixRow[], runs: ScenarioRun[], clusterLabels: str
     for (const target of targets) {
       const cells = clusterLabels.flatMap((cluster) => {
         const cell = row.cells[`${target} · ${cluster}`];
-        return cell && cell.status !== "absent" ? [{ cluster, status: cell.status, ...(cell.observed ? { observed: cell.observed } : {}) }] : [];
+        // A lost cell says nothing about behaviour: it is not compared, as an absent one.
+        const compared = cell && cell.status !== "absent" && cell.status !== "lost";
+        if (!compared) return [];
+        return [{ cluster, status: cell.status, ...(cell.observed ? { observed: cell.observed } : {}) }];
       });
       if (cells.length < 2) continue;
       const text = (c: (typeof cells)[number]) => comparableText(c.observed, varsOf.get(`${row.scenario}#${target} · ${c.cluster}`));
@@ -186,13 +223,14 @@ function appliedBy(release: ScenarioRun["steps"][number]["release"]): Pick<Matri
   return { applied: `r${newest.revision} ${newest.applyMethod} apply` };
 }
 
-export const CELL_STATES: readonly CellStatus[] = ["matches", "differs", "failed", "not-run", "absent"];
+export const CELL_STATES: readonly CellStatus[] = ["matches", "differs", "failed", "lost", "not-run", "absent"];
 
 /** Icon and word per state: matrix cells, transcripts and the walkthrough show the same. */
 export const STATE_ICON: Record<CellStatus, string> = {
   matches: "✅",
   differs: "🔶",
   failed: "❌",
+  lost: "⚠",
   "not-run": "⏭",
   absent: "·",
 };
@@ -201,6 +239,7 @@ export const STATE_WORD: Record<CellStatus, string> = {
   matches: "matches",
   differs: "differs",
   failed: "failed",
+  lost: "cluster lost",
   "not-run": "not run",
   absent: "absent",
 };
@@ -209,6 +248,9 @@ export const STATUS_TEXT: Record<MatrixCell["status"], string> = {
   matches: "matches the write-up",
   differs: "differs from the write-up (expected drift)",
   failed: "failed unexpectedly",
+  lost:
+    "the cluster died under the run (its node container, its API server): " +
+    "an infrastructure fault, not a verdict on Helm",
   "not-run": "not run (an earlier step failed, or the target cannot run here: the reason is shown)",
   absent: "not in this run",
 };

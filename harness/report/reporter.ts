@@ -8,7 +8,7 @@ import { pins } from "../pins.ts";
 import type { CoverageFinding } from "../dsl/coverage.ts";
 import { renderMatrixHtml } from "./html.ts";
 import { renderMatrixMarkdown, renderTranscript } from "./markdown.ts";
-import { buildMatrix } from "./model.ts";
+import { buildMatrix, runStatus } from "./model.ts";
 
 export interface CollectedRuns {
   runs: ScenarioRun[];
@@ -71,9 +71,11 @@ export default class HelmdrillReporter implements Reporter {
     if (runs.length === 0) return;
     const { reportsDir, project } = loadConfig();
     writeReports(collected, reportsDir, baselineLabel(project?.baseline));
-    const failed = runs.filter((r) => r.status === "failed").length;
+    const failed = runs.filter((r) => runStatus(r) === "failed").length;
+    const lost = runs.filter((r) => runStatus(r) === "lost").length;
     process.stderr.write(
-      `\nhelmdrill: ${runs.length} scenario runs (${failed} failed); reports in ${reportsDir}/conformance/matrix.{md,html}, transcripts in ${reportsDir}/transcripts/\n`,
+      `\nhelmdrill: ${runs.length} scenario runs (${failed} failed${lost ? `, ${lost} on a lost cluster` : ""}); ` +
+        `reports in ${reportsDir}/conformance/matrix.{md,html}, transcripts in ${reportsDir}/transcripts/\n`,
     );
   }
 }

@@ -25,6 +25,8 @@ import { resolveFlux, startFlux } from "../tools/flux.ts";
 import type { FluxSession } from "../dsl/flux.ts";
 import { fixtureCharts } from "../util/fixtures.ts";
 import { serveChartRepository, type ChartRepository } from "../sources/chart-repo.ts";
+import { describeError } from "../errors.ts";
+import { ClusterLostError, watchCluster, type ClusterLoss } from "./cluster-watch.ts";
 
 /** What every worker receives through `inject("helmdrill")`. */
 export interface HelmdrillProvided {
@@ -43,6 +45,8 @@ export interface HelmdrillProvided {
     kubernetes: string;
     /** A short name for a matrix column: provider and minor ("k3s 1.34", "kind 1.34"). */
     label: string;
+    /** The node containers helmdrill started (none for an existing cluster): watched while drills run. */
+    containers?: string[];
   };
   /**
    * A worker writes this file when it keeps a failed test's namespace (HELMDRILL_KEEP=1): this
@@ -59,10 +63,20 @@ export function runsOn(cluster: Pick<StartedCluster, "kind" | "name" | "image">,
   return `${what}, Kubernetes ${serverVersion}`;
 }
 
+/**
+ * The cluster's node containers, as `docker container inspect` names them: k3s's node is its
+ * container (the name is the id's first 12 digits), kind's `<cluster>-control-plane`.
+ */
+export function nodeContainers(cluster: Pick<StartedCluster, "kind" | "name">): string[] {
+  if (cluster.kind === "k3s") return [cluster.name];
+  if (cluster.kind === "kind") return [`${cluster.name}-control-plane`];
+  return [];
+}
+
 /** "k3s 1.34": the provider and the API server's minor. */
 export function clusterLabel(kind: string, serverVersion: string): string {
-  const minor = /^v?(\d+\.\d+)/.exec(serverVersion)?.[1] ?? serverVersion;
-  return `${kind} ${minor}`;
+  const version = semver.coerce(serverVersion);
+  return `${kind} ${version ? `${version.major}.${version.minor}` : serverVersion}`;
 }
 
 /** What a run hands its scenarios: the cluster (and the version its API server reports), the tools, and where a kept failure is marked. */
@@ -79,8 +93,9 @@ export async function providedFor(config: HelmdrillConfig, tools: ResolvedTools,
       createdByHelmdrill: cluster.createdByHelmdrill,
       description: cluster.describe(),
       runsOn: runsOn(cluster, kubernetes),
-      kubernetes: kubernetes.replace(/^v/, "").replace(/[-+].*$/, ""),
+      kubernetes: semver.coerce(kubernetes)?.version ?? kubernetes,
       label: clusterLabel(cluster.kind, kubernetes),
+      containers: nodeContainers(cluster),
     },
     keepMarker: keepMarkerFor(config.runId, clusterLabel(cluster.kind, kubernetes)),
   };
@@ -126,6 +141,13 @@ export interface Drill {
    */
   readonly signal: AbortSignal;
   abort(reason?: unknown): void;
+  /**
+   * The cluster as this worker's watch sees it: its loss, or undefined while it is healthy. When
+   * it is lost, `signal` is aborted with a ClusterLostError: the drill's commands stop at once.
+   */
+  clusterLost(): ClusterLoss | undefined;
+  /** For a run that failed: looks at the cluster again (at most the watch's grace period) — lost or not. */
+  confirmClusterLost(): Promise<ClusterLoss | undefined>;
   /**
    * Work that must end before the drill's cleanup touches the namespace (the scenario body,
    * which goes on for a moment after its test timed out): `close` waits for it.
@@ -176,18 +198,24 @@ function nextSuffix(): string {
 }
 
 export async function openDrill(provided: HelmdrillProvided, ...testNames: string[]): Promise<Drill & { close(): Promise<void> }> {
+  // A cluster already lost fails every later test at once, saying so (not after a request's timeout).
+  const watch = watchCluster(provided.kubeconfig, provided.cluster.containers ?? []);
+  if (watch.lost) throw new ClusterLostError(watch.lost);
   const kube = kubeClients(kubeConfigFromYaml(provided.kubeconfig));
   const namespace = namespaceFor(...testNames);
   const cleanup = new CleanupStack();
   useScratchRoot(scratchRootFor(provided.config.runId));
   const helmHome = scratchDir("helm");
   cleanup.defer("remove private helm home", () => rmSync(helmHome, { recursive: true, force: true }));
-  await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { [RUN_LABEL]: provided.config.runId } } } });
-  cleanup.defer(`delete namespace ${namespace}`, () => deleteNamespaceAndWait(kube, namespace));
   try {
+    const labels = { [RUN_LABEL]: provided.config.runId };
+    await kube.core.createNamespace({ body: { metadata: { name: namespace, labels } } });
+    cleanup.defer(`delete namespace ${namespace}`, () => deleteNamespaceAndWait(kube, namespace));
     await waitForDefaultServiceAccount(kube, namespace);
   } catch (error) {
-    // No test gets this drill: nobody else would delete the namespace.
+    // No test gets this drill: nobody else would delete the namespace — unless the cluster is gone.
+    const loss = await watch.confirm();
+    if (loss) throw new ClusterLostError(loss, `namespace ${namespace} not set up: ${describeError(error)}`);
     await cleanup.run();
     throw error;
   }
@@ -275,6 +303,8 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
   let failed = false;
   const stop = new AbortController();
   const held = new HeldWork();
+  // The cluster dies: every command of this drill is killed, and the run says "cluster lost".
+  const unwatch = watch.subscribe((loss) => stop.abort(new ClusterLostError(loss)));
   const drill = {
     namespace,
     kube,
@@ -286,6 +316,8 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
     },
     signal: stop.signal,
     abort: (reason?: unknown) => stop.abort(reason),
+    clusterLost: () => watch.lost,
+    confirmClusterLost: () => watch.confirm(),
     hold: <T>(work: Promise<T>): Promise<T> => held.hold(work),
     environment: (target: Target, hooks: Pick<RunEnvironment, "wrapStep" | "afterStep"> = {}): RunEnvironment => ({
       namespace,
@@ -303,9 +335,15 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
       if ((await held.settle(SETTLE_MS)) === "late") {
         info(`${namespace}: the test's work still runs ${SETTLE_MS / 1000} s after it ended; cleaning up anyway`);
       }
+      unwatch();
       if (failed && provided.config.keep) {
         keepFailedTest(provided, namespace);
         info(`HELMDRILL_KEEP=1: kept namespace ${namespace} for inspection — KUBECONFIG=${provided.kubeconfigPath} kubectl -n ${namespace} get all`);
+        return;
+      }
+      if (watch.lost) {
+        // Nothing to uninstall on a dead cluster: the run's end removes its container.
+        info(`${namespace}: cluster lost (${watch.lost.reason}); its cleanup is skipped`);
         return;
       }
       const problems = (await cleanup.run()).filter((r) => !r.ok);

@@ -19,6 +19,8 @@ const sibling = (...rel: string[]) => path.join(path.dirname(self), ...rel.slice
 export const REPLAY_MODULE = sibling("replay");
 export const GLOBAL_SETUP_MODULE = sibling("global-setup");
 export const REPORTER_MODULE = sibling("..", "report", "reporter");
+/** vitest's JUnit reporter, writing a test that failed on a lost cluster as an <error>, not a <failure>. */
+export const JUNIT_REPORTER_MODULE = sibling("..", "report", "junit");
 // Resolved from helmdrill's own dependencies, so a project root without node_modules (upgrade-check's
 // generated project in the run's scratch) runs the same setup and reporter.
 const fromHere = createRequire(import.meta.url);
@@ -97,7 +99,13 @@ export function helmdrillProject(project: Project, options: PresetOptions = {}):
 export function helmdrillReporters(reportsDir: string, leg?: string): NonNullable<NonNullable<ViteUserConfig["test"]>["reporters"]> {
   return [
     "default",
-    ["junit", { outputFile: path.join(reportsDir, "junit.xml"), ...(leg ? { classnameTemplate: `${leg} › {filename}` } : {}) }],
+    [
+      JUNIT_REPORTER_MODULE,
+      {
+        outputFile: path.join(reportsDir, "junit.xml"),
+        ...(leg ? { classnameTemplate: `${leg} › {filename}` } : {}),
+      },
+    ],
     ["json", { outputFile: path.join(reportsDir, "vitest-results.json") }],
     [ALLURE_REPORTER, { resultsDir: path.join(reportsDir, "allure-results") }],
     REPORTER_MODULE,

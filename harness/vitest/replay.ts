@@ -1,5 +1,5 @@
 import * as allure from "allure-js-commons";
-import { describe, inject, test, type TaskMeta } from "vitest";
+import { afterEach, describe, inject, test, type TaskMeta } from "vitest";
 import { renderSnapshot } from "../probes/resources.ts";
 import { describeRelease } from "../probes/release.ts";
 import {
@@ -15,10 +15,12 @@ import { targetLabel, targetsFor, type Target } from "../dsl/target.ts";
 import { describeError } from "../errors.ts";
 import { stepProgress } from "../log.ts";
 import { helmfileSupportsHelm, pinnedKubernetesVersions, pinnedVersions } from "../pins.ts";
-import { expectationCoverage, type CoverageFinding } from "../dsl/coverage.ts";
+import { expectationCoverage, strictCoverageFailures, type CoverageFinding } from "../dsl/coverage.ts";
 import type { Drill, HelmdrillProvided } from "./drill.ts";
 import { drillTest } from "./fixtures.ts";
 import { resolveFlux } from "../tools/flux.ts";
+import { ClusterLostError, isClusterLostError, type ClusterLoss } from "./cluster-watch.ts";
+import { cannotRunVerdict } from "./strict.ts";
 
 declare module "vitest" {
   interface TaskMeta {
@@ -41,19 +43,33 @@ async function attachStep(record: StepRecord): Promise<void> {
   for (const c of record.collected ?? []) await allure.attachment(`collected: ${c.label}`, c.output, "text/plain");
 }
 
-class StepFailed extends Error {}
+/**
+ * A scenario whose behaviour did not match its expectations: the test fails with this (its name
+ * says "assertion", so Allure marks the test failed; a ClusterLostError makes it broken instead).
+ */
+export class ScenarioAssertionError extends Error {
+  override readonly name = "ScenarioAssertionError";
+}
 
-/** Each scenario step as an Allure step; a failed step fails the Allure step too. */
-async function allureStep(title: string, fn: () => Promise<StepRecord>): Promise<StepRecord> {
+/** Each scenario step as an Allure step; a failed step fails the Allure step too (broken when the cluster was lost). */
+async function allureStep(
+  title: string,
+  fn: () => Promise<StepRecord>,
+  lost: () => ClusterLoss | undefined,
+): Promise<StepRecord> {
   let record: StepRecord | undefined;
+  let thrown: Error | undefined;
   try {
     await allure.step(title, async (ctx) => {
       record = await fn();
       if (record.status === "differs") await ctx.displayName(`${title} — differs from the write-up`);
-      if (record.status === "failed") throw new StepFailed(record.problem ?? record.checks.filter((c) => !c.ok).map((c) => c.expected).join("; "));
+      if (record.status !== "failed") return;
+      const loss = lost();
+      const problem = record.problem ?? record.checks.filter((c) => !c.ok).map((c) => c.expected).join("; ");
+      throw (thrown = loss ? new ClusterLostError(loss) : new ScenarioAssertionError(problem));
     });
   } catch (error) {
-    if (!(error instanceof StepFailed) || !record) throw error;
+    if (error !== thrown || !record) throw error;
   }
   return record!;
 }
@@ -80,15 +96,34 @@ export function replay(spec: ScenarioSpec): void {
       helmfileSupportsHelm,
     );
     const { cluster } = inject("helmdrill");
+    if (config.strict) {
+      // --strict: an expectation no pinned version reaches, or a gap a pinned target falls in, fails.
+      test("every expectation is reached by a pinned version (--strict)", () => {
+        const failing = strictCoverageFailures(coverage);
+        if (failing.length === 0) return;
+        const lines = failing.map((f) => `  step ${f.step} (${f.stepTitle}): ${f.kind} — ${f.text}`);
+        const head = `--strict: ${failing.length} expectation(s) outside the pinned versions:`;
+        throw new ScenarioAssertionError(`${head}\n${lines.join("\n")}`);
+      });
+    }
     const drivers = chosen.length > 0 ? chosen : (spec.drivers ?? ["helm"]);
     const fluxUnavailable = drivers.includes("flux") ? resolveFlux(config.cacheDir).unavailable : undefined;
+    const byLabel = new Map<string, Target>();
     // Every target runs on this run's cluster: its Kubernetes version is what `kubernetes:` expectations are keyed by.
     for (const target of targetsFor(drivers, config, helmfileSupportsHelm, applyUnusable, spec.migrations, fluxUnavailable).map((t) => ({ ...t, kubernetes: cluster.kubernetes }))) {
+      byLabel.set(targetLabel(target), target);
       if (target.unavailable) {
-        // Reported, never a silent gap: the matrix shows every step of this column as not run, with the reason.
+        // Reported, never a silent gap: the matrix shows every step of this column as not run, with
+        // the reason — skipped, or under --strict a failed test (and a failed run).
         test(targetLabel(target), ({ task, skip }) => {
-          task.meta.helmdrill = { ...notRunScenario(spec, target, target.unavailable!), cluster: cluster.runsOn, clusterLabel: cluster.label };
+          const verdict = cannotRunVerdict(config.strict, target.unavailable);
+          const notRun = notRunScenario(spec, target, target.unavailable!);
+          const status = verdict === "fail" ? ("failed" as const) : notRun.status;
+          task.meta.helmdrill = { ...notRun, status, cluster: cluster.runsOn, clusterLabel: cluster.label };
           task.meta.helmdrillCoverage = coverage;
+          if (verdict === "fail") {
+            throw new Error(`--strict: ${targetLabel(target)} cannot run here: ${target.unavailable}`);
+          }
           skip(target.unavailable);
         });
         continue;
@@ -99,7 +134,28 @@ export function replay(spec: ScenarioSpec): void {
         drill.hold(replayTarget(spec, target, drill, task, { coverage, cluster, progress: config.progress })),
       );
     }
+    // A test whose drill could not be set up (the cluster already lost, no namespace) never ran its
+    // body: it is recorded here, so the matrix shows it as failed or lost, not as absent.
+    afterEach(({ task }) => {
+      const target = byLabel.get(task.name);
+      if (!target || task.meta.helmdrill || task.result?.state !== "fail") return;
+      const run = unopenedRun(spec, target, task.result.errors?.[0]);
+      task.meta.helmdrill = { ...run, cluster: cluster.runsOn, clusterLabel: cluster.label };
+      task.meta.helmdrillCoverage = coverage;
+    });
   });
+}
+
+/** The record of a run whose drill could not be set up: failed at its first step, or lost there. */
+export function unopenedRun(
+  spec: ScenarioSpec,
+  target: Target,
+  error: { name?: string; message?: string } | undefined,
+): ScenarioRun {
+  const message = (error?.message ?? "unknown error").split("\n")[0]!;
+  const run = abandonedScenario(spec, target, "", [], `the test's namespace could not be set up: ${message}`);
+  if (!isClusterLostError(error)) return run;
+  return { ...run, clusterLost: { step: 1, reason: message.replace(/^cluster lost: /, "") } };
 }
 
 export interface ReplayOptions {
@@ -117,12 +173,16 @@ export interface ReplayOptions {
 export async function replayTarget(
   spec: ScenarioSpec,
   target: Target,
-  drill: Pick<Drill, "namespace" | "environment" | "startFlux" | "markFailed">,
+  drill: Pick<Drill, "namespace" | "environment" | "startFlux" | "markFailed"> &
+    Partial<Pick<Drill, "clusterLost" | "confirmClusterLost">>,
   task: { meta: TaskMeta },
   { coverage, cluster, progress }: ReplayOptions,
 ): Promise<void> {
   const startedAt = new Date().toISOString();
   const done: StepRecord[] = [];
+  // When the run's first failure was recorded: a loss seen only after the cluster was healthy again is not its cause.
+  let failedAt: number | undefined;
+  const lost = () => drill.clusterLost?.();
   let run: ScenarioRun;
   let error: { cause: unknown; problem: string } | undefined;
   try {
@@ -134,8 +194,9 @@ export async function replayTarget(
       spec,
       target,
       drill.environment(target, {
-        wrapStep: (title, fn) => allureStep(title, () => stepProgress(progress, tag, title, fn)),
+        wrapStep: (title, fn) => allureStep(title, () => stepProgress(progress, tag, title, fn), lost),
         afterStep: async (record) => {
+          if (record.status === "failed") failedAt ??= Date.now();
           done.push(record);
           await attachStep(record);
         },
@@ -145,13 +206,34 @@ export async function replayTarget(
     error = { cause, problem: `the run could not go on: ${describeError(cause)}` };
     run = abandonedScenario(spec, target, drill.namespace, done, error.problem, startedAt);
   }
+  // A failed run on a cluster that died under it is "cluster lost", not a behaviour verdict.
+  if (run.status === "failed" && drill.confirmClusterLost) {
+    run = attributeFailure(run, await drill.confirmClusterLost(), failedAt ?? Date.now());
+  }
   task.meta.helmdrill = { ...run, cluster: cluster.runsOn, clusterLabel: cluster.label };
   task.meta.helmdrillCoverage = coverage;
   if (run.status === "failed") {
     drill.markFailed();
+    if (run.clusterLost) {
+      const { reason, step } = run.clusterLost;
+      throw new ClusterLostError({ reason: `${reason} at step ${step}` }, summarizeFailure(run));
+    }
+    // The harness could not go on (Flux would not start): an error, not a verdict on the behaviour.
     if (error) throw new Error(`${error.problem}\n${summarizeFailure(run)}`, { cause: error.cause });
-    throw new Error(summarizeFailure(run));
+    throw new ScenarioAssertionError(summarizeFailure(run));
   }
+}
+
+/**
+ * A failed run's verdict once the cluster was looked at again: lost from its first failed step
+ * on — unless the cluster was seen healthy after that step failed (the failure came first: the
+ * behaviour verdict stands).
+ */
+export function attributeFailure(run: ScenarioRun, loss: ClusterLoss | undefined, failedAt: number): ScenarioRun {
+  if (!loss || run.status !== "failed") return run;
+  const first = run.steps.find((s) => s.status === "failed");
+  if (!first || failedAt <= loss.lastHealthyAt) return run;
+  return { ...run, clusterLost: { step: first.index, reason: loss.reason } };
 }
 
 async function describeForAllure(spec: ScenarioSpec, target: Target, runsOn: string): Promise<void> {

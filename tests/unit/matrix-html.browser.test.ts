@@ -232,7 +232,7 @@ describe("matrix HTML in headless Chromium", () => {
   it("shows per-column totals in the header", async () => {
     const row = page.locator(`table.totals tr[data-column="${labels[4]}"]`);
     const counts = await row.locator("td[data-status]").evaluateAll((tds) => tds.map((td) => `${td.getAttribute("data-status")}=${td.textContent}`));
-    expect(counts).toEqual(["matches=1", "differs=0", "failed=1", "not-run=2", "absent=2"]);
+    expect(counts).toEqual(["matches=1", "differs=0", "failed=1", "lost=0", "not-run=2", "absent=2"]);
   });
 
   it("keeps the step column sticky and fits a 1400px-wide window", async () => {

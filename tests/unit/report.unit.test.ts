@@ -143,9 +143,9 @@ describe("buildMatrix", () => {
   });
 
   it("counts every state per column, not-run included and absent excluded", () => {
-    expect(m.totals[C39]).toEqual({ matches: 1, differs: 0, failed: 1, "not-run": 1 });
-    expect(m.totals[C312]).toEqual({ matches: 3, differs: 1, failed: 0, "not-run": 0 });
-    expect(m.totals[CHF]).toEqual({ matches: 1, differs: 1, failed: 0, "not-run": 0 });
+    expect(m.totals[C39]).toEqual({ matches: 1, differs: 0, failed: 1, lost: 0, "not-run": 1 });
+    expect(m.totals[C312]).toEqual({ matches: 3, differs: 1, failed: 0, lost: 0, "not-run": 0 });
+    expect(m.totals[CHF]).toEqual({ matches: 1, differs: 1, failed: 0, lost: 0, "not-run": 0 });
     expect(m.runs).toHaveLength(4);
   });
 
@@ -174,10 +174,10 @@ describe("renderMatrixMarkdown", () => {
   });
 
   it("has a per-column totals table with not-run and absent counted", () => {
-    expect(lines).toContain("| Target | ✅ matches | 🔶 differs | ❌ failed | ⏭ not run | · absent | Runs |");
-    expect(lines).toContain("| helm 3.9.0 | 1 | 0 | 1 | 1 | 1 | 1 (0 passed, 1 failed) |");
-    expect(lines).toContain("| helm 3.12.0 | 3 | 1 | 0 | 0 | 0 | 2 (2 passed) |");
-    expect(lines).toContain("| helmfile 0.106.3 (--args) + helm 3.12.0 | 1 | 1 | 0 | 0 | 2 | 1 (1 passed) |");
+    expect(lines).toContain("| Target | ✅ matches | 🔶 differs | ❌ failed | ⚠ cluster lost | ⏭ not run | · absent | Runs |");
+    expect(lines).toContain("| helm 3.9.0 | 1 | 0 | 1 | 0 | 1 | 1 | 1 (0 passed, 1 failed) |");
+    expect(lines).toContain("| helm 3.12.0 | 3 | 1 | 0 | 0 | 0 | 0 | 2 (2 passed) |");
+    expect(lines).toContain("| helmfile 0.106.3 (--args) + helm 3.12.0 | 1 | 1 | 0 | 0 | 0 | 2 | 1 (1 passed) |");
   });
 
   it("renders one table per scenario with the baseline column first", () => {
@@ -426,7 +426,7 @@ describe("renderMatrixHtml", () => {
   it("shows per-column totals in the header", () => {
     const row = html.match(/<tr data-column="helm 3\.9\.0">([\s\S]*?)<\/tr>/)![1]!;
     const nums = [...row.matchAll(/data-status="([a-z-]+)">(\d+)</g)].map((x) => `${x[1]}=${x[2]}`);
-    expect(nums).toEqual(["matches=1", "differs=0", "failed=1", "not-run=1", "absent=1"]);
+    expect(nums).toEqual(["matches=1", "differs=0", "failed=1", "lost=0", "not-run=1", "absent=1"]);
   });
 
   it("renders an empty matrix without tables", () => {
