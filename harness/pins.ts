@@ -124,7 +124,7 @@ export function parseVersionList(tool: ToolName, input: string | readonly string
       out.push(...known);
       continue;
     }
-    const v = /^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$/.exec(raw)?.[1];
+    const v = semver.clean(raw);
     if (!v) {
       throw new HelmdrillError(
         `malformed ${tool} version "${raw}"`,

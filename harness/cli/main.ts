@@ -24,16 +24,24 @@ import { isEntryPoint } from "../entry-point.ts";
  * container exited, its API server stopped answering) and nothing else failed — an
  * infrastructure fault, not a Helm behaviour.
  */
+/**
+ * A comma-separated option value as a list: "a, b,c" → [a, b, c]; a repeated option adds to it.
+ * Only split here: what each item may be is checked by loadConfig, with the project's pins loaded.
+ */
+export function commaList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
+}
+
 const clusterOptions = (cmd: Command) =>
   cmd
-    .addOption(new Option("--cluster <providers>", "cluster provider: k3s (default), kind or existing; `run` takes a list (k3s,kind) and runs the scenarios on each"))
-    .option("--kubernetes <minors>", `Kubernetes minor of the node helmdrill starts, pinned: ${pinnedKubernetesMinors().join(", ")} (default ${pins().cluster.kubernetes.default}); \`run\` takes a list (1.33,1.34) or "all"`)
-    .option("--disable <components>", `packaged components to switch off, like k3s's --disable: ${COMPONENTS.join(", ")} or all`)
+    .addOption(new Option("--cluster <providers>", "cluster provider: k3s (default), kind or existing; `run` takes a list (k3s,kind) and runs the scenarios on each").argParser(commaList))
+    .option("--kubernetes <minors>", `Kubernetes minor of the node helmdrill starts, pinned: ${pinnedKubernetesMinors().join(", ")} (default ${pins().cluster.kubernetes.default}); \`run\` takes a list (1.33,1.34) or "all"`, commaList)
+    .option("--disable <components>", `packaged components to switch off, like k3s's --disable: ${COMPONENTS.join(", ")} or all`, commaList)
     .option("--kubeconfig <file>", "kubeconfig for --cluster existing")
     .option("--context <name>", "context for --cluster existing")
     .option("--allow-existing-cluster", "opt in to installing and uninstalling releases on the named existing cluster")
-    .option("--helm <versions>", "comma-separated Helm versions (default: all pinned)")
-    .option("--helmfile <versions>", "comma-separated Helmfile versions (default: all pinned)")
+    .option("--helm <versions>", "comma-separated Helm versions (default: all pinned)", commaList)
+    .option("--helmfile <versions>", "comma-separated Helmfile versions (default: all pinned)", commaList)
     .option("--keep", "keep the cluster and the namespace of a failed scenario for inspection")
     .option("--config <file>", "the project's helmdrill.config.ts (default: found from the working directory upwards)");
 
@@ -60,20 +68,24 @@ function oneCluster<C extends { clusters: string[]; kubernetes: string[] }>(conf
   return config;
 }
 
-function overrides(o: Record<string, unknown>): ConfigOverrides {
-  const scenarios = (o.scenario as string[] | undefined)?.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+/** The commander options as overrides; list options arrive split by commaList (walk's --driver is one value). */
+export function overrides(o: Record<string, unknown>): ConfigOverrides {
+  const list = (key: string) => {
+    const value = o[key] as string | string[] | undefined;
+    return typeof value === "string" ? commaList(value) : value;
+  };
   return {
-    helm: o.helm as string | undefined,
-    helmfile: o.helmfile as string | undefined,
-    cluster: o.cluster as string | undefined,
-    kubernetes: o.kubernetes as string | undefined,
-    disable: o.disable as string | undefined,
+    helm: list("helm"),
+    helmfile: list("helmfile"),
+    cluster: list("cluster"),
+    kubernetes: list("kubernetes"),
+    disable: list("disable"),
     kubeconfig: o.kubeconfig as string | undefined,
     context: o.context as string | undefined,
     allowExistingCluster: o.allowExistingCluster as boolean | undefined,
     keep: o.keep as boolean | undefined,
-    scenarios,
-    drivers: (o.driver as string | undefined)?.split(",").map((d) => d.trim()).filter(Boolean),
+    scenarios: list("scenario"),
+    drivers: list("driver"),
     reportsDir: o.reports as string | undefined,
     strict: o.strict as boolean | undefined,
   };
@@ -85,8 +97,8 @@ export function program(): Command {
     .showHelpAfterError();
 
   clusterOptions(p.command("run").description("run the project's scenarios (helmdrill's own catalogue in this repository) and write reports"))
-    .option("--scenario <names...>", "only these scenarios (see `helmdrill list`)")
-    .option("--driver <drivers>", "only these drivers' columns, comma-separated: helm, helmfile, flux (default: every driver a scenario names)")
+    .option("--scenario <names...>", "only these scenarios (see `helmdrill list`)", commaList)
+    .option("--driver <drivers>", "only these drivers' columns, comma-separated: helm, helmfile, flux (default: every driver a scenario names)", commaList)
     .option("--reports <dir>", "where to write reports (default: the config's reports, else reports/)")
     .option("--no-provision", "do not provision missing tools and images first")
     .option("--strict", "fail, not skip, what cannot run here (a target, a driver), and an expectation no pinned version reaches (also HELMDRILL_STRICT=1; CI runs it)")
@@ -149,8 +161,8 @@ export function program(): Command {
       const config = oneCluster(await configFor(o), "walk");
       const catalogue = await loadCatalogue(config.project);
       checkScenarioNames(catalogue, [id]);
-      const helm = o.helm ? config.helmVersions.at(-1) : undefined;
-      const helmfile = o.helmfile ? config.helmfileVersions.at(-1) : undefined;
+      const helm = o.helm?.length ? config.helmVersions.at(-1) : undefined;
+      const helmfile = o.helmfile?.length ? config.helmfileVersions.at(-1) : undefined;
       process.exitCode = await walk(config, catalogue.find((e) => e.spec.id === id)!.spec, { helm, helmfile, driver: o.driver, style: o.style, pause: o.pause !== false });
     });
 

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked, succeeded } from "../exec.ts";
+import { poll } from "../util/poll.ts";
 
 /** Is a Docker engine answering right now (honours DOCKER_HOST)? */
 export async function dockerReachable(): Promise<{ ok: boolean; version?: string; error?: string }> {
@@ -75,11 +76,11 @@ export async function ensureDocker(cacheDir: string, progress: (m: string) => vo
   const out = openSync(logFile, "a");
   const child = spawn(dockerd, [], { detached: true, stdio: ["ignore", out, out] });
   child.unref();
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const r = await dockerReachable();
-    if (r.ok) return `started dockerd ${r.version}`;
-    if (Date.now() > deadline) throw missingDockerError(`dockerd did not answer within 90 s; see ${logFile}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
+  const started = await poll(dockerReachable, (r) => (r.ok ? undefined : (r.error ?? "no answer")), {
+    timeoutMs: 90_000,
+    intervalMs: 1000,
+    what: "the started dockerd",
+  });
+  if (started.ok) return `started dockerd ${started.last?.version}`;
+  throw missingDockerError(`dockerd did not answer within 90 s (${started.lastProblem}); see ${logFile}`);
 }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import semver from "semver";
+import YAML from "yaml";
 import { scratchDir } from "../util/scratch.ts";
 import { run, succeeded, tail } from "../exec.ts";
 import { pins } from "../pins.ts";
@@ -31,16 +32,17 @@ function paths(cacheDir: string, version = helmDiffVersion()) {
 }
 
 /** helm-diff's own manifest minus its install hooks (which download a release binary). */
-function pluginYaml(version: string): string {
-  return [
-    'name: "diff"',
-    `version: "${version}"`,
-    'usage: "Preview helm upgrade changes as a diff"',
-    'description: "Preview helm upgrade changes as a diff (built by helmdrill provision)"',
-    "useTunnel: true",
-    'command: "$HELM_PLUGIN_DIR/bin/diff"',
-    "",
-  ].join("\n");
+export function pluginYaml(version: string): string {
+  const manifest = {
+    name: "diff",
+    version,
+    usage: "Preview helm upgrade changes as a diff",
+    description: "Preview helm upgrade changes as a diff (built by helmdrill provision)",
+    useTunnel: true,
+    command: "$HELM_PLUGIN_DIR/bin/diff",
+  };
+  // Quoted strings: a version such as 3.10 stays a string for Helm's YAML reader.
+  return YAML.stringify(manifest, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" });
 }
 
 export type HelmDiffInstall = { outcome: "cached" | "installed"; detail: string } | { outcome: "failed"; detail: string };

