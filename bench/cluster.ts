@@ -44,7 +44,13 @@ async function bench(leg: RunLeg, starts: number): Promise<void> {
   const nodeMs: number[] = [];
   const peaks: number[] = [];
   for (let i = 1; i <= starts; i++) {
-    const config = { ...base, cluster, clusters: [cluster], kubernetes: [leg.kubernetes], runId: `${base.runId}-${cluster}${i}` };
+    const config = {
+      ...base,
+      cluster,
+      clusters: [cluster],
+      kubernetes: [leg.kubernetes],
+      runId: `${base.runId}-${cluster}${i}`,
+    };
     const provider = await providerFor(config);
     const t0 = performance.now();
     let node: number | undefined;
@@ -60,20 +66,31 @@ async function bench(leg: RunLeg, starts: number): Promise<void> {
     if (peak) peaks.push(peak);
     const s = (x: number) => `${(x / 1000).toFixed(1)} s`;
     const mem = peak ? `${(peak / 2 ** 20).toFixed(0)} MiB` : "n/a";
-    console.log(`${label} start ${i}/${starts}: node Ready after ${s(node ?? ms)}, every component Ready after ${s(ms)}; peak memory ${mem}`);
+    console.log(
+      `${label} start ${i}/${starts}: node Ready after ${s(node ?? ms)}, every component Ready after ${s(ms)}; peak memory ${mem}`,
+    );
     await started.stop();
   }
-  const fig = (xs: number[]) => `median ${(median(xs) / 1000).toFixed(1)} s (min ${(Math.min(...xs) / 1000).toFixed(1)} s, max ${(Math.max(...xs) / 1000).toFixed(1)} s, n=${starts})`;
+  const fig = (xs: number[]) =>
+    `median ${(median(xs) / 1000).toFixed(1)} s (min ${(Math.min(...xs) / 1000).toFixed(1)} s, max ${(Math.max(...xs) / 1000).toFixed(1)} s, n=${starts})`;
   console.log(`${label}: start → node Ready: ${fig(nodeMs)} (target ≤ 15 s)`);
-  console.log(`${label}: start → every packaged component Ready: ${fig(readyMs)} (target ≤ 30 s; components: ${base.disabled.length ? `all but ${base.disabled.join(", ")}` : "all"})`);
-  if (peaks.length) console.log(`${label}: node container peak memory (target ≤ 1 GiB): median ${(median(peaks) / 2 ** 20).toFixed(0)} MiB, max ${(Math.max(...peaks) / 2 ** 20).toFixed(0)} MiB\n`);
+  console.log(
+    `${label}: start → every packaged component Ready: ${fig(readyMs)} (target ≤ 30 s; components: ${base.disabled.length ? `all but ${base.disabled.join(", ")}` : "all"})`,
+  );
+  if (peaks.length)
+    console.log(
+      `${label}: node container peak memory (target ≤ 1 GiB): median ${(median(peaks) / 2 ** 20).toFixed(0)} MiB, max ${(Math.max(...peaks) / 2 ** 20).toFixed(0)} MiB\n`,
+    );
 }
 
 async function main() {
   const starts = Number(process.env.HELMDRILL_BENCH_STARTS ?? 3);
   const clusters = parseClusterKinds(process.env.HELMDRILL_BENCH_CLUSTERS ?? "k3s,kind");
   if (clusters.includes("existing")) throw new Error("bench:cluster starts clusters: k3s or kind");
-  const { legs, notes } = runLegs({ clusters, kubernetes: parseKubernetesList(process.env.HELMDRILL_KUBERNETES ?? "all") });
+  const { legs, notes } = runLegs({
+    clusters,
+    kubernetes: parseKubernetesList(process.env.HELMDRILL_KUBERNETES ?? "all"),
+  });
   for (const n of notes) console.log(n);
   for (const leg of legs) await bench(leg, starts);
 }

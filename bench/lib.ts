@@ -35,10 +35,16 @@ async function groupRss(pgid: number): Promise<number> {
 }
 
 async function nodeMemory(runId: string): Promise<number> {
-  const ids = (await run(["docker", "ps", "-q", "--no-trunc", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout.split("\n").filter(Boolean);
+  const ids = (await run(["docker", "ps", "-q", "--no-trunc", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout
+    .split("\n")
+    .filter(Boolean);
   let total = 0;
   for (const id of ids) {
-    for (const f of [`/sys/fs/cgroup/memory/docker/${id}/memory.usage_in_bytes`, `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.current`, `/sys/fs/cgroup/docker/${id}/memory.current`]) {
+    for (const f of [
+      `/sys/fs/cgroup/memory/docker/${id}/memory.usage_in_bytes`,
+      `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.current`,
+      `/sys/fs/cgroup/docker/${id}/memory.current`,
+    ]) {
       if (existsSync(f)) {
         total += Number(readFileSync(f, "utf8").trim());
         break;
@@ -49,16 +55,24 @@ async function nodeMemory(runId: string): Promise<number> {
 }
 
 /** `helmdrill <command> --no-provision --reports <tmp> …args` (command: `run`, or `upgrade-check`). */
-export async function runSuiteOnce(args: string[], env: Record<string, string> = {}, command = "run"): Promise<SuiteRun> {
+export async function runSuiteOnce(
+  args: string[],
+  env: Record<string, string> = {},
+  command = "run",
+): Promise<SuiteRun> {
   const runId = `bench${Date.now().toString(36)}`;
   const reports = mkdtempSync(path.join(os.tmpdir(), "helmdrill-bench-reports-"));
   const t0 = performance.now();
-  const child = spawn("node", [path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs"), command, "--no-provision", "--reports", reports, ...args], {
-    cwd: PACKAGE_ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, HELMDRILL_RUN_ID: runId, ...env },
-  });
+  const child = spawn(
+    "node",
+    [path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs"), command, "--no-provision", "--reports", reports, ...args],
+    {
+      cwd: PACKAGE_ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, HELMDRILL_RUN_ID: runId, ...env },
+    },
+  );
   let output = "";
   let firstStepMs: number | undefined;
   const onData = (d: Buffer) => {
@@ -84,8 +98,21 @@ export async function runSuiteOnce(args: string[], env: Record<string, string> =
   await new Promise((r) => setTimeout(r, 2000));
   const runsFile = path.join(reports, "conformance", "runs.json");
   const runs = existsSync(runsFile) ? (JSON.parse(readFileSync(runsFile, "utf8")) as ScenarioRun[]) : [];
-  const leakedContainers = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout.split("\n").filter(Boolean);
-  return { runId, exitCode, wallMs, runs, peakNodeBytes, peakRunnerBytes, leakedContainers, leakedScratch: existsSync(scratchRootFor(runId)), firstStepMs, output };
+  const leakedContainers = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout
+    .split("\n")
+    .filter(Boolean);
+  return {
+    runId,
+    exitCode,
+    wallMs,
+    runs,
+    peakNodeBytes,
+    peakRunnerBytes,
+    leakedContainers,
+    leakedScratch: existsSync(scratchRootFor(runId)),
+    firstStepMs,
+    output,
+  };
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

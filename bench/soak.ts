@@ -11,7 +11,9 @@ function failureOf(run: ScenarioRun): string {
   const step = run.steps.find((s) => s.status === "failed");
   if (!step) return "failed (no failing step recorded)";
   const check = step.checks.find((c) => !c.ok);
-  const observed = (step.problem ?? (check ? `expected ${check.expected}; observed ${check.observed}` : "")).replace(/\s+/g, " ").slice(0, 300);
+  const observed = (step.problem ?? (check ? `expected ${check.expected}; observed ${check.observed}` : ""))
+    .replace(/\s+/g, " ")
+    .slice(0, 300);
   return `step ${step.index} "${step.title}": ${observed}`;
 }
 
@@ -42,13 +44,20 @@ async function main() {
       // The run failed outside any scenario (a test file that did not load, a crash): show why.
       runLevel.push(`run ${i}: exit ${r.exitCode}`);
       const lines = r.output.split("\n");
-      const why = lines.filter((l) => /FAIL|Error|failed to run|helmdrill: /.test(l) && !/scenario runs|\] /.test(l)).slice(-8);
-      console.log(`  the run failed outside its scenarios (${r.runs.length} run records); output:\n    ${[...why, "…", ...lines.slice(-6)].join("\n    ")}`);
+      const why = lines
+        .filter((l) => /FAIL|Error|failed to run|helmdrill: /.test(l) && !/scenario runs|\] /.test(l))
+        .slice(-8);
+      console.log(
+        `  the run failed outside its scenarios (${r.runs.length} run records); output:\n    ${[...why, "…", ...lines.slice(-6)].join("\n    ")}`,
+      );
     }
     for (const x of failed) console.log(`  ✖ ${x.scenario} · ${x.targetLabel}: ${failureOf(x)}`);
   }
   console.log(`\nsoak: ${n} runs of the catalogue; per scenario and target:`);
-  for (const [key, t] of [...tally].sort()) console.log(`  ${t.fail ? "✖" : "✔"} ${String(t.pass).padStart(3)} passed ${String(t.fail).padStart(3)} failed  ${key}`);
+  for (const [key, t] of [...tally].sort())
+    console.log(
+      `  ${t.fail ? "✖" : "✔"} ${String(t.pass).padStart(3)} passed ${String(t.fail).padStart(3)} failed  ${key}`,
+    );
   const failures = [...tally.values()].flatMap((t) => t.failures);
   console.log(
     `\ntotal: ${[...tally.values()].reduce((a, t) => a + t.pass, 0)} passed, ${failures.length} failed; runs failing outside scenarios: ${runLevel.length}; leaks after runs: ${leaks}`,

@@ -33,7 +33,11 @@ export const projectSchema = z.strictObject({
   images: z
     .strictObject({
       preload: z.array(z.string().min(1)).optional(),
-      build: z.array(z.strictObject({ tag: z.string().min(1), context: z.string().min(1), dockerfile: z.string().optional() })).optional(),
+      build: z
+        .array(
+          z.strictObject({ tag: z.string().min(1), context: z.string().min(1), dockerfile: z.string().optional() }),
+        )
+        .optional(),
     })
     .optional(),
   /** Extra tool versions, in pins.json's schema, merged with the built-in pins. */
@@ -61,7 +65,12 @@ export function defineConfig(config: HelmdrillProjectConfig): HelmdrillProjectCo
   return config;
 }
 
-export const CONFIG_FILE_NAMES = ["helmdrill.config.ts", "helmdrill.config.mts", "helmdrill.config.mjs", "helmdrill.config.js"];
+export const CONFIG_FILE_NAMES = [
+  "helmdrill.config.ts",
+  "helmdrill.config.mts",
+  "helmdrill.config.mjs",
+  "helmdrill.config.js",
+];
 
 /** helmdrill.config.* in `from` or the nearest parent directory that has one. */
 export function findConfigFile(from = process.cwd()): string | undefined {
@@ -78,7 +87,10 @@ export function parseProject(raw: unknown, file: string): Project {
   const where = path.relative(process.cwd(), file) || file;
   if (!parsed.success) {
     const problems = describeIssues(parsed.error, "(the config)");
-    throw new HelmdrillError(`invalid ${where}:\n  ${problems.join("\n  ")}`, "see defineConfig's type, or the README section \"Use it on your own charts\"");
+    throw new HelmdrillError(
+      `invalid ${where}:\n  ${problems.join("\n  ")}`,
+      'see defineConfig\'s type, or the README section "Use it on your own charts"',
+    );
   }
   const c = parsed.data;
   const root = path.dirname(file);
@@ -90,7 +102,11 @@ export function parseProject(raw: unknown, file: string): Project {
     chartsDir: abs(c.charts ?? "fixtures"),
     images: {
       preload: c.images?.preload ?? [],
-      build: (c.images?.build ?? []).map((b) => ({ tag: b.tag, context: abs(b.context), ...(b.dockerfile ? { dockerfile: abs(b.dockerfile) } : {}) })),
+      build: (c.images?.build ?? []).map((b) => ({
+        tag: b.tag,
+        context: abs(b.context),
+        ...(b.dockerfile ? { dockerfile: abs(b.dockerfile) } : {}),
+      })),
     },
     pins: c.pins,
     targets: { helm: c.targets?.helm, helmfile: c.targets?.helmfile },
@@ -110,11 +126,18 @@ export async function loadProject(options: { configPath?: string; cwd?: string }
   const cwd = options.cwd ?? process.cwd();
   const file = options.configPath ? path.resolve(cwd, options.configPath) : findConfigFile(cwd);
   if (!file) {
-    throw new HelmdrillError(`no helmdrill.config.ts in ${cwd} or any directory above it`, "create one with `helmdrill init`, or name one with --config <file>");
+    throw new HelmdrillError(
+      `no helmdrill.config.ts in ${cwd} or any directory above it`,
+      "create one with `helmdrill init`, or name one with --config <file>",
+    );
   }
   if (!existsSync(file) || !statSync(file).isFile()) throw new HelmdrillError(`config file ${file} does not exist`);
   const raw = await importUserModule(file, "config file");
-  if (raw === undefined) throw new HelmdrillError(`${file} has no default export`, "write: export default defineConfig({ scenarios: [\"scenarios/*.ts\"] })");
+  if (raw === undefined)
+    throw new HelmdrillError(
+      `${file} has no default export`,
+      'write: export default defineConfig({ scenarios: ["scenarios/*.ts"] })',
+    );
   return useProject(parseProject(raw, file));
 }
 
@@ -123,7 +146,9 @@ let scopedImport: ((specifier: string, parent: string) => Promise<unknown>) | un
 /** Where CommonJS interop nests the default export, unwrap it once more. */
 function defaultExport(mod: unknown): unknown {
   const value = (mod as { default?: unknown }).default;
-  return value && typeof value === "object" && Object.keys(value).length === 1 && "default" in value ? (value as { default: unknown }).default : value;
+  return value && typeof value === "object" && Object.keys(value).length === 1 && "default" in value
+    ? (value as { default: unknown }).default
+    : value;
 }
 
 /**
@@ -147,7 +172,9 @@ export async function importUserModule(file: string, what: string): Promise<unkn
     }
     return defaultExport(await scopedImport(url, import.meta.url));
   } catch (error) {
-    throw new HelmdrillError(`could not load ${what} ${file}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+    throw new HelmdrillError(
+      `could not load ${what} ${file}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+    );
   }
 }
 
@@ -217,7 +244,11 @@ const DRIVERS: readonly Driver[] = ["helm", "helmfile", "flux"];
 /** `--driver helm,flux` / HELMDRILL_DRIVERS: each must be a driver helmdrill has. */
 export function parseDrivers(raw: readonly string[]): Driver[] {
   const unknown = raw.filter((d) => !DRIVERS.includes(d as Driver));
-  if (unknown.length) throw new HelmdrillError(`unknown driver${unknown.length > 1 ? "s" : ""} ${unknown.map((d) => `"${d}"`).join(", ")}`, `use any of: ${DRIVERS.join(", ")}`);
+  if (unknown.length)
+    throw new HelmdrillError(
+      `unknown driver${unknown.length > 1 ? "s" : ""} ${unknown.map((d) => `"${d}"`).join(", ")}`,
+      `use any of: ${DRIVERS.join(", ")}`,
+    );
   return [...new Set(raw)] as Driver[];
 }
 
@@ -233,7 +264,11 @@ export function parseDisabled(input: string | readonly string[] | undefined): Co
     if (item === "traefik") continue;
     if (item === "all") COMPONENTS.forEach((c) => out.add(c));
     else if ((COMPONENTS as readonly string[]).includes(item)) out.add(item as ComponentName);
-    else throw new HelmdrillError(`unknown component "${item}" to disable`, `components: ${COMPONENTS.join(", ")} (or all)`);
+    else
+      throw new HelmdrillError(
+        `unknown component "${item}" to disable`,
+        `components: ${COMPONENTS.join(", ")} (or all)`,
+      );
   }
   return COMPONENTS.filter((c) => out.has(c));
 }
@@ -249,14 +284,26 @@ export function parseClusterKind(raw: string | undefined): ClusterKind {
 /** `--cluster k3s,kind`: providers in the order given; `existing` only alone. */
 export function parseClusterKinds(raw: string | readonly string[] | undefined): ClusterKind[] {
   const items = typeof raw === "string" || raw === undefined ? (raw ?? pins().defaults.cluster).split(",") : raw;
-  const kinds = [...new Set(items.map((s) => s.trim()).filter(Boolean).map((s) => parseClusterKind(s)))];
+  const kinds = [
+    ...new Set(
+      items
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((s) => parseClusterKind(s)),
+    ),
+  ];
   if (kinds.length === 0) return [parseClusterKind(undefined)];
-  if (kinds.length > 1 && kinds.includes("existing")) throw new HelmdrillError("--cluster existing cannot be combined with other clusters", "run the existing cluster on its own: --cluster existing --context NAME --allow-existing-cluster");
+  if (kinds.length > 1 && kinds.includes("existing"))
+    throw new HelmdrillError(
+      "--cluster existing cannot be combined with other clusters",
+      "run the existing cluster on its own: --cluster existing --context NAME --allow-existing-cluster",
+    );
   return kinds;
 }
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): HelmdrillConfig {
-  const cacheDir = env.HELMDRILL_CACHE ?? path.join(env.XDG_CACHE_HOME ?? path.join(env.HOME ?? os.homedir(), ".cache"), "helmdrill");
+  const cacheDir =
+    env.HELMDRILL_CACHE ?? path.join(env.XDG_CACHE_HOME ?? path.join(env.HOME ?? os.homedir(), ".cache"), "helmdrill");
   const scenarios =
     overrides.scenarios ??
     (env.HELMDRILL_SCENARIOS ?? "")
@@ -270,10 +317,15 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     project,
     root,
     cacheDir,
-    reportsDir: path.resolve(overrides.reportsDir ?? env.HELMDRILL_REPORTS ?? project?.reportsDir ?? path.join(root, "reports")),
+    reportsDir: path.resolve(
+      overrides.reportsDir ?? env.HELMDRILL_REPORTS ?? project?.reportsDir ?? path.join(root, "reports"),
+    ),
     fixturesDir: path.resolve(env.HELMDRILL_FIXTURES ?? project?.chartsDir ?? path.join(root, "fixtures")),
     helmVersions: parseVersionList("helm", overrides.helm ?? env.HELMDRILL_HELM ?? project?.targets.helm),
-    helmfileVersions: parseVersionList("helmfile", overrides.helmfile ?? env.HELMDRILL_HELMFILE ?? project?.targets.helmfile),
+    helmfileVersions: parseVersionList(
+      "helmfile",
+      overrides.helmfile ?? env.HELMDRILL_HELMFILE ?? project?.targets.helmfile,
+    ),
     cluster: clusters[0]!,
     clusters,
     kubernetes: parseKubernetesList(overrides.kubernetes ?? env.HELMDRILL_KUBERNETES ?? project?.kubernetes),
@@ -286,7 +338,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     k3sImage: overrides.k3sImage ?? env.HELMDRILL_K3S_IMAGE,
     keep: overrides.keep ?? truthy(env.HELMDRILL_KEEP),
     scenarios,
-    drivers: parseDrivers(overrides.drivers ?? (env.HELMDRILL_DRIVERS ?? "").split(",").map((d) => d.trim()).filter(Boolean)),
+    drivers: parseDrivers(
+      overrides.drivers ??
+        (env.HELMDRILL_DRIVERS ?? "")
+          .split(",")
+          .map((d) => d.trim())
+          .filter(Boolean),
+    ),
     runId: env.HELMDRILL_RUN_ID ?? `${Date.now().toString(36)}${process.pid.toString(36)}`,
     progress: overrides.progress ?? truthy(env.HELMDRILL_PROGRESS),
     strict: overrides.strict ?? truthy(env.HELMDRILL_STRICT),

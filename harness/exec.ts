@@ -147,19 +147,27 @@ export async function runPipeline(
 }
 
 /** A pipeline for provisioning: any failure stops with a clear message. */
-export async function runPipelineChecked(from: readonly string[], to: readonly string[], options: Pick<RunOptions, "timeoutMs" | "env" | "cwd"> & { what: string }): Promise<CommandResult> {
+export async function runPipelineChecked(
+  from: readonly string[],
+  to: readonly string[],
+  options: Pick<RunOptions, "timeoutMs" | "env" | "cwd"> & { what: string },
+): Promise<CommandResult> {
   return checked(await runPipeline(from, to, options), options);
 }
 
 /** For provisioning and setup, where any failure must stop with a clear message. */
-export async function runChecked(argv: readonly string[], options: RunOptions & { what?: string } = {}): Promise<CommandResult> {
+export async function runChecked(
+  argv: readonly string[],
+  options: RunOptions & { what?: string } = {},
+): Promise<CommandResult> {
   return checked(await run(argv, options), options);
 }
 
 function checked(r: CommandResult, options: { what?: string; timeoutMs?: number }): CommandResult {
   if (!succeeded(r)) {
     const what = options.what ?? renderArgv(r.argv);
-    const detail = r.spawnError ?? (r.timedOut ? `timed out after ${options.timeoutMs} ms` : tail(r.stderr || r.stdout, 15));
+    const detail =
+      r.spawnError ?? (r.timedOut ? `timed out after ${options.timeoutMs} ms` : tail(r.stderr || r.stdout, 15));
     throw new HelmdrillError(`${what} failed (exit ${r.exitCode})`, detail);
   }
   return r;

@@ -4,8 +4,30 @@
  * `helmdrill/vitest`; everything else under harness/ is internal.
  */
 export { defineConfig, type HelmdrillProjectConfig } from "./config.ts";
-export { defineScenario, type PrepareContext, type ScenarioSource, type ScenarioSpec, type ScenarioRun, type StepRecord } from "./dsl/scenario.ts";
-export { cancel, fixture, fromVar, helm, helmTo, helmfile, kubectl, step, Step, type Action, type ActionContext, type Arg, type CancelOptions, type Documented } from "./dsl/step.ts";
+export {
+  defineScenario,
+  type PrepareContext,
+  type ScenarioSource,
+  type ScenarioSpec,
+  type ScenarioRun,
+  type StepRecord,
+} from "./dsl/scenario.ts";
+export {
+  cancel,
+  fixture,
+  fromVar,
+  helm,
+  helmTo,
+  helmfile,
+  kubectl,
+  step,
+  Step,
+  type Action,
+  type ActionContext,
+  type Arg,
+  type CancelOptions,
+  type Documented,
+} from "./dsl/step.ts";
 export {
   Check,
   cancelled,

@@ -71,7 +71,10 @@ export async function phase<T>(
   const t0 = performance.now();
   let last = "";
   sink(`▶ ${name}`);
-  const stop = heartbeat((elapsed) => sink(`  … ${name}: still running after ${elapsed}${last ? ` (${last})` : ""}`), heartbeatMs);
+  const stop = heartbeat(
+    (elapsed) => sink(`  … ${name}: still running after ${elapsed}${last ? ` (${last})` : ""}`),
+    heartbeatMs,
+  );
   try {
     const result = await fn((message) => {
       last = message;

@@ -153,7 +153,11 @@ export function pinnedKubernetesMinors(): string[] {
 export function kubernetesPin(minor = pins().cluster.kubernetes.default): KubernetesPin {
   const k = pins().cluster.kubernetes;
   const m = k.minors[minor];
-  if (!m) throw new HelmdrillError(`Kubernetes ${minor} is not pinned`, `pinned minors: ${pinnedKubernetesMinors().join(", ")}`);
+  if (!m)
+    throw new HelmdrillError(
+      `Kubernetes ${minor} is not pinned`,
+      `pinned minors: ${pinnedKubernetesMinors().join(", ")}`,
+    );
   return { ...m, minor, module: k.module, components: k.components };
 }
 
@@ -175,7 +179,10 @@ export function parseKubernetesList(input: string | readonly string[] | undefine
     const minor = m ? `${m[1]}.${m[2]}` : undefined;
     const pin = minor ? pins().cluster.kubernetes.minors[minor] : undefined;
     if (!minor || !pin || (m![3] !== undefined && pin.version !== `v${minor}.${m![3]}`)) {
-      throw new HelmdrillError(`Kubernetes ${raw} is not pinned`, `pinned: ${known.map((k) => `${k} (${pins().cluster.kubernetes.minors[k]!.version})`).join(", ")}; use a minor such as ${known.at(-1)}, a list, or "all"`);
+      throw new HelmdrillError(
+        `Kubernetes ${raw} is not pinned`,
+        `pinned: ${known.map((k) => `${k} (${pins().cluster.kubernetes.minors[k]!.version})`).join(", ")}; use a minor such as ${known.at(-1)}, a list, or "all"`,
+      );
     }
     out.push(minor);
   }
@@ -186,10 +193,17 @@ export function parseKubernetesList(input: string | readonly string[] | undefine
 export function kindPin(minor: string): { upstreamNodeImage: string; etcd: GoToolPin; coredns: GoToolPin } {
   const m = kubernetesPin(minor);
   if (!m.clusters.includes("kind") || !m.kind) {
-    throw new HelmdrillError(`kind has no node for Kubernetes ${minor}`, `pinned kind nodes: Kubernetes ${minorsFor("kind").join(", ") || "none"}`);
+    throw new HelmdrillError(
+      `kind has no node for Kubernetes ${minor}`,
+      `pinned kind nodes: Kubernetes ${minorsFor("kind").join(", ") || "none"}`,
+    );
   }
   const kind = pins().cluster.kind;
-  return { upstreamNodeImage: m.kind.upstreamNodeImage, etcd: { ...kind.etcd, version: m.kind.etcd }, coredns: { ...kind.coredns, version: m.kind.coredns } };
+  return {
+    upstreamNodeImage: m.kind.upstreamNodeImage,
+    etcd: { ...kind.etcd, version: m.kind.etcd },
+    coredns: { ...kind.coredns, version: m.kind.coredns },
+  };
 }
 
 /** The pin of one packaged component. */

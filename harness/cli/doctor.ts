@@ -36,14 +36,29 @@ export async function doctor(config: HelmdrillConfig): Promise<DoctorCheck[]> {
     // The selected Kubernetes minors (--kubernetes; default: the pinned default).
     for (const minor of config.kubernetes.filter((m) => minorsFor("k3s").includes(m))) {
       const node = await findNodeImage(config.k3sImage, minor);
-      add({ name: `k3s node image (Kubernetes ${minor})`, ok: Boolean(node), detail: node ?? "none present", fix: provisionFix });
+      add({
+        name: `k3s node image (Kubernetes ${minor})`,
+        ok: Boolean(node),
+        detail: node ?? "none present",
+        fix: provisionFix,
+      });
     }
     if (config.clusters.includes("kind")) {
       const cli = existsSync(kindCliPath(config.cacheDir));
-      add({ name: "kind CLI", ok: cli, detail: cli ? kindCliPath(config.cacheDir) : "not provisioned", fix: provisionFix });
+      add({
+        name: "kind CLI",
+        ok: cli,
+        detail: cli ? kindCliPath(config.cacheDir) : "not provisioned",
+        fix: provisionFix,
+      });
       for (const minor of config.kubernetes.filter((m) => minorsFor("kind").includes(m))) {
         const kindNode = await findKindNodeImage(minor);
-        add({ name: `kind node image (Kubernetes ${minor})`, ok: Boolean(kindNode), detail: kindNode ?? "none present", fix: provisionFix });
+        add({
+          name: `kind node image (Kubernetes ${minor})`,
+          ok: Boolean(kindNode),
+          detail: kindNode ?? "none present",
+          fix: provisionFix,
+        });
       }
     }
     const images = pins().images;
@@ -55,7 +70,12 @@ export async function doctor(config: HelmdrillConfig): Promise<DoctorCheck[]> {
       const ref = componentPin(name).image;
       const off = config.disabled.includes(name);
       const there = off || (await imageExists(ref));
-      add({ name: `packaged component ${name} (${ref})`, ok: there, detail: off ? "disabled" : there ? "present" : "missing", fix: provisionFix });
+      add({
+        name: `packaged component ${name} (${ref})`,
+        ok: there,
+        detail: off ? "disabled" : there ? "present" : "missing",
+        fix: provisionFix,
+      });
     }
   }
 
@@ -73,7 +93,12 @@ export async function doctor(config: HelmdrillConfig): Promise<DoctorCheck[]> {
     const r = await run([p, ...args], { timeoutMs: 30_000 });
     const reported = `${r.stdout}${r.stderr}`.trim().split("\n")[0] ?? "";
     const ok = r.exitCode === 0 && reported.includes(version);
-    add({ name: `${tool} ${version}`, ok, detail: ok ? reported : `reports "${reported}" (exit ${r.exitCode})`, fix: `delete ${p} and ${provisionFix}` });
+    add({
+      name: `${tool} ${version}`,
+      ok,
+      detail: ok ? reported : `reports "${reported}" (exit ${r.exitCode})`,
+      fix: `delete ${p} and ${provisionFix}`,
+    });
   }
 
   if (config.cluster === "existing") {
@@ -85,7 +110,11 @@ export async function doctor(config: HelmdrillConfig): Promise<DoctorCheck[]> {
       add({ name: "cluster (existing)", ok: false, detail: describeError(error) });
     }
   } else {
-    add({ name: `cluster (${config.cluster})`, ok: true, detail: "started by helmdrill for each run and removed afterwards" });
+    add({
+      name: `cluster (${config.cluster})`,
+      ok: true,
+      detail: "started by helmdrill for each run and removed afterwards",
+    });
   }
   return checks;
 }

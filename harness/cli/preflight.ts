@@ -10,7 +10,9 @@ export async function checkDocker(config: HelmdrillConfig): Promise<void> {
   if (config.cluster === "kind") {
     // Before anything starts: the kind CLI and a node image of each minor, or what is missing and how to get it.
     for (const minor of config.kubernetes) {
-      const reason = await new KindProvider(kindClusterName(config.runId), config.cacheDir).withKubernetes(minor).unavailableReason();
+      const reason = await new KindProvider(kindClusterName(config.runId), config.cacheDir)
+        .withKubernetes(minor)
+        .unavailableReason();
       if (reason) throw new HelmdrillError(`--cluster kind cannot run here: ${reason}`);
     }
   }

@@ -29,11 +29,17 @@ import { lintFixtures } from "../util/fixtures.ts";
  * expectations on every cluster; 1 when one did not (or a test could not run); 3 when the only
  * failures were runs whose cluster died under them (see report/verdict.ts).
  */
-export async function runSuite(config: HelmdrillConfig & { project: Project }, options: { provision: boolean }): Promise<number> {
+export async function runSuite(
+  config: HelmdrillConfig & { project: Project },
+  options: { provision: boolean },
+): Promise<number> {
   const catalogue = await loadCatalogue(config.project);
   checkScenarioNames(catalogue, config.scenarios);
-  const drives = (e: (typeof catalogue)[number]) => config.drivers.length === 0 || (e.spec.drivers ?? ["helm"]).some((d) => config.drivers.includes(d));
-  const selected = (config.scenarios.length > 0 ? catalogue.filter((e) => config.scenarios.includes(e.spec.id)) : catalogue).filter(drives);
+  const drives = (e: (typeof catalogue)[number]) =>
+    config.drivers.length === 0 || (e.spec.drivers ?? ["helm"]).some((d) => config.drivers.includes(d));
+  const selected = (
+    config.scenarios.length > 0 ? catalogue.filter((e) => config.scenarios.includes(e.spec.id)) : catalogue
+  ).filter(drives);
   if (selected.length === 0) {
     throw new HelmdrillError(
       `no selected scenario runs through ${config.drivers.join(" or ")}`,
@@ -53,7 +59,11 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
   // Provisioning comes first: on a fresh machine it is what installs and starts the engine.
   const started = legs.filter((l) => l.cluster !== "existing") as { cluster: "k3s" | "kind"; kubernetes: string }[];
   if (options.provision) {
-    await provision({ clusters: [...new Set(started.map((l) => l.cluster))], kubernetes: [...new Set(started.map((l) => l.kubernetes))], noDocker: started.length === 0 });
+    await provision({
+      clusters: [...new Set(started.map((l) => l.cluster))],
+      kubernetes: [...new Set(started.map((l) => l.kubernetes))],
+      noDocker: started.length === 0,
+    });
   }
   for (const leg of legs) await checkDocker({ ...config, cluster: leg.cluster, kubernetes: [leg.kubernetes] });
   if (started.length > 0) await buildProjectImages(config.project, (m) => info(`images: ${m}`));
@@ -67,10 +77,18 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
   const verdicts: RunVerdict[] = [];
   // A run over several clusters replaces the top-level results with its own (merged after the legs):
   // a CI job reading reports/junit.xml must never read an earlier run's.
-  if (multi) for (const stale of ["junit.xml", "vitest-results.json", "allure-results"]) rmSync(path.join(config.reportsDir, stale), { recursive: true, force: true });
+  if (multi)
+    for (const stale of ["junit.xml", "vitest-results.json", "allure-results"])
+      rmSync(path.join(config.reportsDir, stale), { recursive: true, force: true });
   for (const leg of legs) {
     // One vitest run per cluster: its own reports under reports/clusters/<cluster>/ when there are several.
-    const legConfig = { ...config, cluster: leg.cluster, clusters: [leg.cluster], kubernetes: [leg.kubernetes], reportsDir: multi ? path.join(config.reportsDir, "clusters", legSlug(leg)) : config.reportsDir };
+    const legConfig = {
+      ...config,
+      cluster: leg.cluster,
+      clusters: [leg.cluster],
+      kubernetes: [leg.kubernetes],
+      reportsDir: multi ? path.join(config.reportsDir, "clusters", legSlug(leg)) : config.reportsDir,
+    };
     Object.assign(process.env, configToEnv({ ...legConfig, progress: true }));
     info(
       `running ${selected.length} scenario(s)${config.drivers.length ? ` through ${config.drivers.join(", ")}` : ""} on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, ` +
@@ -82,7 +100,13 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
     const vitest = await startVitest(
       "test",
       selected.map((e) => e.file),
-      { ...clusterTestOptions(config.project), ...RUN_OPTIONS, config: false, watch: false, reporters: helmdrillReporters(legConfig.reportsDir, multi ? legSlug(leg) : undefined) },
+      {
+        ...clusterTestOptions(config.project),
+        ...RUN_OPTIONS,
+        config: false,
+        watch: false,
+        reporters: helmdrillReporters(legConfig.reportsDir, multi ? legSlug(leg) : undefined),
+      },
       { plugins: [scenarioPlugin(config.project)] },
     );
     // Read before close: a failure only on a lost cluster is not a behaviour failure.
@@ -96,11 +120,14 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
       info(`${legSlug(leg)}: the cluster died under the run — its runs are marked "cluster lost" (exit ${exit})`);
     }
     process.exitCode = 0;
-    if (existsSync(results)) summaries.push(`${multi ? `${legSlug(leg)}: ` : ""}${summaryLine(JSON.parse(readFileSync(results, "utf8")))}`);
+    if (existsSync(results))
+      summaries.push(`${multi ? `${legSlug(leg)}: ` : ""}${summaryLine(JSON.parse(readFileSync(results, "utf8")))}`);
     const runsFile = path.join(legConfig.reportsDir, "conformance", "runs.json");
     if (multi && existsSync(runsFile)) {
       collected.runs.push(...(JSON.parse(readFileSync(runsFile, "utf8")) as ScenarioRun[]));
-      const matrix = JSON.parse(readFileSync(path.join(legConfig.reportsDir, "conformance", "matrix.json"), "utf8")) as Matrix;
+      const matrix = JSON.parse(
+        readFileSync(path.join(legConfig.reportsDir, "conformance", "matrix.json"), "utf8"),
+      ) as Matrix;
       if (collected.coverage.length === 0) collected.coverage = matrix.coverage ?? [];
     }
   }
@@ -108,11 +135,18 @@ export async function runSuite(config: HelmdrillConfig & { project: Project }, o
   if (multi) {
     // One matrix over every cluster: a column per target and cluster, and the steps that differed between clusters.
     writeReports(collected, r, baselineLabel(config.project.baseline));
-    await mergeLegResults(r, legs.map((leg) => path.join(r, "clusters", legSlug(leg))));
-    info(`${collected.runs.length} scenario runs on ${legs.map(legSlug).join(", ")}; JUnit and Allure results of every cluster in ${r}/, each cluster's alone in ${r}/clusters/`);
+    await mergeLegResults(
+      r,
+      legs.map((leg) => path.join(r, "clusters", legSlug(leg))),
+    );
+    info(
+      `${collected.runs.length} scenario runs on ${legs.map(legSlug).join(", ")}; JUnit and Allure results of every cluster in ${r}/, each cluster's alone in ${r}/clusters/`,
+    );
   }
   for (const line of summaries) console.log(line);
-  console.log(`reports: ${r}/conformance/matrix.md (and .html), transcripts in ${r}/transcripts/, JUnit in ${r}/junit.xml, Allure results in ${r}/allure-results/`);
+  console.log(
+    `reports: ${r}/conformance/matrix.md (and .html), transcripts in ${r}/transcripts/, JUnit in ${r}/junit.xml, Allure results in ${r}/allure-results/`,
+  );
   reaper.release();
   return EXIT_CODE[combineVerdicts(verdicts)];
 }
@@ -146,7 +180,10 @@ export function legSlug(leg: RunLeg): string {
  * each selected minor it has a node for. A provider with a node for none of them is bad input;
  * a minor it lacks while others have it is said, not silently dropped.
  */
-export function runLegs(config: Pick<HelmdrillConfig, "clusters" | "kubernetes">, nodesOf: (cluster: "k3s" | "kind") => string[] = minorsFor): { legs: RunLeg[]; notes: string[] } {
+export function runLegs(
+  config: Pick<HelmdrillConfig, "clusters" | "kubernetes">,
+  nodesOf: (cluster: "k3s" | "kind") => string[] = minorsFor,
+): { legs: RunLeg[]; notes: string[] } {
   const legs: RunLeg[] = [];
   const notes: string[] = [];
   for (const cluster of config.clusters) {
@@ -157,10 +194,16 @@ export function runLegs(config: Pick<HelmdrillConfig, "clusters" | "kubernetes">
     const have = nodesOf(cluster);
     const minors = config.kubernetes.filter((m) => have.includes(m));
     if (minors.length === 0) {
-      throw new HelmdrillError(`--cluster ${cluster} has no node for Kubernetes ${config.kubernetes.join(", ")}`, `pinned ${cluster} nodes: Kubernetes ${have.join(", ")}`);
+      throw new HelmdrillError(
+        `--cluster ${cluster} has no node for Kubernetes ${config.kubernetes.join(", ")}`,
+        `pinned ${cluster} nodes: Kubernetes ${have.join(", ")}`,
+      );
     }
     const missing = config.kubernetes.filter((m) => !have.includes(m));
-    if (missing.length) notes.push(`${cluster}: no node pinned for Kubernetes ${missing.join(", ")} (pinned: ${have.join(", ")}); running ${cluster} on ${minors.join(", ")} only`);
+    if (missing.length)
+      notes.push(
+        `${cluster}: no node pinned for Kubernetes ${missing.join(", ")} (pinned: ${have.join(", ")}); running ${cluster} on ${minors.join(", ")} only`,
+      );
     for (const kubernetes of minors) legs.push({ cluster, kubernetes });
   }
   return { legs, notes };

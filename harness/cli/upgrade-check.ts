@@ -4,7 +4,12 @@ import { fileURLToPath } from "node:url";
 import type { HelmdrillConfig, Project } from "../config.ts";
 import { runReaper } from "../util/reaper.ts";
 import { scratchDir } from "../util/scratch.ts";
-import { upgradeCheckScenarios, versionBump, type ChartVersionPlan, type UpgradeCheckPlan } from "../dsl/upgrade-check.ts";
+import {
+  upgradeCheckScenarios,
+  versionBump,
+  type ChartVersionPlan,
+  type UpgradeCheckPlan,
+} from "../dsl/upgrade-check.ts";
 import { HelmdrillError } from "../errors.ts";
 import { run } from "../exec.ts";
 import { info } from "../log.ts";
@@ -33,16 +38,42 @@ export interface UpgradeCheckOptions {
   images: string[];
 }
 
-const UPGRADE_CHECK_MODULE = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dsl", `upgrade-check${path.extname(fileURLToPath(import.meta.url))}`);
+const UPGRADE_CHECK_MODULE = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "dsl",
+  `upgrade-check${path.extname(fileURLToPath(import.meta.url))}`,
+);
 
-async function render(helm: string, env: Record<string, string>, release: string, chart: ResolvedChart, values?: string): Promise<ChartVersionPlan> {
-  const r = await run([helm, "template", release, chart.path, ...(values ? ["--values", values] : [])], { env, timeoutMs: 120_000 });
-  if (r.exitCode !== 0) throw new HelmdrillError(`helm template of ${chart.origin}${values ? ` with ${values}` : ""} failed`, r.stderr.trim());
-  return { path: chart.path, name: chart.name, version: chart.version, origin: chart.origin, rendered: summarizeRendered(r.stdout, releaseSelectors(release)) };
+async function render(
+  helm: string,
+  env: Record<string, string>,
+  release: string,
+  chart: ResolvedChart,
+  values?: string,
+): Promise<ChartVersionPlan> {
+  const r = await run([helm, "template", release, chart.path, ...(values ? ["--values", values] : [])], {
+    env,
+    timeoutMs: 120_000,
+  });
+  if (r.exitCode !== 0)
+    throw new HelmdrillError(
+      `helm template of ${chart.origin}${values ? ` with ${values}` : ""} failed`,
+      r.stderr.trim(),
+    );
+  return {
+    path: chart.path,
+    name: chart.name,
+    version: chart.version,
+    origin: chart.origin,
+    rendered: summarizeRendered(r.stdout, releaseSelectors(release)),
+  };
 }
 
 const caseOf = (values: string | undefined) =>
-  values ? { caseLabel: `values ${path.basename(values)}`, caseId: path.basename(values).replace(/\.ya?ml$/, "") } : { caseLabel: "default values", caseId: "default" };
+  values
+    ? { caseLabel: `values ${path.basename(values)}`, caseId: path.basename(values).replace(/\.ya?ml$/, "") }
+    : { caseLabel: "default values", caseId: "default" };
 
 /** The scenario module for one scenario of one case: the plan as data, the scenario built by the harness. */
 export function scenarioModule(plan: UpgradeCheckPlan, index: number, harnessModule = UPGRADE_CHECK_MODULE): string {
@@ -53,22 +84,36 @@ export default upgradeCheckScenarios(${JSON.stringify(plan, null, 2)})[${index}]
 `;
 }
 
-export async function upgradeCheck(config: HelmdrillConfig, o: UpgradeCheckOptions, options: { provision: boolean }): Promise<number> {
+export async function upgradeCheck(
+  config: HelmdrillConfig,
+  o: UpgradeCheckOptions,
+  options: { provision: boolean },
+): Promise<number> {
   for (const v of o.values) {
     if (!existsSync(v) || !statSync(v).isFile()) throw new HelmdrillError(`values file ${v} not found`);
   }
-  if (!/^\d+(ms|s|m|h)(\d+(s|m))?$/.test(o.timeout)) throw new HelmdrillError(`--timeout ${o.timeout} is not a duration helm takes`, "e.g. 5m, 90s, 1m30s");
+  if (!/^\d+(ms|s|m|h)(\d+(s|m))?$/.test(o.timeout))
+    throw new HelmdrillError(`--timeout ${o.timeout} is not a duration helm takes`, "e.g. 5m, 90s, 1m30s");
   const reaper = runReaper(config.runId);
-  if (options.provision) await provision({ clusters: config.cluster === "existing" ? [] : [config.cluster], noDocker: config.cluster === "existing" });
+  if (options.provision)
+    await provision({
+      clusters: config.cluster === "existing" ? [] : [config.cluster],
+      noDocker: config.cluster === "existing",
+    });
   const tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
   const helm = toolFor(tools, "helm", config.helmVersions[0]!);
   const home = scratchDir("helm-home");
-  const env = { HELM_CONFIG_HOME: path.join(home, "config"), HELM_CACHE_HOME: path.join(home, "cache"), HELM_DATA_HOME: path.join(home, "data") };
+  const env = {
+    HELM_CONFIG_HOME: path.join(home, "config"),
+    HELM_CACHE_HOME: path.join(home, "cache"),
+    HELM_DATA_HOME: path.join(home, "data"),
+  };
   const ctx: SourceContext = { helm, env, repo: o.repo };
 
   const next = await resolveChart(o.chart, ctx);
   const previous = await resolveChart(o.from, ctx, next);
-  if (previous.name !== next.name) info(`upgrade-check: the previous chart is named ${previous.name}, the new one ${next.name} (a rename)`);
+  if (previous.name !== next.name)
+    info(`upgrade-check: the previous chart is named ${previous.name}, the new one ${next.name} (a rename)`);
   if (previous.version === next.version) {
     throw new HelmdrillError(
       `--from ${o.from} is the same chart version (${next.version}) as ${o.chart}: an upgrade onto itself tests nothing`,
@@ -77,7 +122,11 @@ export async function upgradeCheck(config: HelmdrillConfig, o: UpgradeCheckOptio
   }
   await lintCharts(helm, [previous.path, next.path], process.cwd());
   const release = o.release ?? next.name;
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(release) || release.length > 53) throw new HelmdrillError(`"${release}" is not a valid release name`, "lower-case letters, digits and -, at most 53 characters; pass --release <name>");
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(release) || release.length > 53)
+    throw new HelmdrillError(
+      `"${release}" is not a valid release name`,
+      "lower-case letters, digits and -, at most 53 characters; pass --release <name>",
+    );
 
   const dir = scratchDir("upgrade-check");
   mkdirSync(path.join(dir, "scenarios"));
@@ -94,11 +143,17 @@ export async function upgradeCheck(config: HelmdrillConfig, o: UpgradeCheckOptio
     };
     const scenarios = upgradeCheckScenarios(plan);
     // Numbered: the reports list scenarios in file order — each case's upgrade path, then its drill.
-    for (const [i, s] of scenarios.entries()) writeFileSync(path.join(dir, "scenarios", `${String(n + 1).padStart(2, "0")}-${i + 1}-${s.id}.ts`), scenarioModule(plan, i));
+    for (const [i, s] of scenarios.entries())
+      writeFileSync(
+        path.join(dir, "scenarios", `${String(n + 1).padStart(2, "0")}-${i + 1}-${s.id}.ts`),
+        scenarioModule(plan, i),
+      );
     count += scenarios.length;
   }
   const bump = versionBump(previous.version, next.version);
-  info(`upgrade-check: ${previous.origin} → ${next.origin}${bump ? ` (${bump}: run like any other upgrade)` : ""}; ${cases.length} values case(s), ${count} scenario(s)`);
+  info(
+    `upgrade-check: ${previous.origin} → ${next.origin}${bump ? ` (${bump}: run like any other upgrade)` : ""}; ${cases.length} values case(s), ${count} scenario(s)`,
+  );
 
   const project: Project = {
     file: path.join(dir, "helmdrill.config.ts"),

@@ -34,7 +34,10 @@ const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 export function walkTarget(spec: ScenarioSpec, config: HelmdrillConfig, options: WalkOptions): Target {
   const driver = options.driver ?? "helm";
   if (!(spec.drivers ?? ["helm"]).includes(driver)) {
-    throw new HelmdrillError(`scenario ${spec.id} does not run through ${driver}`, `it runs through: ${(spec.drivers ?? ["helm"]).join(", ")}`);
+    throw new HelmdrillError(
+      `scenario ${spec.id} does not run through ${driver}`,
+      `it runs through: ${(spec.drivers ?? ["helm"]).join(", ")}`,
+    );
   }
   const newestFirst = (vs: string[]) => [...vs].sort(semver.rcompare);
   if (driver === "flux") {
@@ -50,7 +53,10 @@ export function walkTarget(spec: ScenarioSpec, config: HelmdrillConfig, options:
     if (helmfile) return { driver, helm, helmfile, style: options.style ?? "args" };
   }
   const ranges = helmfiles.map((hf) => `helmfile ${hf} drives helm ${helmfileHelmRange(hf) ?? "any"}`).join("; ");
-  throw new HelmdrillError(`no helmfile among ${helmfiles.join(", ")} drives helm ${helms.join(", ")}`, `${ranges}; pick a pair with --helm and --helmfile`);
+  throw new HelmdrillError(
+    `no helmfile among ${helmfiles.join(", ")} drives helm ${helms.join(", ")}`,
+    `${ranges}; pick a pair with --helm and --helmfile`,
+  );
 }
 
 /** Terminal rendering of one finished step: commands, expectations, release and resources. */
@@ -59,14 +65,20 @@ export function renderStepForTerminal(r: StepRecord): string {
   for (const c of r.commands.filter((c) => !c.probe)) {
     lines.push(`$ ${renderArgv(c.argv)}`);
     const output = `${c.stdout}${c.stderr}`.trimEnd().split("\n").filter(Boolean);
-    lines.push(...(output.length > 14 ? [...output.slice(0, 4), `  … ${output.length - 12} lines …`, ...output.slice(-8)] : output).map((l) => `  ${l}`));
+    lines.push(
+      ...(output.length > 14
+        ? [...output.slice(0, 4), `  … ${output.length - 12} lines …`, ...output.slice(-8)]
+        : output
+      ).map((l) => `  ${l}`),
+    );
     lines.push(`  (exit ${c.exitCode}, ${(c.durationMs / 1000).toFixed(1)} s)`);
   }
   if (r.problem) lines.push(`! ${r.problem}`);
   lines.push("", bold("Expected vs observed:"));
   for (const c of r.checks) {
     lines.push(`  ${c.ok ? "✔" : "✖"} ${c.phase === "during" ? "(while it ran) " : ""}${c.expected}`);
-    if (!c.ok || c.category === "outcome") lines.push(`      observed: ${c.observed.split("\n").join("\n                ")}`);
+    if (!c.ok || c.category === "outcome")
+      lines.push(`      observed: ${c.observed.split("\n").join("\n                ")}`);
     if (c.drift) lines.push(`      differs from the write-up: ${c.drift}`);
   }
   if (r.release) {
@@ -74,10 +86,20 @@ export function renderStepForTerminal(r: StepRecord): string {
     if (!r.release.exists) lines.push("  (no release)");
     else {
       lines.push("  REVISION  STATUS       DESCRIPTION");
-      for (const h of r.release.history) lines.push(`  ${String(h.revision).padEnd(8)}  ${h.status.padEnd(11)}  ${h.description.split("\n")[0]!.slice(0, 90)}`);
+      for (const h of r.release.history)
+        lines.push(
+          `  ${String(h.revision).padEnd(8)}  ${h.status.padEnd(11)}  ${h.description.split("\n")[0]!.slice(0, 90)}`,
+        );
     }
   }
-  if (r.resources) lines.push("", bold("Resources:"), ...renderSnapshot(r.resources).split("\n").map((l) => `  ${l}`));
+  if (r.resources)
+    lines.push(
+      "",
+      bold("Resources:"),
+      ...renderSnapshot(r.resources)
+        .split("\n")
+        .map((l) => `  ${l}`),
+    );
   lines.push("", `${STATE_ICON[r.status]} Step ${r.index}: ${stepResultText(r)}`);
   return lines.join("\n");
 }
@@ -93,11 +115,19 @@ export async function walk(config: HelmdrillConfig, spec: ScenarioSpec, options:
   const target = walkTarget(spec, config, options);
   await checkDocker(config);
   // A flux target's `helm` is helm-controller's library; the pinned Helm versions read its history.
-  const tools = resolveTools(config.cacheDir, target.driver === "flux" ? config.helmVersions : [target.helm], target.helmfile ? [target.helmfile] : []);
+  const tools = resolveTools(
+    config.cacheDir,
+    target.driver === "flux" ? config.helmVersions : [target.helm],
+    target.helmfile ? [target.helmfile] : [],
+  );
   if (target.style === "apply") {
     tools.helmDiff = await helmDiffForRun(config.cacheDir, tools.helm);
     const reason = tools.helmDiff.unusable[target.helm];
-    if (reason) throw new HelmdrillError(`helmfile apply cannot run on helm ${target.helm}: ${reason}`, "pick another --helm, or another --style");
+    if (reason)
+      throw new HelmdrillError(
+        `helmfile apply cannot run on helm ${target.helm}: ${reason}`,
+        "pick another --helm, or another --style",
+      );
   }
 
   out(bold(`\n${spec.title}`));
@@ -114,7 +144,8 @@ export async function walk(config: HelmdrillConfig, spec: ScenarioSpec, options:
   let rl: readline.Interface | undefined;
   const lines: string[] = [];
   let waiting: ((line: string) => void) | undefined;
-  const nextLine = () => new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : (waiting = resolve)));
+  const nextLine = () =>
+    new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : (waiting = resolve)));
   let quit = false;
   let stopTicker = () => {};
   const cleanUp = async () => {
@@ -166,7 +197,11 @@ export async function walk(config: HelmdrillConfig, spec: ScenarioSpec, options:
         out("");
       },
     });
-    out(bold(`Scenario ${run.status === "passed" ? "passed" : "FAILED"}: ${run.steps.filter((s) => s.status === "matches").length} steps match the write-up, ${run.steps.filter((s) => s.status === "differs").length} differ as expected, ${run.steps.filter((s) => s.status === "failed").length} failed.`));
+    out(
+      bold(
+        `Scenario ${run.status === "passed" ? "passed" : "FAILED"}: ${run.steps.filter((s) => s.status === "matches").length} steps match the write-up, ${run.steps.filter((s) => s.status === "differs").length} differ as expected, ${run.steps.filter((s) => s.status === "failed").length} failed.`,
+      ),
+    );
     return run.status === "passed" ? 0 : 1;
   } catch (error) {
     if (error instanceof HelmdrillError && error.exitCode === 0) {

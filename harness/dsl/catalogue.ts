@@ -37,13 +37,22 @@ export async function scenarioFiles(project: Pick<Project, "scenarios" | "root" 
 
 export function isScenarioSpec(value: unknown): value is ScenarioSpec {
   const v = value as Partial<ScenarioSpec> | undefined;
-  return typeof v === "object" && v !== null && typeof v.id === "string" && typeof v.title === "string" && Array.isArray(v.steps);
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof v.id === "string" &&
+    typeof v.title === "string" &&
+    Array.isArray(v.steps)
+  );
 }
 
 /** One loaded scenario file, or a clear error naming it. */
 export function scenarioFromModule(file: string, exported: unknown): ScenarioSpec {
   if (!isScenarioSpec(exported)) {
-    throw new HelmdrillError(`${file} does not default-export a scenario`, "write: export default defineScenario({ id, title, summary, source, release, steps })");
+    throw new HelmdrillError(
+      `${file} does not default-export a scenario`,
+      "write: export default defineScenario({ id, title, summary, source, release, steps })",
+    );
   }
   return exported;
 }
@@ -54,7 +63,10 @@ export function checkUniqueIds(entries: readonly CatalogueEntry[], root: string)
   for (const e of entries) byId.set(e.spec.id, [...(byId.get(e.spec.id) ?? []), path.relative(root, e.file)]);
   const dups = [...byId].filter(([, files]) => files.length > 1);
   if (dups.length > 0) {
-    throw new HelmdrillError(`scenario ids must be unique: ${dups.map(([id, files]) => `"${id}" in ${files.join(" and ")}`).join("; ")}`, "give each scenario its own id");
+    throw new HelmdrillError(
+      `scenario ids must be unique: ${dups.map(([id, files]) => `"${id}" in ${files.join(" and ")}`).join("; ")}`,
+      "give each scenario its own id",
+    );
   }
 }
 
@@ -73,6 +85,9 @@ export function checkScenarioNames(catalogue: readonly CatalogueEntry[], names: 
   const known = catalogue.map((e) => e.spec.id);
   const unknown = names.filter((n) => !known.includes(n));
   if (unknown.length > 0) {
-    throw new HelmdrillError(`unknown scenario${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`, `known scenarios: ${known.join(", ")} (see \`helmdrill list\`)`);
+    throw new HelmdrillError(
+      `unknown scenario${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`,
+      `known scenarios: ${known.join(", ")} (see \`helmdrill list\`)`,
+    );
   }
 }

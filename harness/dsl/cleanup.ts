@@ -48,6 +48,10 @@ export class CleanupStack implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     const failed = (await this.run()).filter((r) => !r.ok);
-    if (failed.length > 0) throw new AggregateError(failed.map((f) => new Error(`${f.name}: ${f.error}`)), "cleanup failed");
+    if (failed.length > 0)
+      throw new AggregateError(
+        failed.map((f) => new Error(`${f.name}: ${f.error}`)),
+        "cleanup failed",
+      );
   }
 }

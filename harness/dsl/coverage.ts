@@ -62,10 +62,17 @@ function boundaryVersions(checks: Check[], tool: "helm" | "helmfile"): string[] 
   return [...out];
 }
 
-export function expectationCoverage(spec: ScenarioSpec, pinned: PinnedVersions, supports: Supports = () => true): CoverageFinding[] {
+export function expectationCoverage(
+  spec: ScenarioSpec,
+  pinned: PinnedVersions,
+  supports: Supports = () => true,
+): CoverageFinding[] {
   const drivers = spec.drivers ?? ["helm"];
   // Apply targets count as reachable: whether helm-diff loads is a fact of the run, not of the pins.
-  const pinnedTargets = onEachKubernetes(targetsFor(drivers, pinned, supports, () => undefined, spec.migrations), pinned.kubernetesVersions);
+  const pinnedTargets = onEachKubernetes(
+    targetsFor(drivers, pinned, supports, () => undefined, spec.migrations),
+    pinned.kubernetesVersions,
+  );
   const findings: CoverageFinding[] = [];
   for (const [i, step] of spec.steps.entries()) {
     const at = { scenario: spec.id, step: i + 1, stepTitle: step.title };
@@ -81,7 +88,16 @@ export function expectationCoverage(spec: ScenarioSpec, pinned: PinnedVersions, 
         ...new Set([...pinnedList, ...boundaryVersions(keyed, tool)]),
       ];
       const candidates = onEachKubernetes(
-        targetsFor(drivers, { helmVersions: unpinned("helm", pinned.helmVersions), helmfileVersions: unpinned("helmfile", pinned.helmfileVersions) }, undefined, undefined, spec.migrations),
+        targetsFor(
+          drivers,
+          {
+            helmVersions: unpinned("helm", pinned.helmVersions),
+            helmfileVersions: unpinned("helmfile", pinned.helmfileVersions),
+          },
+          undefined,
+          undefined,
+          spec.migrations,
+        ),
         pinned.kubernetesVersions,
       );
       const holes = new Map<CheckCategory, Target[]>();

@@ -27,7 +27,8 @@ export interface Action {
 
 const resolveArgs = (args: Arg[], ctx: ActionContext) => args.map((a) => (typeof a === "function" ? a(ctx) : a));
 /** Arguments known only at run time show as "…", unless they describe themselves (fixtures). */
-const showArg = (a: Arg) => (typeof a !== "function" ? a : a.toString === Function.prototype.toString ? "…" : a.toString());
+const showArg = (a: Arg) =>
+  typeof a !== "function" ? a : a.toString === Function.prototype.toString ? "…" : a.toString();
 const labelOf = (tool: string, args: Arg[]) => [tool, ...args.map(showArg)].join(" ");
 
 /** `helm …` in the scenario's namespace with the Helm version under test. */
@@ -97,14 +98,17 @@ export function cancel(action: Action, options: CancelOptions): Action {
 }
 
 /** A fixture path argument, shown in prose as `./<relative>`. */
-export const fixture = (relative: string): Arg => Object.assign((ctx: ActionContext) => ctx.fixture(relative), { toString: () => `./${relative}` });
+export const fixture = (relative: string): Arg =>
+  Object.assign((ctx: ActionContext) => ctx.fixture(relative), { toString: () => `./${relative}` });
 
 /** A per-run variable argument, e.g. `var_("nodePort")`. */
-export const fromVar = (name: string, render: (v: string | number) => string = String): Arg => (ctx) => {
-  const v = ctx.vars[name];
-  if (v === undefined) throw new Error(`scenario variable "${name}" is not set`);
-  return render(v);
-};
+export const fromVar =
+  (name: string, render: (v: string | number) => string = String): Arg =>
+  (ctx) => {
+    const v = ctx.vars[name];
+    if (v === undefined) throw new Error(`scenario variable "${name}" is not set`);
+    return render(v);
+  };
 
 /** What the write-up says happened at this step (the Helm 2.16 / Helmfile 0.106 baseline). */
 export interface Documented {

@@ -48,9 +48,11 @@ export interface Selector {
 export function selects(selector: Selector | undefined, target: Target): boolean {
   if (!selector) return true;
   if (selector.driver && !([selector.driver].flat() as Driver[]).includes(target.driver)) return false;
-  if (selector.style && !(target.style && ([selector.style].flat() as HelmfileStyle[]).includes(target.style))) return false;
+  if (selector.style && !(target.style && ([selector.style].flat() as HelmfileStyle[]).includes(target.style)))
+    return false;
   if (selector.helm && !semver.satisfies(target.helm, selector.helm, { includePrerelease: true })) return false;
-  if (selector.helmTo && !semver.satisfies(target.helmTo ?? target.helm, selector.helmTo, { includePrerelease: true })) return false;
+  if (selector.helmTo && !semver.satisfies(target.helmTo ?? target.helm, selector.helmTo, { includePrerelease: true }))
+    return false;
   if (selector.helmfile) {
     if (!target.helmfile) return false;
     if (!semver.satisfies(target.helmfile, selector.helmfile, { includePrerelease: true })) return false;
@@ -127,7 +129,9 @@ export function targetsFor(
           if (!helmfileSupports(helmfile, helm)) continue;
           for (const style of styles) {
             const unavailable = style === "apply" ? applyUnusable?.(helm) : undefined;
-            targets.push(unavailable ? { driver, helm, helmfile, style, unavailable } : { driver, helm, helmfile, style });
+            targets.push(
+              unavailable ? { driver, helm, helmfile, style, unavailable } : { driver, helm, helmfile, style },
+            );
           }
         }
     }
@@ -135,12 +139,18 @@ export function targetsFor(
   // Flux: one target, helm-controller's version; keyed by the Helm library it embeds.
   if (drivers.includes("flux")) {
     const flux = pins().flux;
-    targets.push({ driver: "flux", helm: flux.helmLibrary, flux: flux.helmController.version.replace(/^v/, ""), ...(fluxUnavailable ? { unavailable: fluxUnavailable } : {}) });
+    targets.push({
+      driver: "flux",
+      helm: flux.helmLibrary,
+      flux: flux.helmController.version.replace(/^v/, ""),
+      ...(fluxUnavailable ? { unavailable: fluxUnavailable } : {}),
+    });
   }
   // Migration targets: installed with each Helm 3, then driven with each Helm 4 (the path every team takes).
   if (migrations && drivers.includes("helm")) {
     for (const from of versions.helmVersions.filter((v) => semver.major(v) === 3)) {
-      for (const to of versions.helmVersions.filter((v) => semver.major(v) >= 4)) targets.push({ driver: "helm", helm: from, helmTo: to });
+      for (const to of versions.helmVersions.filter((v) => semver.major(v) >= 4))
+        targets.push({ driver: "helm", helm: from, helmTo: to });
     }
   }
   return targets;

@@ -1,6 +1,15 @@
 import semver from "semver";
 import type { Rendered } from "../sources/rendered.ts";
-import { fieldOwnership, object, refusesUpgrade, release, resources, succeeds, type Check, type ReleaseExpectation } from "./checks.ts";
+import {
+  fieldOwnership,
+  object,
+  refusesUpgrade,
+  release,
+  resources,
+  succeeds,
+  type Check,
+  type ReleaseExpectation,
+} from "./checks.ts";
 import { defineScenario, type ScenarioSpec } from "./scenario.ts";
 import { helm, helmTo, kubectl, step, type Step } from "./step.ts";
 
@@ -53,8 +62,10 @@ const chartLabel = (c: ChartVersionPlan) => `${c.name}-${c.version}`;
 /** Every object a version renders: the selector's exact set, and each unlabelled object by name. */
 function objectsOf(c: ChartVersionPlan): Check[] {
   const checks: Check[] = [];
-  if (Object.keys(c.rendered.objects).length) checks.push(resources(c.rendered.objects, { selector: c.rendered.selector }));
-  for (const ref of c.rendered.unlabelled) checks.push(object(ref).matches({ metadata: { name: ref.slice(ref.indexOf("/") + 1) } }));
+  if (Object.keys(c.rendered.objects).length)
+    checks.push(resources(c.rendered.objects, { selector: c.rendered.selector }));
+  for (const ref of c.rendered.unlabelled)
+    checks.push(object(ref).matches({ metadata: { name: ref.slice(ref.indexOf("/") + 1) } }));
   return checks;
 }
 
@@ -64,7 +75,10 @@ function releaseAt(chart: ChartVersionPlan, ...statuses: string[]): Check {
   return release({ revision: statuses.length, status: statuses.at(-1), history, chart: chartLabel(chart) });
 }
 
-function baseScenario(plan: UpgradeCheckPlan, kind: string): Pick<ScenarioSpec, "id" | "source" | "release" | "selector" | "migrations"> {
+function baseScenario(
+  plan: UpgradeCheckPlan,
+  kind: string,
+): Pick<ScenarioSpec, "id" | "source" | "release" | "selector" | "migrations"> {
   return {
     id: `${kind}-${plan.next.name}-${plan.caseId}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-"),
     source: { file: plan.next.origin, section: `upgrade from ${plan.previous.origin}, ${plan.caseLabel}` },
@@ -88,7 +102,11 @@ export function upgradeCheckScenario(plan: UpgradeCheckPlan): ScenarioSpec {
             .expect(succeeds()),
         ]
       : [];
-  const clean = (revision: number, c: ChartVersionPlan) => ({ outcome: "succeeds" as const, release: `${rel} r${revision} deployed, chart ${chartLabel(c)}`, resources: `what ${c.version} renders` });
+  const clean = (revision: number, c: ChartVersionPlan) => ({
+    outcome: "succeeds" as const,
+    release: `${rel} r${revision} deployed, chart ${chartLabel(c)}`,
+    resources: `what ${c.version} renders`,
+  });
   const steps: Step[] = [
     step(`Install the previous version, ${prev.origin}, and wait until it is ready`)
       .does(helm("install", rel, prev.path, ...values, ...wait))
@@ -124,7 +142,14 @@ export function upgradeCheckScenario(plan: UpgradeCheckPlan): ScenarioSpec {
 export function ownershipWorkload(plan: Pick<UpgradeCheckPlan, "previous" | "next">) {
   for (const w of plan.next.rendered.workloads) {
     const before = plan.previous.rendered.workloads.find((p) => p.kind === w.kind && p.name === w.name);
-    if (before) return { kind: w.kind, name: w.name, previous: before.replicas, next: w.replicas, scaled: Math.max(before.replicas, w.replicas) + 1 };
+    if (before)
+      return {
+        kind: w.kind,
+        name: w.name,
+        previous: before.replicas,
+        next: w.replicas,
+        scaled: Math.max(before.replicas, w.replicas) + 1,
+      };
   }
   return undefined;
 }
@@ -153,7 +178,9 @@ export function fieldOwnershipScenario(plan: UpgradeCheckPlan): ScenarioSpec | u
         .documents({ outcome: "succeeds", resources: `${ref} has ${w.scaled} replicas` })
         .expect(succeeds(), object(ref).matches({ spec: { replicas: w.scaled } })),
       step(`Upgrade to ${next.version} (which sets replicas ${w.next}): kept, overwritten, or a conflict?`)
-        .explain("The chart and kubectl both claim spec.replicas. Helm 3 patches only what changed between the old and new manifests; Helm 4 applies server-side and owns the fields it sets.")
+        .explain(
+          "The chart and kubectl both claim spec.replicas. Helm 3 patches only what changed between the old and new manifests; Helm 4 applies server-side and owns the fields it sets.",
+        )
         .does(helmTo("upgrade", rel, next.path, ...values, ...wait))
         .documents({ outcome: "n/a", resources: "observed per version: kept, overwritten, or a conflict" })
         .expect(fieldOwnership(ref, "spec.replicas", replicas)),
@@ -166,8 +193,13 @@ export function fieldOwnershipScenario(plan: UpgradeCheckPlan): ScenarioSpec | u
         .documents({ outcome: "n/a", resources: "observed per version" })
         .expect(
           fieldOwnership(ref, "spec.replicas", replicas).when({ helm: ">=4.0.0-0" }),
-          refusesUpgrade(/forceConflicts enabled when serverSideApply disabled/, "refused: the release applies client-side (installed by Helm 3)").when({ helm: "<4.0.0-0", helmTo: ">=4.0.0-0" }),
-          refusesUpgrade(/unknown flag: --force-conflicts/, "no --force-conflicts in this Helm").when({ helmTo: "<4.0.0-0" }),
+          refusesUpgrade(
+            /forceConflicts enabled when serverSideApply disabled/,
+            "refused: the release applies client-side (installed by Helm 3)",
+          ).when({ helm: "<4.0.0-0", helmTo: ">=4.0.0-0" }),
+          refusesUpgrade(/unknown flag: --force-conflicts/, "no --force-conflicts in this Helm").when({
+            helmTo: "<4.0.0-0",
+          }),
         ),
     ],
   });

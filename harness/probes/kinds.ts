@@ -37,7 +37,9 @@ interface Discovered {
 /** The names a resource answers to, as kubectl accepts them. */
 export function namesOf(d: Discovered): string[] {
   const r = d.resource;
-  const base = [r.name, r.singularName, r.kind.toLowerCase(), ...(r.shortNames ?? [])].filter((n): n is string => Boolean(n));
+  const base = [r.name, r.singularName, r.kind.toLowerCase(), ...(r.shortNames ?? [])].filter((n): n is string =>
+    Boolean(n),
+  );
   return d.group ? [...base, ...base.slice(0, 3).map((n) => `${n}.${d.group}`)] : base;
 }
 
@@ -122,7 +124,14 @@ export class KindResolver {
 
 /** The discovered names nearest to a mistyped one (edit distance), best first. */
 export function closestKinds(name: string, discovered: readonly Discovered[], most = 3): string[] {
-  const names = [...new Set(discovered.filter((d) => !d.resource.name.includes("/")).flatMap((d) => [d.resource.name, d.resource.singularName ?? ""]).filter(Boolean))];
+  const names = [
+    ...new Set(
+      discovered
+        .filter((d) => !d.resource.name.includes("/"))
+        .flatMap((d) => [d.resource.name, d.resource.singularName ?? ""])
+        .filter(Boolean),
+    ),
+  ];
   if (names.length === 0) return [];
   const best = closest(name, names);
   return names

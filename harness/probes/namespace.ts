@@ -47,12 +47,20 @@ export async function deleteNamespaceAndWait(
 
 /** One line: the namespace controller's true conditions with their messages, and the pods left. */
 export function describeStuckNamespace(ns: V1Namespace | undefined, pods: V1Pod[] | undefined): string {
-  const conditions = (ns?.status?.conditions ?? []).filter((c) => c.status === "True").map((c) => `${c.type}: ${c.message ?? c.reason ?? ""}`.trim());
+  const conditions = (ns?.status?.conditions ?? [])
+    .filter((c) => c.status === "True")
+    .map((c) => `${c.type}: ${c.message ?? c.reason ?? ""}`.trim());
   const podLines =
     pods === undefined
       ? ["pods could not be listed"]
-      : pods.map((p) => `pod/${p.metadata?.name} ${podStatus(p)}${p.metadata?.deletionTimestamp ? " (terminating)" : ""}${p.metadata?.finalizers?.length ? ` finalizers ${p.metadata.finalizers.join(",")}` : ""}`);
-  const parts = [conditions.length ? conditions.join("; ") : "the namespace controller reports no condition", podLines.length ? podLines.join(", ") : "no pods left"];
+      : pods.map(
+          (p) =>
+            `pod/${p.metadata?.name} ${podStatus(p)}${p.metadata?.deletionTimestamp ? " (terminating)" : ""}${p.metadata?.finalizers?.length ? ` finalizers ${p.metadata.finalizers.join(",")}` : ""}`,
+        );
+  const parts = [
+    conditions.length ? conditions.join("; ") : "the namespace controller reports no condition",
+    podLines.length ? podLines.join(", ") : "no pods left",
+  ];
   if (ns?.spec?.finalizers?.length) parts.push(`spec.finalizers ${ns.spec.finalizers.join(",")}`);
   return parts.join(" — ");
 }

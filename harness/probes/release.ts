@@ -36,7 +36,11 @@ export function decodeStoredRelease(secret: V1Secret): { apply_method?: string }
 }
 
 export function applyMethodOf(record: { apply_method?: string } | undefined): StoredRevision["applyMethod"] {
-  return record?.apply_method === "ssa" ? "server-side" : record?.apply_method === "csa" ? "client-side" : "client-side (Helm 3: not recorded)";
+  return record?.apply_method === "ssa"
+    ? "server-side"
+    : record?.apply_method === "csa"
+      ? "client-side"
+      : "client-side (Helm 3: not recorded)";
 }
 
 export interface ReleaseState {
@@ -68,7 +72,11 @@ export async function readRelease(runners: ToolRunners, core: CoreV1Api, release
     throw new Error(`helm history failed (exit ${hist.exitCode}): ${hist.stderr.trim()}`);
   }
   const storage = secrets.items
-    .map((s) => ({ revision: Number(s.metadata?.labels?.version), status: s.metadata?.labels?.status ?? "?", applyMethod: applyMethodOf(decodeStoredRelease(s)) }))
+    .map((s) => ({
+      revision: Number(s.metadata?.labels?.version),
+      status: s.metadata?.labels?.status ?? "?",
+      applyMethod: applyMethodOf(decodeStoredRelease(s)),
+    }))
     .sort((a, b) => a.revision - b.revision);
   const fromHelm = history.map((h) => `${h.revision}:${h.status}`).join(",");
   const fromStorage = storage.map((s) => `${s.revision}:${s.status}`).join(",");
@@ -78,7 +86,8 @@ export async function readRelease(runners: ToolRunners, core: CoreV1Api, release
     history,
     current: history.at(-1),
     storage,
-    storageMismatch: fromHelm === fromStorage ? undefined : `helm history says [${fromHelm}] but storage Secrets say [${fromStorage}]`,
+    storageMismatch:
+      fromHelm === fromStorage ? undefined : `helm history says [${fromHelm}] but storage Secrets say [${fromStorage}]`,
   };
 }
 
@@ -86,5 +95,10 @@ export async function readRelease(runners: ToolRunners, core: CoreV1Api, release
 export function describeRelease(state: ReleaseState): string {
   if (!state.exists) return `${state.release}: no release (helm history: not found)`;
   const method = (revision: number) => state.storage.find((s) => s.revision === revision)?.applyMethod;
-  return state.history.map((h) => `r${h.revision} ${h.status} (${h.description}${method(h.revision)?.startsWith("server") ? "; server-side apply" : ""})`).join(" → ");
+  return state.history
+    .map(
+      (h) =>
+        `r${h.revision} ${h.status} (${h.description}${method(h.revision)?.startsWith("server") ? "; server-side apply" : ""})`,
+    )
+    .join(" → ");
 }

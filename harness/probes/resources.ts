@@ -1,4 +1,13 @@
-import { AppsV1Api, BatchV1Api, CoreV1Api, KubernetesObjectApi, VersionApi, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  KubernetesObjectApi,
+  VersionApi,
+  Watch,
+  type KubeConfig,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
 import { collectionPath, KindResolver, type KindInfo } from "./kinds.ts";
 import { REQUEST_TIMEOUT_MS, timedApiClient } from "./requests.ts";
 
@@ -41,7 +50,16 @@ export function kubeClients(kc: KubeConfig, { requestTimeoutMs = REQUEST_TIMEOUT
 }
 
 /** Kinds with a hand-made `kubectl get`-like status; every other kind is listed generically. */
-export const RESOURCE_KINDS = ["serviceaccount", "service", "deployment", "replicaset", "pod", "job", "configmap", "secret"] as const;
+export const RESOURCE_KINDS = [
+  "serviceaccount",
+  "service",
+  "deployment",
+  "replicaset",
+  "pod",
+  "job",
+  "configmap",
+  "secret",
+] as const;
 export type BuiltinKind = (typeof RESOURCE_KINDS)[number];
 /** Any kind name a scenario uses: a built-in one above, or anything discovery resolves. */
 export type ResourceKind = BuiltinKind | (string & {});
@@ -82,7 +100,12 @@ export function requireResolver(kube: Kube): { objects: KubernetesObjectApi; kin
  * label selector. A cluster-scoped object Helm installed for a release in another namespace
  * (`meta.helm.sh/release-namespace`) is not this namespace's and is left out.
  */
-export async function listKind(kube: Kube, namespace: string, kind: ResourceKind, labelSelector?: string): Promise<ResourceRow[]> {
+export async function listKind(
+  kube: Kube,
+  namespace: string,
+  kind: ResourceKind,
+  labelSelector?: string,
+): Promise<ResourceRow[]> {
   if (!isBuiltinKind(kind)) return listAnyKind(kube, namespace, kind, labelSelector);
   const q = { namespace, labelSelector };
   switch (kind) {
@@ -90,29 +113,55 @@ export async function listKind(kube: Kube, namespace: string, kind: ResourceKind
       return (await kube.core.listNamespacedServiceAccount(q)).items.map((o) => row(kind, o, "ServiceAccount"));
     case "service":
       return (await kube.core.listNamespacedService(q)).items.map((o) =>
-        row(kind, o, `${o.spec?.type} ${o.spec?.clusterIP} ${(o.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol}`).join(",")}`),
+        row(
+          kind,
+          o,
+          `${o.spec?.type} ${o.spec?.clusterIP} ${(o.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol}`).join(",")}`,
+        ),
       );
     case "deployment":
       return (await kube.apps.listNamespacedDeployment(q)).items.map((o) =>
-        row(kind, o, `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0} ready, image ${o.spec?.template.spec?.containers[0]?.image}`),
+        row(
+          kind,
+          o,
+          `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0} ready, image ${o.spec?.template.spec?.containers[0]?.image}`,
+        ),
       );
     case "replicaset":
-      return (await kube.apps.listNamespacedReplicaSet(q)).items.map((o) => row(kind, o, `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0} ready`));
+      return (await kube.apps.listNamespacedReplicaSet(q)).items.map((o) =>
+        row(kind, o, `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0} ready`),
+      );
     case "pod":
       return (await kube.core.listNamespacedPod(q)).items.map((o) => row(kind, o, podStatus(o)));
     case "job":
       return (await kube.batch.listNamespacedJob(q)).items.map((o) => row(kind, o, jobStatus(o)));
     case "configmap":
-      return (await kube.core.listNamespacedConfigMap(q)).items.map((o) => row(kind, o, `${Object.keys(o.data ?? {}).length} keys`));
+      return (await kube.core.listNamespacedConfigMap(q)).items.map((o) =>
+        row(kind, o, `${Object.keys(o.data ?? {}).length} keys`),
+      );
     case "secret":
       return (await kube.core.listNamespacedSecret(q)).items.map((o) => row(kind, o, `${o.type}`));
   }
 }
 
-async function listAnyKind(kube: Kube, namespace: string, name: string, labelSelector?: string): Promise<ResourceRow[]> {
+async function listAnyKind(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  labelSelector?: string,
+): Promise<ResourceRow[]> {
   const { objects, kinds } = requireResolver(kube);
   const k = await kinds.resolve(name);
-  const list = await objects.list(k.apiVersion, k.kind, k.namespaced ? namespace : undefined, undefined, undefined, undefined, undefined, labelSelector);
+  const list = await objects.list(
+    k.apiVersion,
+    k.kind,
+    k.namespaced ? namespace : undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    labelSelector,
+  );
   return list.items.filter((o) => ours(k, o, namespace)).map((o) => row(name, o, genericStatus(o)));
 }
 
@@ -124,7 +173,12 @@ function ours(k: KindInfo, o: KubernetesObject, namespace: string): boolean {
 
 type Loose = KubernetesObject & {
   spec?: { replicas?: number };
-  status?: { phase?: string; readyReplicas?: number; replicas?: number; conditions?: { type: string; status: string; reason?: string }[] };
+  status?: {
+    phase?: string;
+    readyReplicas?: number;
+    replicas?: number;
+    conditions?: { type: string; status: string; reason?: string }[];
+  };
 };
 
 /**
@@ -143,8 +197,12 @@ export function genericStatus(o: KubernetesObject): string {
 
 /** A Job's final condition (Complete/Failed with its reason), or how far it got. */
 export function jobStatus(o: import("@kubernetes/client-node").V1Job): string {
-  const c = (o.status?.conditions ?? []).find((x) => x.status === "True" && (x.type === "Failed" || x.type === "Complete"));
-  return c ? `${c.type}${c.reason ? ` (${c.reason})` : ""}` : `running, ${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1} complete`;
+  const c = (o.status?.conditions ?? []).find(
+    (x) => x.status === "True" && (x.type === "Failed" || x.type === "Complete"),
+  );
+  return c
+    ? `${c.type}${c.reason ? ` (${c.reason})` : ""}`
+    : `running, ${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1} complete`;
 }
 
 const API_PATH: Record<BuiltinKind, [group: string, plural: string]> = {
@@ -190,26 +248,28 @@ export function watchKinds(
     const plural = kind;
     current[kind] = new Set();
     void pathOf(kind)
-      .then((collection) => watch.watch(
-        collection,
-        // resourceVersion 0: the initial state from the watch cache, whatever its age. Without
-        // it the apiserver wants its cache as fresh as etcd, and for a kind nothing writes to
-        // (serviceaccounts) answers "Too large resource version" until etcd reports progress.
-        { labelSelector, resourceVersion: "0" },
-        (phase, obj: { metadata?: { name?: string }; message?: string }) => {
-          if (phase === "ERROR") return onError(`watch ${plural}: ${obj?.message ?? "error"}`);
-          const name = obj?.metadata?.name;
-          if (!name) return;
-          if (phase === "DELETED") current[kind]!.delete(name);
-          else if (phase === "ADDED" || phase === "MODIFIED") current[kind]!.add(name);
-          onChange(current, kind);
-        },
-        (err: unknown) => {
-          if (stopped) return;
-          if (err) onError(`watch ${plural}: ${err instanceof Error ? err.message : String(err)}`);
-          setTimeout(() => !stopped && open(kind), 500).unref();
-        },
-      ))
+      .then((collection) =>
+        watch.watch(
+          collection,
+          // resourceVersion 0: the initial state from the watch cache, whatever its age. Without
+          // it the apiserver wants its cache as fresh as etcd, and for a kind nothing writes to
+          // (serviceaccounts) answers "Too large resource version" until etcd reports progress.
+          { labelSelector, resourceVersion: "0" },
+          (phase, obj: { metadata?: { name?: string }; message?: string }) => {
+            if (phase === "ERROR") return onError(`watch ${plural}: ${obj?.message ?? "error"}`);
+            const name = obj?.metadata?.name;
+            if (!name) return;
+            if (phase === "DELETED") current[kind]!.delete(name);
+            else if (phase === "ADDED" || phase === "MODIFIED") current[kind]!.add(name);
+            onChange(current, kind);
+          },
+          (err: unknown) => {
+            if (stopped) return;
+            if (err) onError(`watch ${plural}: ${err instanceof Error ? err.message : String(err)}`);
+            setTimeout(() => !stopped && open(kind), 500).unref();
+          },
+        ),
+      )
       .then((c) => (stopped ? c.abort() : controllers.push(c)))
       .catch((err: unknown) => {
         onError(`watch ${plural}: ${err instanceof Error ? err.message : String(err)}`);
@@ -238,7 +298,14 @@ export function podStatus(p: import("@kubernetes/client-node").V1Pod): string {
 
 export type ResourceSnapshot = { [kind: string]: ResourceRow[] };
 
-export const DEFAULT_SNAPSHOT_KINDS: readonly ResourceKind[] = ["serviceaccount", "service", "deployment", "pod", "job", "configmap"];
+export const DEFAULT_SNAPSHOT_KINDS: readonly ResourceKind[] = [
+  "serviceaccount",
+  "service",
+  "deployment",
+  "pod",
+  "job",
+  "configmap",
+];
 
 /** Everything of the given kinds that carries the selector: the "owned by the release" view. */
 export async function snapshotResources(
@@ -247,7 +314,9 @@ export async function snapshotResources(
   labelSelector: string,
   kinds: readonly ResourceKind[] = DEFAULT_SNAPSHOT_KINDS,
 ): Promise<ResourceSnapshot> {
-  const entries = await Promise.all(kinds.map(async (k) => [k, await listKind(kube, namespace, k, labelSelector)] as const));
+  const entries = await Promise.all(
+    kinds.map(async (k) => [k, await listKind(kube, namespace, k, labelSelector)] as const),
+  );
   return Object.fromEntries(entries);
 }
 
@@ -256,7 +325,9 @@ export function renderSnapshot(snapshot: ResourceSnapshot): string {
   const rows = Object.values(snapshot).flat();
   if (rows.length === 0) return "No resources found.";
   const width = Math.max(...rows.map((r) => `${r.kind}/${r.name}`.length));
-  return rows.map((r) => `${`${r.kind}/${r.name}`.padEnd(width)}  ${r.status}${r.terminating ? " (terminating)" : ""}`).join("\n");
+  return rows
+    .map((r) => `${`${r.kind}/${r.name}`.padEnd(width)}  ${r.status}${r.terminating ? " (terminating)" : ""}`)
+    .join("\n");
 }
 
 /**
@@ -264,7 +335,10 @@ export function renderSnapshot(snapshot: ResourceSnapshot): string {
  * --cleanup-on-fail removed, what an uninstall left behind. Pods are left out (their names
  * change with every rollout).
  */
-export function diffSnapshots(before: ResourceSnapshot | undefined, after: ResourceSnapshot): { added: string[]; removed: string[] } {
+export function diffSnapshots(
+  before: ResourceSnapshot | undefined,
+  after: ResourceSnapshot,
+): { added: string[]; removed: string[] } {
   const names = (s: ResourceSnapshot | undefined) =>
     new Set(
       Object.values(s ?? {})
@@ -288,7 +362,9 @@ export async function deleteClusterScopedLeftovers(kube: Kube, namespace: string
   const deleted: string[] = [];
   for (const k of kube.kinds.resolvedKinds().filter((x) => !x.namespaced)) {
     const list = await objects.list(k.apiVersion, k.kind);
-    for (const o of list.items.filter((x) => x.metadata?.annotations?.["meta.helm.sh/release-namespace"] === namespace)) {
+    for (const o of list.items.filter(
+      (x) => x.metadata?.annotations?.["meta.helm.sh/release-namespace"] === namespace,
+    )) {
       await objects.delete({ apiVersion: k.apiVersion, kind: k.kind, metadata: { name: o.metadata!.name! } });
       deleted.push(`${k.name}/${o.metadata!.name!}`);
     }

@@ -40,6 +40,7 @@ if (isEntryPoint(import.meta.url)) {
   }
   const results = JSON.parse(readFileSync(file, "utf8")) as VitestJson;
   const broken = filesFailedToRun(results);
-  for (const f of broken) console.error(`helmdrill: ${f.name} failed to run${f.message ? `: ${f.message.split("\n")[0]}` : ""}`);
+  for (const f of broken)
+    console.error(`helmdrill: ${f.name} failed to run${f.message ? `: ${f.message.split("\n")[0]}` : ""}`);
   console.log(summaryLine({ ...results, numFailedTests: results.numFailedTests + broken.length }));
 }

@@ -1,5 +1,16 @@
 import { STATUS_TEXT, type Matrix, type MatrixCell, type MatrixRow } from "./model.ts";
-import { CELL_STATES, STATE_WORD, cellDetails, clusterDriftCells, columnTotals, formatDuration, groupByScenario, truncate, type CellStatus, type ScenarioGroup } from "./markdown.ts";
+import {
+  CELL_STATES,
+  STATE_WORD,
+  cellDetails,
+  clusterDriftCells,
+  columnTotals,
+  formatDuration,
+  groupByScenario,
+  truncate,
+  type CellStatus,
+  type ScenarioGroup,
+} from "./markdown.ts";
 
 /**
  * The conformance matrix as ONE self-contained static HTML page: inline CSS, no external
@@ -41,7 +52,8 @@ function renderCell(cell: MatrixCell, column: string, row: MatrixRow): string {
   const { observed, notes } = cellDetails(cell);
   const body = [`<span class="state">${escapeHtml(STATE_WORD[s])}</span>`];
   if (observed) body.push(`<code class="observed">${escapeHtml(truncate(observed))}</code>`);
-  if (notes.length) body.push(`<ul class="notes">${notes.map((n) => `<li>${inlineCode(truncate(n))}</li>`).join("")}</ul>`);
+  if (notes.length)
+    body.push(`<ul class="notes">${notes.map((n) => `<li>${inlineCode(truncate(n))}</li>`).join("")}</ul>`);
   const attrs = [
     `class="cell cell-${s}"`,
     `data-status="${s}"`,
@@ -71,7 +83,12 @@ function baselineCell(documented: string): string {
 const ABSENT: MatrixCell = { status: "absent", drift: [], failures: [] };
 
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "scenario";
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "") || "scenario"
+  );
 }
 
 function countsFor(rows: MatrixRow[], columns: string[]): Record<CellStatus, number> {
@@ -82,7 +99,10 @@ function countsFor(rows: MatrixRow[], columns: string[]): Record<CellStatus, num
 
 function miniCounts(t: Record<CellStatus, number>): string {
   return CELL_STATES.filter((s) => t[s] > 0)
-    .map((s) => `<span class="pill pill-${s}" title="${escapeHtml(STATUS_TEXT[s])}">${t[s]} ${escapeHtml(STATE_WORD[s])}</span>`)
+    .map(
+      (s) =>
+        `<span class="pill pill-${s}" title="${escapeHtml(STATUS_TEXT[s])}">${t[s]} ${escapeHtml(STATE_WORD[s])}</span>`,
+    )
     .join("");
 }
 
@@ -90,7 +110,8 @@ function bar(t: Record<CellStatus, number>): string {
   const total = CELL_STATES.reduce((n, s) => n + t[s], 0);
   if (total === 0) return `<div class="bar"></div>`;
   const segs = CELL_STATES.filter((s) => t[s] > 0).map(
-    (s) => `<span class="seg seg-${s}" style="width:${((100 * t[s]) / total).toFixed(2)}%" title="${t[s]} ${escapeHtml(STATE_WORD[s])}"></span>`,
+    (s) =>
+      `<span class="seg seg-${s}" style="width:${((100 * t[s]) / total).toFixed(2)}%" title="${t[s]} ${escapeHtml(STATE_WORD[s])}"></span>`,
   );
   return `<div class="bar" role="img" aria-label="${escapeHtml(CELL_STATES.map((s) => `${t[s]} ${STATE_WORD[s]}`).join(", "))}">${segs.join("")}</div>`;
 }
@@ -262,10 +283,17 @@ footer { padding: 0 32px 32px; color: var(--muted); font-size: 12px; }
 function renderClusterDrift(matrix: Matrix): string {
   if (!matrix.clusterDrift) return "";
   const items = matrix.clusterDrift.map(
-    (d) => `<li><code>${escapeHtml(d.scenario)}</code> step ${d.step} (${escapeHtml(d.title)}), ${escapeHtml(d.target)}<ul>${clusterDriftCells(d).map((c) => `<li>${escapeHtml(c)}</li>`).join("")}</ul></li>`,
+    (d) =>
+      `<li><code>${escapeHtml(d.scenario)}</code> step ${d.step} (${escapeHtml(d.title)}), ${escapeHtml(d.target)}<ul>${clusterDriftCells(
+        d,
+      )
+        .map((c) => `<li>${escapeHtml(c)}</li>`)
+        .join("")}</ul></li>`,
   );
   return `<section class="cluster-drift"><h2>Differences between clusters</h2>${
-    items.length ? `<ul>${items.join("")}</ul>` : "<p>Every step of every target had the same state and the same error text (first line; the run's namespace and variables named) on each cluster.</p>"
+    items.length
+      ? `<ul>${items.join("")}</ul>`
+      : "<p>Every step of every target had the same state and the same error text (first line; the run's namespace and variables named) on each cluster.</p>"
   }</section>`;
 }
 
@@ -282,16 +310,23 @@ export function renderMatrixHtml(matrix: Matrix, options: MatrixHtmlOptions = {}
     return id;
   });
 
-  const stat = (k: string, v: number | string, cls = "") => `<li${cls ? ` class="${cls}"` : ""}><span class="k">${escapeHtml(k)}</span><span class="v">${escapeHtml(String(v))}</span></li>`;
+  const stat = (k: string, v: number | string, cls = "") =>
+    `<li${cls ? ` class="${cls}"` : ""}><span class="k">${escapeHtml(k)}</span><span class="v">${escapeHtml(String(v))}</span></li>`;
   const summary = [
     stat("Scenarios", groups.length),
     stat("Steps", matrix.rows.length),
     stat("Targets", matrix.columns.length),
     ...CELL_STATES.map((s) => stat(STATE_WORD[s], all[s], `s-${s}`)),
   ].join("");
-  const legend = CELL_STATES.map((s) => `<li><span class="dot dot-${s}"></span><b>${escapeHtml(STATE_WORD[s])}</b> ${escapeHtml(STATUS_TEXT[s])}</li>`).join("");
+  const legend = CELL_STATES.map(
+    (s) =>
+      `<li><span class="dot dot-${s}"></span><b>${escapeHtml(STATE_WORD[s])}</b> ${escapeHtml(STATUS_TEXT[s])}</li>`,
+  ).join("");
   const toc = groups
-    .map((g, i) => `<li><a href="#${ids[i]}">${escapeHtml(g.title)}</a>${miniCounts(countsFor(g.rows, matrix.columns))}</li>`)
+    .map(
+      (g, i) =>
+        `<li><a href="#${ids[i]}">${escapeHtml(g.title)}</a>${miniCounts(countsFor(g.rows, matrix.columns))}</li>`,
+    )
     .join("");
 
   const content =

@@ -37,11 +37,21 @@ export const OUTPUT_LINE_LIMIT = 60;
 
 export function truncate(text: string, limit = CELL_TEXT_LIMIT): string {
   const chars = [...text];
-  return chars.length <= limit ? text : `${chars.slice(0, limit - 1).join("").trimEnd()}…`;
+  return chars.length <= limit
+    ? text
+    : `${chars
+        .slice(0, limit - 1)
+        .join("")
+        .trimEnd()}…`;
 }
 
 export function firstLine(text: string | undefined): string {
-  return (text ?? "").split(/\r?\n/).map((l) => l.trim()).find(Boolean) ?? "";
+  return (
+    (text ?? "")
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find(Boolean) ?? ""
+  );
 }
 
 /** One scenario's rows, in the order the scenario first appears in the matrix, sorted by step. */
@@ -210,7 +220,9 @@ export function renderMatrixMarkdown(matrix: Matrix): string {
       tableRow(["---", "---", ...matrix.columns.map(() => "---")]),
     );
     for (const row of g.rows) {
-      const cells = matrix.columns.map((c) => matrixCell(row.cells[c] ?? { status: "absent", drift: [], failures: [] }));
+      const cells = matrix.columns.map((c) =>
+        matrixCell(row.cells[c] ?? { status: "absent", drift: [], failures: [] }),
+      );
       out.push(tableRow([mixed(`${row.step}. ${row.title}`, true), mixed(row.documented, true), ...cells]));
     }
     out.push("");
@@ -222,19 +234,34 @@ export function renderMatrixMarkdown(matrix: Matrix): string {
 
 /** One line per cell of a step that differs between clusters: "k3s 1.33 ✅ matches (`text`)". */
 export function clusterDriftCells(d: ClusterDrift): string[] {
-  return d.cells.map((c) => `${c.cluster}: ${STATE_ICON[c.status]} ${STATE_WORD[c.status]}${c.observed ? ` — ${truncate(firstLine(c.observed), 200)}` : ""}`);
+  return d.cells.map(
+    (c) =>
+      `${c.cluster}: ${STATE_ICON[c.status]} ${STATE_WORD[c.status]}${c.observed ? ` — ${truncate(firstLine(c.observed), 200)}` : ""}`,
+  );
 }
 
 /** Only when the runs span several clusters: where a target's step behaved differently on them, or that none did. */
 function clusterDriftSection(matrix: Matrix): string[] {
   if (!matrix.clusterDrift) return [];
   const head = ["## Differences between clusters", ""];
-  if (matrix.clusterDrift.length === 0) return [...head, "Every step of every target had the same state and the same error text (first line; the run's namespace and variables named) on each cluster.", ""];
+  if (matrix.clusterDrift.length === 0)
+    return [
+      ...head,
+      "Every step of every target had the same state and the same error text (first line; the run's namespace and variables named) on each cluster.",
+      "",
+    ];
   return [
     ...head,
     `${matrix.clusterDrift.length} step${matrix.clusterDrift.length === 1 ? "" : "s"} of a target behaved differently between clusters (its state, or the first line of its error text with the run's namespace and variables named):`,
     "",
-    ...matrix.clusterDrift.map((d) => `- ${codeSpan(d.scenario)} step ${d.step} (${escapeMarkdown(d.title)}), ${escapeMarkdown(d.target)}: ${clusterDriftCells(d).map((c) => escapeMarkdown(c)).join("; ")}`),
+    ...matrix.clusterDrift.map(
+      (d) =>
+        `- ${codeSpan(d.scenario)} step ${d.step} (${escapeMarkdown(d.title)}), ${escapeMarkdown(d.target)}: ${clusterDriftCells(
+          d,
+        )
+          .map((c) => escapeMarkdown(c))
+          .join("; ")}`,
+    ),
     "",
   ];
 }
@@ -249,7 +276,10 @@ function coverageSection(matrix: Matrix): string[] {
     "Versioned expectations that no pinned version runs, and versions between keyed ranges that no expectation of that kind covers. " +
       "A run on such a version stops at that step with “no expectation for …”; pin the version or widen a range.",
     "",
-    ...findings.map((f) => `- ${codeSpan(f.scenario)} step ${f.step} (${escapeMarkdown(f.stepTitle)}): ${f.kind === "unreached" ? "unreached" : "gap"} — ${escapeMarkdown(f.text)}`),
+    ...findings.map(
+      (f) =>
+        `- ${codeSpan(f.scenario)} step ${f.step} (${escapeMarkdown(f.stepTitle)}): ${f.kind === "unreached" ? "unreached" : "gap"} — ${escapeMarkdown(f.text)}`,
+    ),
     "",
   ];
 }
@@ -275,7 +305,9 @@ function documentedProse(step: StepRecord): string[] {
   if (d.text && !multiLineText) clauses.push(`it printed ${codeSpan(d.text.trim())}`);
   if (d.release) clauses.push(`release ${codeSpan(d.release)}`);
   if (d.resources) clauses.push(`resources: ${escapeMarkdown(d.resources)}`);
-  const lines = [`The write-up saw: ${clauses.length ? clauses.join("; ") : "nothing specific"}${multiLineText ? ", printing:" : "."}`];
+  const lines = [
+    `The write-up saw: ${clauses.length ? clauses.join("; ") : "nothing specific"}${multiLineText ? ", printing:" : "."}`,
+  ];
   if (multiLineText) lines.push("", fenced(d.text!.trim(), "text"));
   return lines;
 }
@@ -289,7 +321,10 @@ function commandBlock(c: CommandRecord): string[] {
 
 function checkLine(c: CheckRecord): string[] {
   const flat = (s: string) => escapeMarkdown(s.trim()).replace(/\r?\n/g, "<br>");
-  const qualifiers = [c.phase === "during" ? "while the command ran" : "", c.when !== "every version" ? c.when : ""].filter(Boolean);
+  const qualifiers = [
+    c.phase === "during" ? "while the command ran" : "",
+    c.when !== "every version" ? c.when : "",
+  ].filter(Boolean);
   const lines = [
     `- [${c.ok ? "x" : " "}] ${flat(c.expected)} — ${flat(c.observed)}${qualifiers.length ? ` _(${escapeMarkdown(qualifiers.join("; "))})_` : ""}`,
   ];
@@ -299,7 +334,8 @@ function checkLine(c: CheckRecord): string[] {
 
 function releaseSection(state: ReleaseState): string[] {
   const heading = `**Release ${codeSpan(state.release)}**`;
-  if (!state.exists) return [heading, "", `No release: ${codeSpan(`helm history ${state.release}`)} reports it not found.`];
+  if (!state.exists)
+    return [heading, "", `No release: ${codeSpan(`helm history ${state.release}`)} reports it not found.`];
   const cur = state.current ?? state.history.at(-1)!;
   const lines = [
     `${heading} — ${codeSpan("helm ls")}: revision ${cur.revision}, ${codeSpan(cur.status.toUpperCase())}, chart ${codeSpan(cur.chart)}`,
@@ -307,7 +343,12 @@ function releaseSection(state: ReleaseState): string[] {
     tableRow(["REVISION", "STATUS", "DESCRIPTION", "APPLIED"]),
     tableRow(["---:", "---", "---", "---"]),
     ...state.history.map((h) =>
-      tableRow([String(h.revision), cellText(h.status), cellText(h.description), cellText(state.storage.find((s) => s.revision === h.revision)?.applyMethod ?? "?")]),
+      tableRow([
+        String(h.revision),
+        cellText(h.status),
+        cellText(h.description),
+        cellText(state.storage.find((s) => s.revision === h.revision)?.applyMethod ?? "?"),
+      ]),
     ),
   ];
   if (state.storageMismatch) lines.push("", `⚠️ ${escapeMarkdown(state.storageMismatch)}`);
@@ -330,13 +371,19 @@ function stepSection(
   }
   if (step.status === "not-run") {
     // A target that cannot run here carries its reason ("not run: …"); otherwise an earlier step failed.
-    const reason = step.problem?.startsWith("not run: ") ? `${escapeMarkdown(step.problem.slice("not run: ".length))}.` : "an earlier step failed, so this step was skipped.";
+    const reason = step.problem?.startsWith("not run: ")
+      ? `${escapeMarkdown(step.problem.slice("not run: ".length))}.`
+      : "an earlier step failed, so this step was skipped.";
     out.push(`${STATE_ICON["not-run"]} Not run: ${reason}`);
     if (step.action) out.push("", `It would have run ${codeSpan(step.action)}.`);
     return out;
   }
   // The explanation is the scenario author's own Markdown: only raw HTML is neutralised.
-  if (step.explanation) out.push(mixed(step.explanation.trim(), false, (t) => t.replace(/</g, "\\<")), "");
+  if (step.explanation)
+    out.push(
+      mixed(step.explanation.trim(), false, (t) => t.replace(/</g, "\\<")),
+      "",
+    );
   out.push(...documentedProse(step), "");
   const result = stepResultText({ ...step, status: state });
   out.push(`**Result:** ${stateLabel(state)} — ${result} (${formatDuration(step.durationMs)})`, "");
@@ -357,14 +404,24 @@ function stepSection(
     out.push("**Resources owned by the release**", "", fenced(renderSnapshot(step.resources), "text"), "");
     const { added, removed } = diffSnapshots(previous, step.resources);
     if (added.length || removed.length) {
-      out.push(`**Changed by this step:** ${[...added.map((n) => `+ ${codeSpan(n)}`), ...removed.map((n) => `− ${codeSpan(n)}`)].join(", ")}`, "");
+      out.push(
+        `**Changed by this step:** ${[...added.map((n) => `+ ${codeSpan(n)}`), ...removed.map((n) => `− ${codeSpan(n)}`)].join(", ")}`,
+        "",
+      );
     }
-  }
-  else out.push("_Resources were not captured._", "");
+  } else out.push("_Resources were not captured._", "");
 
   for (const c of step.collected ?? []) {
     const head = c.argv ? `$ ${renderArgv(c.argv)}` : c.label;
-    out.push("<details>", `<summary>Collected on failure: ${escapeMarkdown(c.label)}</summary>`, "", fenced(`${head}\n${c.output}${c.exitCode ? `\n(exit ${c.exitCode})` : ""}`, "console"), "", "</details>", "");
+    out.push(
+      "<details>",
+      `<summary>Collected on failure: ${escapeMarkdown(c.label)}</summary>`,
+      "",
+      fenced(`${head}\n${c.output}${c.exitCode ? `\n(exit ${c.exitCode})` : ""}`, "console"),
+      "",
+      "</details>",
+      "",
+    );
   }
   if (step.diagnostics) {
     out.push("<details>", "<summary>Diagnostics</summary>", "", fenced(step.diagnostics, "text"), "", "</details>", "");

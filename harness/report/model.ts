@@ -96,7 +96,11 @@ export function columnLabel(run: Pick<ScenarioRun, "targetLabel" | "clusterLabel
  * instead of their values: those differ between any two runs, not between clusters.
  */
 export function comparableText(text: string | undefined, vars: Record<string, unknown> = {}): string {
-  let line = (text ?? "").split("\n").map((l) => l.trim()).find(Boolean) ?? "";
+  let line =
+    (text ?? "")
+      .split("\n")
+      .map((l) => l.trim())
+      .find(Boolean) ?? "";
   line = line.replace(/\bhd-[a-z0-9-]+-[0-9a-f]{6}\b/g, "<namespace>");
   for (const [name, value] of Object.entries(vars)) {
     const v = String(value);
@@ -118,14 +122,17 @@ export function documentedText(d: Documented | undefined): string {
 /** Orders columns helm-first by version, then helmfile variants. */
 function columnOrder(a: string, b: string): number {
   // helm columns, then migration columns ("helm 3.17.3 → 4.1.4"), then helmfile, then flux columns.
-  const key = (s: string) => [s.startsWith("flux") ? 3 : s.startsWith("helmfile") ? 2 : s.includes("→") ? 1 : 0, s] as const;
+  const key = (s: string) =>
+    [s.startsWith("flux") ? 3 : s.startsWith("helmfile") ? 2 : s.includes("→") ? 1 : 0, s] as const;
   const [ka, kb] = [key(a), key(b)];
   return ka[0] - kb[0] || ka[1].localeCompare(kb[1], undefined, { numeric: true });
 }
 
 /** `order`: scenario ids in catalogue order (others follow alphabetically). */
 export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readonly string[] = []): Matrix {
-  const clusterLabels = [...new Set(runs.flatMap((r) => (r.clusterLabel ? [r.clusterLabel] : [])))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  const clusterLabels = [...new Set(runs.flatMap((r) => (r.clusterLabel ? [r.clusterLabel] : [])))].sort((a, b) =>
+    a.localeCompare(b, undefined, { numeric: true }),
+  );
   const multiCluster = clusterLabels.length > 1;
   const column = (r: ScenarioRun) => columnLabel(r, multiCluster);
   const columns = [...new Set(runs.map(column))].sort(columnOrder);
@@ -158,13 +165,17 @@ export function buildMatrix(runs: ScenarioRun[], baseline: string, order: readon
           ...s.checks.filter((c) => !c.ok).map((c) => `expected ${c.expected}; observed ${c.observed}`),
         ],
         ...appliedBy(s.release),
-        ...(s.checks.some((c) => c.finding) ? { findings: s.checks.flatMap((c) => (c.finding ? [c.finding] : [])) } : {}),
+        ...(s.checks.some((c) => c.finding)
+          ? { findings: s.checks.flatMap((c) => (c.finding ? [c.finding] : [])) }
+          : {}),
       };
     }
   }
   const rank = (id: string) => (order.includes(id) ? order.indexOf(id) : order.length);
   const sorted = [...rows.values()].sort(
-    (a, b) => rank(a.scenario) - rank(b.scenario) || (a.scenario < b.scenario ? -1 : a.scenario > b.scenario ? 1 : a.step - b.step),
+    (a, b) =>
+      rank(a.scenario) - rank(b.scenario) ||
+      (a.scenario < b.scenario ? -1 : a.scenario > b.scenario ? 1 : a.step - b.step),
   );
   for (const row of sorted) for (const c of columns) row.cells[c] ??= { status: "absent", drift: [], failures: [] };
   const totals: Matrix["totals"] = {};
@@ -206,7 +217,8 @@ function clusterDrift(rows: MatrixRow[], runs: ScenarioRun[], clusterLabels: str
         return [{ cluster, status: cell.status, ...(cell.observed ? { observed: cell.observed } : {}) }];
       });
       if (cells.length < 2) continue;
-      const text = (c: (typeof cells)[number]) => comparableText(c.observed, varsOf.get(`${row.scenario}#${target} · ${c.cluster}`));
+      const text = (c: (typeof cells)[number]) =>
+        comparableText(c.observed, varsOf.get(`${row.scenario}#${target} · ${c.cluster}`));
       const same = cells.every((c) => c.status === cells[0]!.status && text(c) === text(cells[0]!));
       if (!same) out.push({ scenario: row.scenario, step: row.step, title: row.title, target, cells });
     }
@@ -262,6 +274,7 @@ export const STATUS_TEXT: Record<MatrixCell["status"], string> = {
 export function stepResultText(step: { status: MatrixCell["status"]; documented?: unknown }): string {
   if (step.documented) return STATUS_TEXT[step.status];
   if (step.status === "matches") return "matches the scenario's expectations (not in the write-up)";
-  if (step.status === "differs") return "differs from the scenario's first expectation (expected drift; not in the write-up)";
+  if (step.status === "differs")
+    return "differs from the scenario's first expectation (expected drift; not in the write-up)";
   return STATUS_TEXT[step.status];
 }

@@ -40,7 +40,11 @@ export function baselineLabel(projectBaseline?: string): string {
   return projectBaseline ?? `write-up (Helm ${p.baseline.helm} / Helmfile ${p.baseline.helmfile})`;
 }
 
-export function writeReports({ runs, coverage }: CollectedRuns, reportsDir: string, baseline = baselineLabel()): string[] {
+export function writeReports(
+  { runs, coverage }: CollectedRuns,
+  reportsDir: string,
+  baseline = baselineLabel(),
+): string[] {
   const matrix = buildMatrix(runs, baseline, [...new Set(runs.map((r) => r.scenario))]);
   matrix.coverage = coverage;
   mkdirSync(reportsDir, { recursive: true });
@@ -59,8 +63,10 @@ export function writeReports({ runs, coverage }: CollectedRuns, reportsDir: stri
   rmSync(path.join(reportsDir, "transcripts"), { recursive: true, force: true });
   // Runs on several clusters: one transcript per target and cluster ("h3173-k3s-1-33.md").
   const multiCluster = new Set(runs.map((r) => r.clusterLabel)).size > 1;
-  const clusterSlug = (r: ScenarioRun) => (multiCluster && r.clusterLabel ? `-${r.clusterLabel.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}` : "");
-  for (const run of runs) write(`transcripts/${run.scenario}/${targetSlug(run.target)}${clusterSlug(run)}.md`, renderTranscript(run));
+  const clusterSlug = (r: ScenarioRun) =>
+    multiCluster && r.clusterLabel ? `-${r.clusterLabel.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}` : "";
+  for (const run of runs)
+    write(`transcripts/${run.scenario}/${targetSlug(run.target)}${clusterSlug(run)}.md`, renderTranscript(run));
   return written;
 }
 

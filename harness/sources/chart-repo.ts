@@ -53,7 +53,12 @@ export function readIndex(dir: string): ChartEntry[] {
   const index = parseYaml(readFileSync(path.join(dir, "index.yaml"), "utf8")) as IndexFile;
   return Object.values(index.entries ?? {})
     .flat()
-    .map((e) => ({ name: e.name, version: e.version, appVersion: e.appVersion, file: path.basename(e.urls?.[0] ?? `${e.name}-${e.version}.tgz`) }));
+    .map((e) => ({
+      name: e.name,
+      version: e.version,
+      appVersion: e.appVersion,
+      file: path.basename(e.urls?.[0] ?? `${e.name}-${e.version}.tgz`),
+    }));
 }
 
 export async function serveChartRepository(options: ChartRepositoryOptions): Promise<ChartRepository> {
@@ -86,7 +91,10 @@ export async function serveChartRepository(options: ChartRepositoryOptions): Pro
     });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    throw new HelmdrillError(`the chart repository could not listen on ${listenHost}:${options.port ?? 0}`, (error as Error).message);
+    throw new HelmdrillError(
+      `the chart repository could not listen on ${listenHost}:${options.port ?? 0}`,
+      (error as Error).message,
+    );
   }
   const port = (server.address() as AddressInfo).port;
   const advertise = options.advertiseHost ?? (listenHost === "0.0.0.0" ? "127.0.0.1" : listenHost);
@@ -96,18 +104,28 @@ export async function serveChartRepository(options: ChartRepositoryOptions): Pro
   const add = async (chart: string): Promise<ChartEntry[]> => {
     if (!existsSync(chart)) throw new HelmdrillError(`chart ${chart} does not exist`);
     if (statSync(chart).isDirectory()) {
-      await runChecked([options.helm, "package", chart, "--destination", dir], { what: `helm package ${chart}`, timeoutMs: 120_000 });
+      await runChecked([options.helm, "package", chart, "--destination", dir], {
+        what: `helm package ${chart}`,
+        timeoutMs: 120_000,
+      });
     } else {
       copyFileSync(chart, path.join(dir, path.basename(chart)));
     }
-    await runChecked([options.helm, "repo", "index", dir, "--url", url], { what: "helm repo index", timeoutMs: 120_000 });
+    await runChecked([options.helm, "repo", "index", dir, "--url", url], {
+      what: "helm repo index",
+      timeoutMs: 120_000,
+    });
     entries = readIndex(dir);
     return entries;
   };
 
   try {
     for (const chart of options.charts) await add(chart);
-    if (options.charts.length === 0) await runChecked([options.helm, "repo", "index", dir, "--url", url], { what: "helm repo index", timeoutMs: 120_000 });
+    if (options.charts.length === 0)
+      await runChecked([options.helm, "repo", "index", dir, "--url", url], {
+        what: "helm repo index",
+        timeoutMs: 120_000,
+      });
     entries = readIndex(dir);
   } catch (error) {
     await close();

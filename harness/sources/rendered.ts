@@ -21,8 +21,18 @@ export const MANAGED_BY = "app.kubernetes.io/managed-by";
 export const HELM_OWNED = `${MANAGED_BY}=Helm`;
 
 const CLUSTER_SCOPED = new Set([
-  "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume", "StorageClass", "PriorityClass",
-  "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService", "IngressClass", "RuntimeClass",
+  "Namespace",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "CustomResourceDefinition",
+  "PersistentVolume",
+  "StorageClass",
+  "PriorityClass",
+  "ValidatingWebhookConfiguration",
+  "MutatingWebhookConfiguration",
+  "APIService",
+  "IngressClass",
+  "RuntimeClass",
 ]);
 
 /** `app.kubernetes.io/instance=<release>`, then `managed-by=Helm`: the labels charts commonly put on every object. */
@@ -40,18 +50,35 @@ export function summarizeRendered(manifests: string, selectors: readonly string[
   const tests: string[] = [];
   const unlabelled: string[] = [];
   const workloads: Rendered["workloads"] = [];
-  const collectImages = (podSpec: { containers?: { image?: string }[]; initContainers?: { image?: string }[] } | undefined) => {
-    for (const c of [...(podSpec?.containers ?? []), ...(podSpec?.initContainers ?? [])]) if (c.image) images.add(c.image);
+  const collectImages = (
+    podSpec: { containers?: { image?: string }[]; initContainers?: { image?: string }[] } | undefined,
+  ) => {
+    for (const c of [...(podSpec?.containers ?? []), ...(podSpec?.initContainers ?? [])])
+      if (c.image) images.add(c.image);
   };
   for (const doc of YAML.parseAllDocuments(manifests)) {
-    const o = doc.toJS() as { kind?: string; metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> }; spec?: Record<string, any> } | null;
+    const o = doc.toJS() as {
+      kind?: string;
+      metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+      spec?: Record<string, any>;
+    } | null;
     if (!o?.kind || !o.metadata?.name) continue;
-    collectImages(o.kind === "Pod" ? o.spec : o.kind === "CronJob" ? o.spec?.jobTemplate?.spec?.template?.spec : o.spec?.template?.spec);
+    collectImages(
+      o.kind === "Pod"
+        ? o.spec
+        : o.kind === "CronJob"
+          ? o.spec?.jobTemplate?.spec?.template?.spec
+          : o.spec?.template?.spec,
+    );
     const hook = o.metadata.annotations?.["helm.sh/hook"];
     if (hook?.split(",").some((h) => h.trim().startsWith("test"))) tests.push(`${o.kind}/${o.metadata.name}`);
     if (hook) continue;
     if (o.kind === "Deployment" || o.kind === "StatefulSet") {
-      workloads.push({ kind: o.kind.toLowerCase() as "deployment" | "statefulset", name: o.metadata.name, replicas: Number(o.spec?.replicas ?? 1) });
+      workloads.push({
+        kind: o.kind.toLowerCase() as "deployment" | "statefulset",
+        name: o.metadata.name,
+        replicas: Number(o.spec?.replicas ?? 1),
+      });
     }
     if (CLUSTER_SCOPED.has(o.kind)) {
       clusterScoped.push(`${o.kind}/${o.metadata.name}`);
@@ -63,13 +90,19 @@ export function summarizeRendered(manifests: string, selectors: readonly string[
     const [key, value] = selector.split("=") as [string, string];
     return (o: (typeof labelled)[number]) => o.labels[key] === value;
   };
-  const selector = selectors.reduce((best, s) => (labelled.filter(finds(s)).length > labelled.filter(finds(best)).length ? s : best), selectors[0] ?? HELM_OWNED);
+  const selector = selectors.reduce(
+    (best, s) => (labelled.filter(finds(s)).length > labelled.filter(finds(best)).length ? s : best),
+    selectors[0] ?? HELM_OWNED,
+  );
   const objects: Record<string, string[]> = {};
   for (const o of labelled) {
     if (finds(selector)(o)) (objects[o.kind] ??= []).push(o.name);
     else unlabelled.push(`${o.kind}/${o.name}`);
   }
-  const sorted = Object.fromEntries(Object.keys(objects).sort().map((k) => [k, objects[k]!.sort()]));
+  const sorted = Object.fromEntries(
+    Object.keys(objects)
+      .sort()
+      .map((k) => [k, objects[k]!.sort()]),
+  );
   return { objects: sorted, selector, unlabelled, clusterScoped, images: [...images].sort(), tests, workloads };
 }
-

@@ -1,6 +1,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { scratchDir, scratchRootFor } from "../util/scratch.ts";
@@ -21,7 +31,10 @@ import { observedText, poll } from "../util/poll.ts";
  */
 export type FluxComponent = "helmController" | "sourceController";
 const COMPONENTS: FluxComponent[] = ["sourceController", "helmController"];
-const BINARY: Record<FluxComponent, string> = { helmController: "helm-controller", sourceController: "source-controller" };
+const BINARY: Record<FluxComponent, string> = {
+  helmController: "helm-controller",
+  sourceController: "source-controller",
+};
 
 export interface FluxInstall {
   /** "helm-controller 1.4.0": the column label's part. */
@@ -38,7 +51,13 @@ export const fluxLabel = (): string => `helm-controller ${versionOf(pins().flux.
 function paths(cacheDir: string, component: FluxComponent) {
   const pin = pins().flux[component];
   const root = path.join(cacheDir, "tools", "flux", BINARY[component], versionOf(pin));
-  return { pin, root, binary: path.join(root, BINARY[component]), crds: path.join(root, "crds"), failed: path.join(root, "FAILED") };
+  return {
+    pin,
+    root,
+    binary: path.join(root, BINARY[component]),
+    crds: path.join(root, "crds"),
+    failed: path.join(root, "FAILED"),
+  };
 }
 
 /** Idempotent: builds the controllers that are missing. Returns a summary; a failure is recorded, not thrown. */
@@ -61,7 +80,13 @@ async function installLocked(cacheDir: string, progress: (m: string) => void): P
     if (existsSync(p.binary) && existsSync(p.crds)) continue;
     const stage = scratchDir(`flux-${BINARY[component]}`);
     try {
-      const src = await goBuildInModule(cacheDir, p.pin, path.join(stage, BINARY[component]), p.pin.ldflags ?? "-s -w", progress);
+      const src = await goBuildInModule(
+        cacheDir,
+        p.pin,
+        path.join(stage, BINARY[component]),
+        p.pin.ldflags ?? "-s -w",
+        progress,
+      );
       cpSync(path.join(src, p.pin.crds), path.join(stage, "crds"), { recursive: true });
       rmSync(p.root, { recursive: true, force: true });
       mkdirSync(path.dirname(p.root), { recursive: true });
@@ -69,7 +94,10 @@ async function installLocked(cacheDir: string, progress: (m: string) => void): P
       built.push(`${BINARY[component]} ${versionOf(p.pin)}`);
     } catch (error) {
       rmSync(stage, { recursive: true, force: true });
-      const message = error instanceof Error ? `${error.message}${"hint" in error && error.hint ? `\n${String(error.hint)}` : ""}` : String(error);
+      const message =
+        error instanceof Error
+          ? `${error.message}${"hint" in error && error.hint ? `\n${String(error.hint)}` : ""}`
+          : String(error);
       const detail = `building ${BINARY[component]} ${versionOf(p.pin)} (${p.pin.module}@${p.pin.version}) failed: ${tail(message, 12)}`;
       mkdirSync(p.root, { recursive: true });
       writeFileSync(p.failed, `${detail}\n`);
@@ -87,7 +115,11 @@ export function resolveFlux(cacheDir: string): FluxInstall {
   for (const component of COMPONENTS) {
     const p = paths(cacheDir, component);
     if (existsSync(p.failed)) return { version, unavailable: readFileSync(p.failed, "utf8").trim() };
-    if (!existsSync(p.binary)) return { version, unavailable: `${BINARY[component]} ${versionOf(p.pin)} is not provisioned (run \`npm run provision\`)` };
+    if (!existsSync(p.binary))
+      return {
+        version,
+        unavailable: `${BINARY[component]} ${versionOf(p.pin)} is not provisioned (run \`npm run provision\`)`,
+      };
     binaries[component] = p.binary;
     crdDirs.push(p.crds);
   }
@@ -145,7 +177,10 @@ function crdText(c: CrdState): string {
 }
 
 async function readCrds(kubectl: string, kubeconfigPath: string, files: string[]): Promise<CrdState[]> {
-  const r = await run([kubectl, "get", ...files.flatMap((f) => ["-f", f]), "-o", "json"], { env: { KUBECONFIG: kubeconfigPath }, timeoutMs: 30_000 });
+  const r = await run([kubectl, "get", ...files.flatMap((f) => ["-f", f]), "-o", "json"], {
+    env: { KUBECONFIG: kubeconfigPath },
+    timeoutMs: 30_000,
+  });
   if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `kubectl get exited ${r.exitCode}`);
   return crdStates(JSON.parse(r.stdout));
 }
@@ -162,11 +197,23 @@ export interface StartedFlux extends AsyncDisposable {
  * helm-controller. Waits until both answer /readyz; otherwise stops them and names the component
  * with its last log lines.
  */
-export async function startFlux(o: { flux: FluxInstall; kubectl: string; kubeconfigPath: string; namespace: string; runId: string }): Promise<StartedFlux> {
-  if (!o.flux.binaries || !o.flux.crdDirs) throw new HelmdrillError(`flux is not available: ${o.flux.unavailable ?? "not provisioned"}`);
+export async function startFlux(o: {
+  flux: FluxInstall;
+  kubectl: string;
+  kubeconfigPath: string;
+  namespace: string;
+  runId: string;
+}): Promise<StartedFlux> {
+  if (!o.flux.binaries || !o.flux.crdDirs)
+    throw new HelmdrillError(`flux is not available: ${o.flux.unavailable ?? "not provisioned"}`);
   for (const dir of o.flux.crdDirs) {
-    const files = readdirSync(dir).filter((f) => f.endsWith(".yaml")).map((f) => path.join(dir, f));
-    const r = await run([o.kubectl, "apply", "--server-side", "--force-conflicts", ...files.flatMap((f) => ["-f", f])], { env: { KUBECONFIG: o.kubeconfigPath }, timeoutMs: 120_000 });
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(".yaml"))
+      .map((f) => path.join(dir, f));
+    const r = await run(
+      [o.kubectl, "apply", "--server-side", "--force-conflicts", ...files.flatMap((f) => ["-f", f])],
+      { env: { KUBECONFIG: o.kubeconfigPath }, timeoutMs: 120_000 },
+    );
     if (r.exitCode !== 0) throw new HelmdrillError(`the Flux CRDs (${dir}) could not be applied`, r.stderr.trim());
     // A controller that starts before its kinds are served exits at once ("no matches for kind"):
     // seen in CI when a run applied them first, under load. A read-only poll of the CRD objects,
@@ -182,7 +229,9 @@ export async function startFlux(o: { flux: FluxInstall; kubectl: string; kubecon
       { timeoutMs: CRD_ESTABLISHED_TIMEOUT_MS, intervalMs: 1000 },
     );
     if (!established.ok) {
-      throw new HelmdrillError(`the Flux CRDs (${dir}) were not established in ${CRD_ESTABLISHED_TIMEOUT_MS / 1000} s: ${observedText(established, (crds) => crds.map(crdText).join("; "))}`);
+      throw new HelmdrillError(
+        `the Flux CRDs (${dir}) were not established in ${CRD_ESTABLISHED_TIMEOUT_MS / 1000} s: ${observedText(established, (crds) => crds.map(crdText).join("; "))}`,
+      );
     }
   }
   const { kubeconfigPath, namespace, runId } = o;
@@ -339,7 +388,11 @@ export async function startControllers(o: ControllerOptions): Promise<StartedFlu
       if (result.state === "port in use" && n < PORT_ATTEMPTS) continue;
       const why = result.state === "port in use" ? `its ports were taken ${n} times over` : result.why;
       // The controller's own last error line belongs in the one message a test or the CLI shows.
-      const lastError = r.log.split("\n").filter((l) => /error/i.test(l)).at(-1)?.trim();
+      const lastError = r.log
+        .split("\n")
+        .filter((l) => /error/i.test(l))
+        .at(-1)
+        ?.trim();
       throw new HelmdrillError(
         `flux ${BINARY[component]} could not start (${why})${lastError ? `: ${lastError.slice(0, 400)}` : ""}`,
         `its last log lines:\n${tail(r.log, 15)}`,

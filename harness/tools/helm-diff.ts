@@ -45,7 +45,8 @@ export function pluginYaml(version: string): string {
   return YAML.stringify(manifest, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" });
 }
 
-export type HelmDiffInstall = { outcome: "cached" | "installed"; detail: string } | { outcome: "failed"; detail: string };
+export type HelmDiffInstall =
+  { outcome: "cached" | "installed"; detail: string } | { outcome: "failed"; detail: string };
 
 /**
  * Idempotent. A failed build does not stop provisioning: it is recorded (FAILED beside the
@@ -81,7 +82,10 @@ async function installLocked(
     rmSync(p.failed, { force: true });
     return { outcome: "installed", detail: `helm-diff ${version} (${pin.module}@${pin.version})` };
   } catch (error) {
-    const message = error instanceof Error ? `${error.message}${"hint" in error && error.hint ? `\n${String(error.hint)}` : ""}` : String(error);
+    const message =
+      error instanceof Error
+        ? `${error.message}${"hint" in error && error.hint ? `\n${String(error.hint)}` : ""}`
+        : String(error);
     return fail(p.failed, `building helm-diff ${version} (${pin.module}@${pin.version}) failed: ${tail(message, 12)}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -114,18 +118,28 @@ export function linkHelmDiff(helmHome: string, plugin: HelmDiffPlugin): void {
  * Why this Helm version cannot use the plugin, or undefined when it can: outside the pinned
  * supportsHelm range, or Helm refuses to load it (Helm's own message, as printed).
  */
-export async function helmDiffUnusable(helmBinary: string, helmVersion: string, plugin: HelmDiffPlugin): Promise<string | undefined> {
+export async function helmDiffUnusable(
+  helmBinary: string,
+  helmVersion: string,
+  plugin: HelmDiffPlugin,
+): Promise<string | undefined> {
   if (plugin.unavailable) return plugin.unavailable;
   const range = pins().helmDiff[plugin.version]?.supportsHelm;
-  if (range && !semver.satisfies(helmVersion, range)) return `helm-diff ${plugin.version} supports helm ${range}, not ${helmVersion}`;
+  if (range && !semver.satisfies(helmVersion, range))
+    return `helm-diff ${plugin.version} supports helm ${range}, not ${helmVersion}`;
   const home = scratchDir(`helm-diff-check-${helmVersion}`);
   try {
     linkHelmDiff(home, plugin);
     const r = await run([helmBinary, "diff", "version"], {
-      env: { HELM_DATA_HOME: path.join(home, "data"), HELM_CONFIG_HOME: path.join(home, "config"), HELM_CACHE_HOME: path.join(home, "cache") },
+      env: {
+        HELM_DATA_HOME: path.join(home, "data"),
+        HELM_CONFIG_HOME: path.join(home, "config"),
+        HELM_CACHE_HOME: path.join(home, "cache"),
+      },
       timeoutMs: 60_000,
     });
-    if (!succeeded(r)) return `helm ${helmVersion} does not load helm-diff ${plugin.version}: ${tail(r.stderr || r.stdout, 3).trim()}`;
+    if (!succeeded(r))
+      return `helm ${helmVersion} does not load helm-diff ${plugin.version}: ${tail(r.stderr || r.stdout, 3).trim()}`;
     return undefined;
   } finally {
     rmSync(home, { recursive: true, force: true });
@@ -140,6 +154,10 @@ export interface HelmDiffForRun extends HelmDiffPlugin {
 /** Checks every Helm version of the run once (in parallel): the plugin loads, or the reason. */
 export async function helmDiffForRun(cacheDir: string, helm: Record<string, string>): Promise<HelmDiffForRun> {
   const plugin = resolveHelmDiff(cacheDir);
-  const reasons = await Promise.all(Object.entries(helm).map(async ([version, binary]) => [version, await helmDiffUnusable(binary, version, plugin)] as const));
+  const reasons = await Promise.all(
+    Object.entries(helm).map(
+      async ([version, binary]) => [version, await helmDiffUnusable(binary, version, plugin)] as const,
+    ),
+  );
   return { ...plugin, unusable: Object.fromEntries(reasons.filter((r): r is [string, string] => r[1] !== undefined)) };
 }

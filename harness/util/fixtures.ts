@@ -35,12 +35,18 @@ export async function lintCharts(helm: string, charts: string[], base: string): 
     charts.map(async (chart) => {
       const r = await run([helm, "lint", chart], { timeoutMs: 60_000 });
       if (r.exitCode !== 0) {
-        const why = `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => /\[ERROR\]|Error:/.test(l)).join("\n  ");
+        const why = `${r.stdout}\n${r.stderr}`
+          .split("\n")
+          .filter((l) => /\[ERROR\]|Error:/.test(l))
+          .join("\n  ");
         problems.push(`${path.relative(base, chart) || chart}: ${why || `helm lint exited ${r.exitCode}`}`);
       }
     }),
   );
   if (problems.length > 0) {
-    throw new HelmdrillError(`malformed chart or values in ${base}:\n  ${problems.join("\n  ")}`, "fix the chart (helm lint <chart> shows the details)");
+    throw new HelmdrillError(
+      `malformed chart or values in ${base}:\n  ${problems.join("\n  ")}`,
+      "fix the chart (helm lint <chart> shows the details)",
+    );
   }
 }

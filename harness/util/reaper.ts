@@ -32,7 +32,10 @@ export class RunReaper {
 
   /** Starts the detached watchdog that sweeps once this process is gone (crash, SIGKILL). */
   watch(): this {
-    const child = spawn("bash", [REAPER, "watch", String(process.pid), this.runId, this.root], { detached: true, stdio: "ignore" });
+    const child = spawn("bash", [REAPER, "watch", String(process.pid), this.runId, this.root], {
+      detached: true,
+      stdio: "ignore",
+    });
     child.unref();
     this.watchdog = child.pid;
     return this;
@@ -40,10 +43,15 @@ export class RunReaper {
 
   /** SIGINT/SIGTERM: sweep synchronously before anything else runs, then exit 130/143. */
   onSignals(before?: (signal: NodeJS.Signals) => void): this {
-    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    for (const [signal, code] of [
+      ["SIGINT", 130],
+      ["SIGTERM", 143],
+    ] as const) {
       const fn = () => {
         try {
-          process.stderr.write(`\nhelmdrill: interrupted (${signal}): removing this run's containers, namespaces and scratch files\n`);
+          process.stderr.write(
+            `\nhelmdrill: interrupted (${signal}): removing this run's containers, namespaces and scratch files\n`,
+          );
           before?.(signal);
         } finally {
           this.sweepNow({ killDescendants: true });

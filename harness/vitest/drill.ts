@@ -59,7 +59,11 @@ export interface HelmdrillProvided {
 
 /** "k3s (helmdrill.local/k3s-compatible-node:v1.34.4-…), Kubernetes v1.34.4" — never a path or a credential. */
 export function runsOn(cluster: Pick<StartedCluster, "kind" | "name" | "image">, serverVersion: string): string {
-  const what = cluster.image ? `${cluster.kind} (${cluster.image})` : cluster.kind === "existing" ? `existing cluster (context ${cluster.name})` : `${cluster.kind} ${cluster.name}`;
+  const what = cluster.image
+    ? `${cluster.kind} (${cluster.image})`
+    : cluster.kind === "existing"
+      ? `existing cluster (context ${cluster.name})`
+      : `${cluster.kind} ${cluster.name}`;
   return `${what}, Kubernetes ${serverVersion}`;
 }
 
@@ -80,7 +84,11 @@ export function clusterLabel(kind: string, serverVersion: string): string {
 }
 
 /** What a run hands its scenarios: the cluster (and the version its API server reports), the tools, and where a kept failure is marked. */
-export async function providedFor(config: HelmdrillConfig, tools: ResolvedTools, cluster: StartedCluster): Promise<HelmdrillProvided> {
+export async function providedFor(
+  config: HelmdrillConfig,
+  tools: ResolvedTools,
+  cluster: StartedCluster,
+): Promise<HelmdrillProvided> {
   const kubernetes = await serverVersion(kubeConfigFromYaml(cluster.kubeconfig));
   return {
     config,
@@ -181,7 +189,12 @@ export async function waitForDefaultServiceAccount(
  */
 export function namespaceFor(...names: string[]): string {
   const slug = names
-    .map((n) => n.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, ""))
+    .map((n) =>
+      n
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-|-$/g, ""),
+    )
     .filter(Boolean)
     .join("-")
     .slice(0, 52)
@@ -197,7 +210,10 @@ function nextSuffix(): string {
   return suffixBase.toString(16).padStart(6, "0");
 }
 
-export async function openDrill(provided: HelmdrillProvided, ...testNames: string[]): Promise<Drill & { close(): Promise<void> }> {
+export async function openDrill(
+  provided: HelmdrillProvided,
+  ...testNames: string[]
+): Promise<Drill & { close(): Promise<void> }> {
   // A cluster already lost fails every later test at once, saying so (not after a request's timeout).
   const watch = watchCluster(provided.kubeconfig, provided.cluster.containers ?? []);
   if (watch.lost) throw new ClusterLostError(watch.lost);
@@ -228,13 +244,16 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
     const versions = Object.keys(provided.tools.helm);
     const selected = versions.filter((v) => semver.major(v) === 3).at(-1);
     if (selected) return toolFor(provided.tools, "helm", selected);
-    const pinned = pinnedVersions("helm").filter((v) => semver.major(v) === 3).at(-1);
+    const pinned = pinnedVersions("helm")
+      .filter((v) => semver.major(v) === 3)
+      .at(-1);
     const installed = pinned ? toolPath(provided.config.cacheDir, "helm", pinned) : undefined;
     return installed && existsSync(installed) ? installed : toolFor(provided.tools, "helm", versions.at(-1)!);
   };
   const runnersFor = (target: Target) => {
     // helm-diff goes into the private Helm home when this Helm version loads it.
-    if (provided.tools.helmDiff && !provided.tools.helmDiff.unusable[target.helm]) linkHelmDiff(helmHome, provided.tools.helmDiff);
+    if (provided.tools.helmDiff && !provided.tools.helmDiff.unusable[target.helm])
+      linkHelmDiff(helmHome, provided.tools.helmDiff);
     return bindRunners({
       helm: helmBinaryFor(target),
       helmTo: target.helmTo ? toolFor(provided.tools, "helm", target.helmTo) : undefined,
@@ -249,14 +268,22 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
   };
   // After the uninstalls, before the namespace goes: cluster-scoped objects Helm installed for
   // this namespace's releases and left behind (the namespace's deletion does not reach them).
-  cleanup.defer("delete cluster-scoped leftovers", () => deleteClusterScopedLeftovers(kube, namespace).then(() => undefined));
+  cleanup.defer("delete cluster-scoped leftovers", () =>
+    deleteClusterScopedLeftovers(kube, namespace).then(() => undefined),
+  );
   // Uninstall every release left in the namespace before deleting it (runs first: LIFO).
   cleanup.defer("uninstall releases", async () => {
     const version = Object.keys(provided.tools.helm).at(-1)!;
     const r = runnersFor({ driver: "helm", helm: version });
     // Helm 4 lists every state by default and has no --all.
     const list = await r.helm(semver.major(version) >= 4 ? ["list", "-q"] : ["list", "--all", "-q"], { probe: true });
-    const names = list.exitCode === 0 ? list.stdout.split("\n").map((s) => s.trim()).filter(Boolean) : [];
+    const names =
+      list.exitCode === 0
+        ? list.stdout
+            .split("\n")
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [];
     for (const name of names) await r.helm(["uninstall", name, "--timeout", "60s"], { probe: true });
   });
 
@@ -269,13 +296,22 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
       namespace,
       runId: provided.config.runId,
     });
-    const { kubectl } = bindRunners({ helm: helmBinaryFor({ driver: "flux", helm: "0" }), kubectl: provided.tools.kubectl, kubeconfigPath: provided.kubeconfigPath, namespace, helmHome, cwd: provided.config.root });
-    const FLUX_KINDS = "helmreleases.helm.toolkit.fluxcd.io,helmcharts.source.toolkit.fluxcd.io,helmrepositories.source.toolkit.fluxcd.io";
+    const { kubectl } = bindRunners({
+      helm: helmBinaryFor({ driver: "flux", helm: "0" }),
+      kubectl: provided.tools.kubectl,
+      kubeconfigPath: provided.kubeconfigPath,
+      namespace,
+      helmHome,
+      cwd: provided.config.root,
+    });
+    const FLUX_KINDS =
+      "helmreleases.helm.toolkit.fluxcd.io,helmcharts.source.toolkit.fluxcd.io,helmrepositories.source.toolkit.fluxcd.io";
     // Runs last (LIFO), once the controllers are gone: a Flux object still here keeps a finalizer
     // nothing will remove any more, and the namespace would wait for it forever.
     cleanup.defer("drop the finalizers of Flux objects left", async () => {
       const left = await kubectl(["get", FLUX_KINDS, "-o", "name"], { probe: true });
-      for (const name of left.stdout.split("\n").filter(Boolean)) await kubectl(["patch", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}'], { probe: true });
+      for (const name of left.stdout.split("\n").filter(Boolean))
+        await kubectl(["patch", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}'], { probe: true });
     });
     cleanup.defer("stop the flux controllers", () => controllers.stop());
     const repositories = new Map<string, Promise<ChartRepository>>();
@@ -286,14 +322,22 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
     // The HelmReleases first (helm-controller uninstalls and drops their HelmCharts), then the
     // sources, whose finalizers source-controller removes — both while it still runs.
     cleanup.defer("delete the Flux objects", async () => {
-      for (const kinds of ["helmreleases.helm.toolkit.fluxcd.io", "helmcharts.source.toolkit.fluxcd.io,helmrepositories.source.toolkit.fluxcd.io"]) {
+      for (const kinds of [
+        "helmreleases.helm.toolkit.fluxcd.io",
+        "helmcharts.source.toolkit.fluxcd.io,helmrepositories.source.toolkit.fluxcd.io",
+      ]) {
         const del = await kubectl(["delete", kinds, "--all", "--wait", "--timeout=120s"], { probe: true });
-        if (del.exitCode !== 0) throw new Error(`Flux objects not deleted: ${del.stderr.trim()}\n${controllers.logs(15)}`);
+        if (del.exitCode !== 0)
+          throw new Error(`Flux objects not deleted: ${del.stderr.trim()}\n${controllers.logs(15)}`);
       }
     });
     return {
       repository: (dir: string) => {
-        if (!repositories.has(dir)) repositories.set(dir, serveChartRepository({ helm: helmBinaryFor({ driver: "flux", helm: "0" }), charts: fixtureCharts(dir) }));
+        if (!repositories.has(dir))
+          repositories.set(
+            dir,
+            serveChartRepository({ helm: helmBinaryFor({ driver: "flux", helm: "0" }), charts: fixtureCharts(dir) }),
+          );
         return repositories.get(dir)!.then((r) => r.url);
       },
       logs: (lines) => controllers.logs(lines),
@@ -338,7 +382,9 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
       unwatch();
       if (failed && provided.config.keep) {
         keepFailedTest(provided, namespace);
-        info(`HELMDRILL_KEEP=1: kept namespace ${namespace} for inspection — KUBECONFIG=${provided.kubeconfigPath} kubectl -n ${namespace} get all`);
+        info(
+          `HELMDRILL_KEEP=1: kept namespace ${namespace} for inspection — KUBECONFIG=${provided.kubeconfigPath} kubectl -n ${namespace} get all`,
+        );
         return;
       }
       if (watch.lost) {
@@ -347,7 +393,10 @@ export async function openDrill(provided: HelmdrillProvided, ...testNames: strin
         return;
       }
       const problems = (await cleanup.run()).filter((r) => !r.ok);
-      if (problems.length > 0) throw new Error(`cleanup left the cluster half-cleaned: ${problems.map((p) => `${p.name}: ${p.error}`).join("; ")}`);
+      if (problems.length > 0)
+        throw new Error(
+          `cleanup left the cluster half-cleaned: ${problems.map((p) => `${p.name}: ${p.error}`).join("; ")}`,
+        );
     },
   };
   return drill;

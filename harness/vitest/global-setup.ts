@@ -49,7 +49,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw new Error(`helmdrill could not start its cluster: ${describeError(error)}`);
   }
   info(`cluster ready: ${cluster.describe()}`);
-  for (const [helm, reason] of Object.entries(tools.helmDiff?.unusable ?? {})) info(`helm-diff on helm ${helm}: not usable — ${reason}`);
+  for (const [helm, reason] of Object.entries(tools.helmDiff?.unusable ?? {}))
+    info(`helm-diff on helm ${helm}: not usable — ${reason}`);
   mkdirSync(config.reportsDir, { recursive: true });
   project.provide("helmdrill", provided);
   return async () => {

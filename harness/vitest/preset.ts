@@ -15,7 +15,8 @@ import { HelmdrillError } from "../errors.ts";
  */
 const self = fileURLToPath(import.meta.url);
 /** .ts from the sources, .js from the compiled package. */
-const sibling = (...rel: string[]) => path.join(path.dirname(self), ...rel.slice(0, -1), `${rel.at(-1)}${path.extname(self)}`);
+const sibling = (...rel: string[]) =>
+  path.join(path.dirname(self), ...rel.slice(0, -1), `${rel.at(-1)}${path.extname(self)}`);
 export const REPLAY_MODULE = sibling("replay");
 export const GLOBAL_SETUP_MODULE = sibling("global-setup");
 export const REPORTER_MODULE = sibling("..", "report", "reporter");
@@ -36,7 +37,10 @@ type Plugin = NonNullable<ViteUserConfig["plugins"]>[number];
 export function registerScenario(code: string, file: string, replayModule = REPLAY_MODULE): string {
   const marker = /^export default /m;
   if (!marker.test(code)) {
-    throw new HelmdrillError(`${file} does not default-export a scenario`, "write: export default defineScenario({ id, title, summary, source, release, steps })");
+    throw new HelmdrillError(
+      `${file} does not default-export a scenario`,
+      "write: export default defineScenario({ id, title, summary, source, release, steps })",
+    );
   }
   return (
     code.replace(marker, "const __helmdrillScenario = ") +
@@ -96,7 +100,10 @@ export function helmdrillProject(project: Project, options: PresetOptions = {}):
  * directory. `leg` (a run over several clusters) names the cluster in every JUnit test case's
  * class name, so the legs' cases stay apart once merged into one file.
  */
-export function helmdrillReporters(reportsDir: string, leg?: string): NonNullable<NonNullable<ViteUserConfig["test"]>["reporters"]> {
+export function helmdrillReporters(
+  reportsDir: string,
+  leg?: string,
+): NonNullable<NonNullable<ViteUserConfig["test"]>["reporters"]> {
   return [
     "default",
     [
@@ -116,7 +123,9 @@ export function helmdrillReporters(reportsDir: string, leg?: string): NonNullabl
 export const RUN_OPTIONS = { pool: "forks", maxWorkers: 4, retry: 0 } as const;
 
 /** A whole vitest config for a project's scenarios: `export default helmdrillVitestConfig()`. */
-export async function helmdrillVitestConfig(options: { config?: string } & PresetOptions = {}): Promise<ViteUserConfig> {
+export async function helmdrillVitestConfig(
+  options: { config?: string } & PresetOptions = {},
+): Promise<ViteUserConfig> {
   const project = await loadProject({ configPath: options.config });
   return {
     test: {

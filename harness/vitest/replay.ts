@@ -33,12 +33,28 @@ declare module "vitest" {
 async function attachStep(record: StepRecord): Promise<void> {
   const commands = record.commands.filter((c) => !c.probe);
   for (const c of commands) {
-    await allure.attachment(`$ ${c.argv.join(" ")}`, `exit ${c.exitCode} after ${c.durationMs} ms\n--- stdout\n${c.stdout}\n--- stderr\n${c.stderr}`, "text/plain");
+    await allure.attachment(
+      `$ ${c.argv.join(" ")}`,
+      `exit ${c.exitCode} after ${c.durationMs} ms\n--- stdout\n${c.stdout}\n--- stderr\n${c.stderr}`,
+      "text/plain",
+    );
   }
-  if (record.release) await allure.attachment("release history", describeRelease(record.release) + "\n\n" + JSON.stringify(record.release.history, null, 2), "text/plain");
+  if (record.release)
+    await allure.attachment(
+      "release history",
+      describeRelease(record.release) + "\n\n" + JSON.stringify(record.release.history, null, 2),
+      "text/plain",
+    );
   if (record.resources) await allure.attachment("resources", renderSnapshot(record.resources), "text/plain");
-  const checks = record.checks.map((c) => `${c.ok ? "✔" : "✖"} [${c.phase}] ${c.expected}\n    observed: ${c.observed}${c.drift ? `\n    drift from the write-up: ${c.drift}` : ""}`);
-  await allure.attachment("expectations", [`status: ${record.status}`, record.problem ?? "", ...checks].join("\n"), "text/plain");
+  const checks = record.checks.map(
+    (c) =>
+      `${c.ok ? "✔" : "✖"} [${c.phase}] ${c.expected}\n    observed: ${c.observed}${c.drift ? `\n    drift from the write-up: ${c.drift}` : ""}`,
+  );
+  await allure.attachment(
+    "expectations",
+    [`status: ${record.status}`, record.problem ?? "", ...checks].join("\n"),
+    "text/plain",
+  );
   if (record.diagnostics) await allure.attachment("diagnostics", record.diagnostics, "text/plain");
   for (const c of record.collected ?? []) await allure.attachment(`collected: ${c.label}`, c.output, "text/plain");
 }
@@ -65,7 +81,12 @@ async function allureStep(
       if (record.status === "differs") await ctx.displayName(`${title} — differs from the write-up`);
       if (record.status !== "failed") return;
       const loss = lost();
-      const problem = record.problem ?? record.checks.filter((c) => !c.ok).map((c) => c.expected).join("; ");
+      const problem =
+        record.problem ??
+        record.checks
+          .filter((c) => !c.ok)
+          .map((c) => c.expected)
+          .join("; ");
       throw (thrown = loss ? new ClusterLostError(loss) : new ScenarioAssertionError(problem));
     });
   } catch (error) {
@@ -92,7 +113,11 @@ export function replay(spec: ScenarioSpec): void {
     const applyUnusable = tools.helmDiff ? (helm: string) => tools.helmDiff!.unusable[helm] : undefined;
     const coverage = expectationCoverage(
       spec,
-      { helmVersions: pinnedVersions("helm"), helmfileVersions: pinnedVersions("helmfile"), kubernetesVersions: pinnedKubernetesVersions() },
+      {
+        helmVersions: pinnedVersions("helm"),
+        helmfileVersions: pinnedVersions("helmfile"),
+        kubernetesVersions: pinnedKubernetesVersions(),
+      },
       helmfileSupportsHelm,
     );
     const { cluster } = inject("helmdrill");
@@ -110,7 +135,14 @@ export function replay(spec: ScenarioSpec): void {
     const fluxUnavailable = drivers.includes("flux") ? resolveFlux(config.cacheDir).unavailable : undefined;
     const byLabel = new Map<string, Target>();
     // Every target runs on this run's cluster: its Kubernetes version is what `kubernetes:` expectations are keyed by.
-    for (const target of targetsFor(drivers, config, helmfileSupportsHelm, applyUnusable, spec.migrations, fluxUnavailable).map((t) => ({ ...t, kubernetes: cluster.kubernetes }))) {
+    for (const target of targetsFor(
+      drivers,
+      config,
+      helmfileSupportsHelm,
+      applyUnusable,
+      spec.migrations,
+      fluxUnavailable,
+    ).map((t) => ({ ...t, kubernetes: cluster.kubernetes }))) {
       byLabel.set(targetLabel(target), target);
       if (target.unavailable) {
         // Reported, never a silent gap: the matrix shows every step of this column as not run, with

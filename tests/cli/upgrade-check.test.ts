@@ -22,13 +22,23 @@ const CLI = path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs");
 const INVENTORY = path.join(PACKAGE_ROOT, "examples", "platform-chart", "charts", "inventory");
 const HELM = toolPath(loadConfig().cacheDir, "helm", "3.17.3");
 const output = (r: CommandResult) => `${r.stdout}\n${r.stderr}`.slice(-4000);
-const containersOf = async (runId: string) => (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout.trim();
-const helmdrill = (args: string[], env: Record<string, string> = {}, timeoutMs = 120_000) => run(["node", CLI, ...args], { env, timeoutMs });
+const containersOf = async (runId: string) =>
+  (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout.trim();
+const helmdrill = (args: string[], env: Record<string, string> = {}, timeoutMs = 120_000) =>
+  run(["node", CLI, ...args], { env, timeoutMs });
 
 describe("helmdrill upgrade-check", () => {
   const scratch = mkdtempSync(path.join(os.tmpdir(), "hd-upgrade-check-"));
   let repo: ChartRepository;
-  const ctx = (): SourceContext => ({ helm: HELM, env: { HELM_CONFIG_HOME: path.join(scratch, "hc"), HELM_CACHE_HOME: path.join(scratch, "hk"), HELM_DATA_HOME: path.join(scratch, "hd") }, repo: repo.url });
+  const ctx = (): SourceContext => ({
+    helm: HELM,
+    env: {
+      HELM_CONFIG_HOME: path.join(scratch, "hc"),
+      HELM_CACHE_HOME: path.join(scratch, "hk"),
+      HELM_DATA_HOME: path.join(scratch, "hd"),
+    },
+    repo: repo.url,
+  });
 
   beforeAll(async () => {
     // Scratch of the in-process chart sources (pulled charts, git exports, the repository) goes with the test's.
@@ -83,14 +93,36 @@ describe("helmdrill upgrade-check", () => {
     const runId = `ucbad${Date.now().toString(36)}`;
     const env = { HELMDRILL_RUN_ID: runId };
     const cases: [string[], RegExp][] = [
-      [[path.join(INVENTORY, "2.0.0"), "--from", path.join(INVENTORY, "2.0.0")], /is the same chart version \(2\.0\.0\)[\s\S]*an upgrade onto itself tests nothing/],
-      [[path.join(INVENTORY, "2.0.0"), "--from", "1.0.0"], /names a chart in a repository, but no --repo was given|chart 1\.0\.0 not found/],
-      [[path.join(INVENTORY, "2.0.0"), "--from", "1.9.9", "--repo", repo.url], /could not fetch inventory 1\.9\.9 from http:\/\/127\.0\.0\.1/],
+      [
+        [path.join(INVENTORY, "2.0.0"), "--from", path.join(INVENTORY, "2.0.0")],
+        /is the same chart version \(2\.0\.0\)[\s\S]*an upgrade onto itself tests nothing/,
+      ],
+      [
+        [path.join(INVENTORY, "2.0.0"), "--from", "1.0.0"],
+        /names a chart in a repository, but no --repo was given|chart 1\.0\.0 not found/,
+      ],
+      [
+        [path.join(INVENTORY, "2.0.0"), "--from", "1.9.9", "--repo", repo.url],
+        /could not fetch inventory 1\.9\.9 from http:\/\/127\.0\.0\.1/,
+      ],
       [[path.join(scratch, "no-such-chart"), "--from", "1.0.0", "--repo", repo.url], /chart .*no-such-chart not found/],
       [[path.join(INVENTORY, "2.0.0"), "--from", "git:no-such-ref"], /git ref "no-such-ref" does not name a commit/],
-      [[path.join(INVENTORY, "2.0.0"), "--from", "1.0.0", "--repo", repo.url, "--values", path.join(scratch, "missing.yaml")], /values file .*missing\.yaml not found/],
+      [
+        [
+          path.join(INVENTORY, "2.0.0"),
+          "--from",
+          "1.0.0",
+          "--repo",
+          repo.url,
+          "--values",
+          path.join(scratch, "missing.yaml"),
+        ],
+        /values file .*missing\.yaml not found/,
+      ],
     ];
-    const results = await Promise.all(cases.map(([args]) => helmdrill(["upgrade-check", ...args, "--helm", "3.17.3", "--no-provision"], env, 300_000)));
+    const results = await Promise.all(
+      cases.map(([args]) => helmdrill(["upgrade-check", ...args, "--helm", "3.17.3", "--no-provision"], env, 300_000)),
+    );
     for (const [i, [, message]] of cases.entries()) {
       const r = results[i]!;
       expect(r.exitCode, output(r)).toBe(2);
@@ -108,13 +140,27 @@ describe("helmdrill upgrade-check", () => {
       const reports = path.join(scratch, "reports");
       const runId = `uc${Date.now().toString(36)}`;
       const r = await helmdrill(
-        ["upgrade-check", path.join(INVENTORY, "2.0.0"), "--from", "1.0.0", "--repo", repo.url, "--helm", "3.17.3,4.1.4", "--reports", reports, "--no-provision"],
+        [
+          "upgrade-check",
+          path.join(INVENTORY, "2.0.0"),
+          "--from",
+          "1.0.0",
+          "--repo",
+          repo.url,
+          "--helm",
+          "3.17.3,4.1.4",
+          "--reports",
+          reports,
+          "--no-provision",
+        ],
         { HELMDRILL_RUN_ID: runId },
         20 * 60_000,
       );
       writeFileSync(path.join(scratch, "upgrade-check.log"), output(r));
       expect(r.exitCode, output(r)).toBe(0);
-      expect(r.stderr + r.stdout).toMatch(/inventory 1\.0\.0 from http:\/\/127\.0\.0\.1:\d+ → .*2\.0\.0.* \(major version bump 1 → 2: run like any other upgrade\); 1 values case\(s\), 2 scenario\(s\)/);
+      expect(r.stderr + r.stdout).toMatch(
+        /inventory 1\.0\.0 from http:\/\/127\.0\.0\.1:\d+ → .*2\.0\.0.* \(major version bump 1 → 2: run like any other upgrade\); 1 values case\(s\), 2 scenario\(s\)/,
+      );
       expect(r.stdout).toMatch(/\b6 passed, 0 failed\b/);
 
       const matrix = JSON.parse(readFileSync(path.join(reports, "conformance", "matrix.json"), "utf8")) as Matrix;
@@ -139,8 +185,18 @@ describe("helmdrill upgrade-check", () => {
       const findings = Object.fromEntries(matrix.columns.map((c) => [c, [notes(drill[2]!, c), notes(drill[3]!, c)]]));
       expect(findings).toEqual({
         "helm 3.17.3": [["overwritten: spec.replicas 2"], ["no --force-conflicts in this Helm"]],
-        "helm 4.1.4": [[expect.stringMatching(/^conflict: .*Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps\/v1: \.spec\.replicas/)], ["overwritten: spec.replicas 2"]],
-        "helm 3.17.3 → 4.1.4": [["overwritten: spec.replicas 2"], ["refused: the release applies client-side (installed by Helm 3)"]],
+        "helm 4.1.4": [
+          [
+            expect.stringMatching(
+              /^conflict: .*Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps\/v1: \.spec\.replicas/,
+            ),
+          ],
+          ["overwritten: spec.replicas 2"],
+        ],
+        "helm 3.17.3 → 4.1.4": [
+          ["overwritten: spec.replicas 2"],
+          ["refused: the release applies client-side (installed by Helm 3)"],
+        ],
       });
       expect(await containersOf(runId)).toBe("");
     },

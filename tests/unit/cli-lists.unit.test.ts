@@ -40,8 +40,21 @@ describe("comma-separated options", () => {
 
   it("run's list options arrive as lists, --scenario's variadic values split too", () => {
     const o = parsed([
-      "--helm", "3.18.0, 4.1.4", "--helm", "4.3.1", "--cluster", "k3s,kind", "--kubernetes", "1.33,1.34",
-      "--disable", "servicelb", "--driver", "helm,flux", "--scenario", "a,b", "c",
+      "--helm",
+      "3.18.0, 4.1.4",
+      "--helm",
+      "4.3.1",
+      "--cluster",
+      "k3s,kind",
+      "--kubernetes",
+      "1.33,1.34",
+      "--disable",
+      "servicelb",
+      "--driver",
+      "helm,flux",
+      "--scenario",
+      "a,b",
+      "c",
     ]);
     expect(overrides(o)).toMatchObject({
       helm: ["3.18.0", "4.1.4", "4.3.1"],

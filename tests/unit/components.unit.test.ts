@@ -3,7 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { componentManifest, enabledComponents, fillPlaceholders, loadBalancerConfig, loadBalancerPool } from "../../harness/cluster/components.ts";
+import {
+  componentManifest,
+  enabledComponents,
+  fillPlaceholders,
+  loadBalancerConfig,
+  loadBalancerPool,
+} from "../../harness/cluster/components.ts";
 import { hostsToml, mirrorFiles, mirroredHosts } from "../../harness/cluster/mirror.ts";
 import { parseDisabled } from "../../harness/config.ts";
 import { HelmdrillError } from "../../harness/errors.ts";
@@ -22,7 +28,8 @@ describe("load-balancer pool on the node's Docker network", () => {
     const a = loadBalancerPool("172.17.0.2", 16);
     const b = loadBalancerPool("172.17.0.3", 16);
     expect(a.first).not.toBe(b.first);
-    const ints = (p: { first: string; last: string }) => [p.first, p.last].map((ip) => Number(ip.split(".")[3]) + 256 * Number(ip.split(".")[2]));
+    const ints = (p: { first: string; last: string }) =>
+      [p.first, p.last].map((ip) => Number(ip.split(".")[3]) + 256 * Number(ip.split(".")[2]));
     const [a0, a1] = ints(a);
     const [b0, b1] = ints(b);
     expect(a1! < b0! || b1! < a0!).toBe(true);
@@ -36,7 +43,9 @@ describe("load-balancer pool on the node's Docker network", () => {
   });
 
   it("is written as MetalLB's IPAddressPool and L2Advertisement", () => {
-    const docs = parseAllDocuments(loadBalancerConfig({ first: "172.17.255.243", last: "172.17.255.246" })).map((d) => d.toJS());
+    const docs = parseAllDocuments(loadBalancerConfig({ first: "172.17.255.243", last: "172.17.255.246" })).map((d) =>
+      d.toJS(),
+    );
     expect(docs.map((d) => d.kind)).toEqual(["IPAddressPool", "L2Advertisement"]);
     expect(docs[0].spec.addresses).toEqual(["172.17.255.243-172.17.255.246"]);
     expect(docs[1].spec.ipAddressPools).toEqual([docs[0].metadata.name]);
@@ -49,8 +58,14 @@ describe("registry mirror", () => {
     expect(mirrorPath("busybox:latest")).toEqual({ registry: "docker.io", path: "library/busybox:latest" });
     expect(mirrorPath("bitnami/redis:7")).toEqual({ registry: "docker.io", path: "bitnami/redis:7" });
     expect(mirrorPath("docker.io/library/nginx:1.27")).toEqual({ registry: "docker.io", path: "library/nginx:1.27" });
-    expect(mirrorPath("ghcr.io/stefanprodan/podinfo:6.7.0")).toEqual({ registry: "ghcr.io", path: "stefanprodan/podinfo:6.7.0" });
-    expect(mirrorPath("helmdrill.local/busybox:1.35.0")).toEqual({ registry: "helmdrill.local", path: "busybox:1.35.0" });
+    expect(mirrorPath("ghcr.io/stefanprodan/podinfo:6.7.0")).toEqual({
+      registry: "ghcr.io",
+      path: "stefanprodan/podinfo:6.7.0",
+    });
+    expect(mirrorPath("helmdrill.local/busybox:1.35.0")).toEqual({
+      registry: "helmdrill.local",
+      path: "busybox:1.35.0",
+    });
     expect(mirrorPath("localhost:5000/app:1")).toEqual({ registry: "localhost:5000", path: "app:1" });
   });
 
@@ -63,7 +78,9 @@ describe("registry mirror", () => {
     const files = mirrorFiles("172.17.0.5:5000", []).map((f) => f.path);
     expect(files).toContain("/etc/containerd/certs.d/_default/hosts.toml");
     // _default has the mirror and no server: the host itself stays the fallback (the bad image still fails on the cluster).
-    expect(hostsToml("_default", "172.17.0.5:5000")).toBe('[host."http://172.17.0.5:5000"]\n  capabilities = ["pull", "resolve"]\n');
+    expect(hostsToml("_default", "172.17.0.5:5000")).toBe(
+      '[host."http://172.17.0.5:5000"]\n  capabilities = ["pull", "resolve"]\n',
+    );
   });
 
   it("writes containerd hosts.toml with the mirror first and the real host as server", () => {
@@ -71,7 +88,9 @@ describe("registry mirror", () => {
       'server = "https://registry-1.docker.io"\n\n[host."http://172.17.0.5:5000"]\n  capabilities = ["pull", "resolve"]\n',
     );
     const files = mirrorFiles("172.17.0.5:5000", ["helmdrill.local/busybox:1.35.0"]);
-    expect(files.find((f) => f.path === "/etc/containerd/certs.d/helmdrill.local/hosts.toml")?.content).toContain('server = "https://helmdrill.local"');
+    expect(files.find((f) => f.path === "/etc/containerd/certs.d/helmdrill.local/hosts.toml")?.content).toContain(
+      'server = "https://helmdrill.local"',
+    );
   });
 
   it("serves read-only from a run's cluster, writable only while provisioning fills it", () => {
@@ -97,12 +116,20 @@ describe("component manifests", () => {
   const cacheDir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-components-"));
   afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
   mkdirSync(path.dirname(metallbCrdsFile(cacheDir)), { recursive: true });
-  writeFileSync(metallbCrdsFile(cacheDir), "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: ipaddresspools.metallb.io}\n");
+  writeFileSync(
+    metallbCrdsFile(cacheDir),
+    "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: ipaddresspools.metallb.io}\n",
+  );
 
   for (const provider of ["k3s", "kind"] as const) {
     for (const name of ["coredns", "local-storage", "servicelb", "metrics-server"] as const) {
       it(`${name} on ${provider}: valid YAML, every placeholder filled, the pinned image`, () => {
-        const text = componentManifest(name, { provider, clusterDns: "10.43.0.10", clusterDomain: "cluster.local", cacheDir });
+        const text = componentManifest(name, {
+          provider,
+          clusterDns: "10.43.0.10",
+          clusterDomain: "cluster.local",
+          cacheDir,
+        });
         expect(text).not.toMatch(/%\{/);
         const docs = parseAllDocuments(text).map((d) => {
           expect(d.errors).toEqual([]);
@@ -116,8 +143,13 @@ describe("component manifests", () => {
   }
 
   it("names the StorageClass each distribution ships: local-path on k3s, standard on kind, default and WaitForFirstConsumer", () => {
-    for (const [provider, className] of [["k3s", "local-path"], ["kind", "standard"]] as const) {
-      const docs = parseAllDocuments(componentManifest("local-storage", { provider, clusterDns: "", clusterDomain: "cluster.local", cacheDir })).map((d) => d.toJS());
+    for (const [provider, className] of [
+      ["k3s", "local-path"],
+      ["kind", "standard"],
+    ] as const) {
+      const docs = parseAllDocuments(
+        componentManifest("local-storage", { provider, clusterDns: "", clusterDomain: "cluster.local", cacheDir }),
+      ).map((d) => d.toJS());
       const sc = docs.find((d) => d.kind === "StorageClass");
       expect(sc.metadata.name).toBe(className);
       expect(sc.metadata.annotations["storageclass.kubernetes.io/is-default-class"]).toBe("true");
@@ -127,7 +159,14 @@ describe("component manifests", () => {
   });
 
   it("puts kube-dns at the cluster DNS IP", () => {
-    const docs = parseAllDocuments(componentManifest("coredns", { provider: "k3s", clusterDns: "10.43.0.10", clusterDomain: "cluster.local", cacheDir })).map((d) => d.toJS());
+    const docs = parseAllDocuments(
+      componentManifest("coredns", {
+        provider: "k3s",
+        clusterDns: "10.43.0.10",
+        clusterDomain: "cluster.local",
+        cacheDir,
+      }),
+    ).map((d) => d.toJS());
     expect(docs.find((d) => d.kind === "Service").spec.clusterIP).toBe("10.43.0.10");
   });
 

@@ -39,8 +39,23 @@ describe("pins and version lists", () => {
 
 describe("configuration", () => {
   it("reads HELMDRILL_* variables in one place", () => {
-    const c = loadConfig({}, { HOME: "/h", HELMDRILL_HELM: "4.1.4", HELMDRILL_CLUSTER: "kind", HELMDRILL_KEEP: "1", HELMDRILL_SCENARIOS: "a, b" });
-    expect(c).toMatchObject({ helmVersions: ["4.1.4"], cluster: "kind", keep: true, scenarios: ["a", "b"], cacheDir: "/h/.cache/helmdrill" });
+    const c = loadConfig(
+      {},
+      {
+        HOME: "/h",
+        HELMDRILL_HELM: "4.1.4",
+        HELMDRILL_CLUSTER: "kind",
+        HELMDRILL_KEEP: "1",
+        HELMDRILL_SCENARIOS: "a, b",
+      },
+    );
+    expect(c).toMatchObject({
+      helmVersions: ["4.1.4"],
+      cluster: "kind",
+      keep: true,
+      scenarios: ["a", "b"],
+      cacheDir: "/h/.cache/helmdrill",
+    });
   });
   it("lets explicit overrides win", () => {
     expect(loadConfig({ helm: "3.18.0" }, { HELMDRILL_HELM: "4.1.4" }).helmVersions).toEqual(["3.18.0"]);
@@ -52,10 +67,14 @@ describe("configuration", () => {
 
 describe("existing clusters need an explicit opt-in", () => {
   it("refuses without a named kubeconfig and context", () => {
-    expect(() => new ExistingClusterProvider({ optIn: true }).resolve()).toThrow(/without an explicitly named kubeconfig and context/);
+    expect(() => new ExistingClusterProvider({ optIn: true }).resolve()).toThrow(
+      /without an explicitly named kubeconfig and context/,
+    );
   });
   it("refuses without the opt-in", () => {
-    expect(() => new ExistingClusterProvider({ kubeconfig: "/k", context: "prod", optIn: false }).resolve()).toThrow(/without an explicit opt-in/);
+    expect(() => new ExistingClusterProvider({ kubeconfig: "/k", context: "prod", optIn: false }).resolve()).toThrow(
+      /without an explicit opt-in/,
+    );
   });
   it("refuses a context that is not in the kubeconfig", async () => {
     const { writeKubeconfig } = await import("../../harness/cluster/kubeconfig.ts");
@@ -69,9 +88,15 @@ describe("existing clusters need an explicit opt-in", () => {
     ].join("\n");
     const k = writeKubeconfig(yaml, "unit");
     try {
-      expect(() => new ExistingClusterProvider({ kubeconfig: k.file, context: "prod", optIn: true }).resolve()).toThrow(/context "prod" is not in/);
-      expect(new ExistingClusterProvider({ kubeconfig: k.file, context: "dev", optIn: true }).resolve().server).toBe("https://127.0.0.1:1");
-      await expect(new ExistingClusterProvider({ kubeconfig: k.file, context: "dev", optIn: true }).start()).rejects.toThrow(/is unreachable/);
+      expect(() => new ExistingClusterProvider({ kubeconfig: k.file, context: "prod", optIn: true }).resolve()).toThrow(
+        /context "prod" is not in/,
+      );
+      expect(new ExistingClusterProvider({ kubeconfig: k.file, context: "dev", optIn: true }).resolve().server).toBe(
+        "https://127.0.0.1:1",
+      );
+      await expect(
+        new ExistingClusterProvider({ kubeconfig: k.file, context: "dev", optIn: true }).start(),
+      ).rejects.toThrow(/is unreachable/);
     } finally {
       k.remove();
     }
@@ -109,7 +134,9 @@ describe("typed command results", () => {
     expect(r.timedOut).toBe(true);
   });
   it("runChecked turns a failure into one clear HelmdrillError", async () => {
-    await expect(runChecked(["sh", "-c", "echo broken >&2; exit 2"], { what: "building the thing" })).rejects.toThrow(/building the thing failed \(exit 2\)/);
+    await expect(runChecked(["sh", "-c", "echo broken >&2; exit 2"], { what: "building the thing" })).rejects.toThrow(
+      /building the thing failed \(exit 2\)/,
+    );
   });
   it("pipes one program into another with every argument intact (zx quotes them, no shell string)", async () => {
     const r = await runPipeline(["printf", "%s", "a b$HOME'\"x"], ["wc", "-c"]);
@@ -119,23 +146,36 @@ describe("typed command results", () => {
   it("a pipeline fails when its producer fails (pipefail), and stops at its timeout", async () => {
     const r = await runPipeline(["sh", "-c", "echo half; echo 'tar: short read' >&2; exit 2"], ["cat"]);
     expect(r).toMatchObject({ exitCode: 2, stderr: "tar: short read\n" });
-    await expect(runPipelineChecked(["sh", "-c", "exit 2"], ["cat"], { what: "docker import x" })).rejects.toThrow(/docker import x failed \(exit 2\)/);
+    await expect(runPipelineChecked(["sh", "-c", "exit 2"], ["cat"], { what: "docker import x" })).rejects.toThrow(
+      /docker import x failed \(exit 2\)/,
+    );
     expect(await runPipeline(["sleep", "5"], ["cat"], { timeoutMs: 200 })).toMatchObject({ timedOut: true });
   });
   it("renders argv the way a shell would need it", () => {
-    expect(renderArgv(["helmfile", "sync", "--args", "--cleanup-on-fail --atomic"])).toBe("helmfile sync --args '--cleanup-on-fail --atomic'");
+    expect(renderArgv(["helmfile", "sync", "--args", "--cleanup-on-fail --atomic"])).toBe(
+      "helmfile sync --args '--cleanup-on-fail --atomic'",
+    );
   });
 });
 
 describe("CI closing line", () => {
   it("is `N passed, N failed` with skipped when there are some", () => {
-    expect(summaryLine({ numPassedTests: 45, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0, numTotalTests: 45 })).toBe("45 passed, 0 failed");
-    expect(summaryLine({ numPassedTests: 4, numFailedTests: 1, numPendingTests: 1, numTodoTests: 0, numTotalTests: 6 })).toBe("4 passed, 1 failed, 1 skipped");
+    expect(
+      summaryLine({ numPassedTests: 45, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0, numTotalTests: 45 }),
+    ).toBe("45 passed, 0 failed");
+    expect(
+      summaryLine({ numPassedTests: 4, numFailedTests: 1, numPendingTests: 1, numTodoTests: 0, numTotalTests: 6 }),
+    ).toBe("4 passed, 1 failed, 1 skipped");
   });
 
   it("adds files that failed to run, not describe blocks around a failed test", () => {
     const results = {
-      numPassedTests: 3, numFailedTests: 1, numPendingTests: 0, numTodoTests: 0, numTotalTests: 4, numFailedTestSuites: 3,
+      numPassedTests: 3,
+      numFailedTests: 1,
+      numPendingTests: 0,
+      numTodoTests: 0,
+      numTotalTests: 4,
+      numFailedTestSuites: 3,
       testResults: [
         { name: "a.test.ts", status: "failed", assertionResults: [{ status: "passed" }, { status: "failed" }] },
         { name: "b.test.ts", status: "failed", message: "Cannot find module x\n  at …", assertionResults: [] },

@@ -11,7 +11,16 @@ const h4: Target = { driver: "helm", helm: "4.1.4" };
 const hf: Target = { driver: "helmfile", helm: "3.18.0", helmfile: "1.8.0", style: "args" };
 
 function result(partial: Partial<CommandResult>): CommandResult {
-  return { argv: ["helm"], exitCode: 0, stdout: "", stderr: "", durationMs: 1, startedAt: new Date(0), timedOut: false, ...partial };
+  return {
+    argv: ["helm"],
+    exitCode: 0,
+    stdout: "",
+    stderr: "",
+    durationMs: 1,
+    startedAt: new Date(0),
+    timedOut: false,
+    ...partial,
+  };
 }
 
 describe("version-range selection", () => {
@@ -41,7 +50,10 @@ describe("version-range selection", () => {
 describe("versioned expectations", () => {
   it("applies the entries keyed to the target and flags categories with no entry", () => {
     const checks = [fails("a").when({ helm: "<4" }), fails("b").when({ helm: ">=4" }), release({ revision: 2 })];
-    expect(applicableChecks(checks, h3).applied.map((c) => c.describe())).toEqual(['fails with "a"', "release revision 2"]);
+    expect(applicableChecks(checks, h3).applied.map((c) => c.describe())).toEqual([
+      'fails with "a"',
+      "release revision 2",
+    ]);
     expect(applicableChecks(checks, h4).uncovered).toEqual([]);
     const onlyHelm3 = [fails("a").when({ helm: "<4" }), release({ revision: 2 })];
     expect(applicableChecks(onlyHelm3, h4).uncovered).toEqual(["outcome"]);
@@ -110,7 +122,9 @@ describe("outcome matchers", () => {
   });
 
   it("describes resource expectations like the write-up's kubectl get", () => {
-    expect(resources({ serviceaccount: ["my-release-local-chart"], service: [] }).describe()).toBe("serviceaccount: my-release-local-chart; service: none");
+    expect(resources({ serviceaccount: ["my-release-local-chart"], service: [] }).describe()).toBe(
+      "serviceaccount: my-release-local-chart; service: none",
+    );
   });
 });
 
@@ -146,21 +160,33 @@ describe("cleanup stack", () => {
 describe("poll (read-only probes)", () => {
   it("reports the last real observation on timeout", async () => {
     let n = 0;
-    const r = await poll(async () => ++n, (v) => (v >= 1000 ? undefined : `only ${v}`), { timeoutMs: 120, intervalMs: 20 });
+    const r = await poll(
+      async () => ++n,
+      (v) => (v >= 1000 ? undefined : `only ${v}`),
+      { timeoutMs: 120, intervalMs: 20 },
+    );
     expect(r.ok).toBe(false);
     expect(r.lastProblem).toBe(`only ${n}`);
     expect(r.attempts).toBeGreaterThan(2);
   });
 
   it("keeps a probe's error message as the problem", async () => {
-    const r = await poll(() => Promise.reject(new Error("connection refused")), () => undefined, { timeoutMs: 50, intervalMs: 10 });
+    const r = await poll(
+      () => Promise.reject(new Error("connection refused")),
+      () => undefined,
+      { timeoutMs: 50, intervalMs: 10 },
+    );
     expect(r.ok).toBe(false);
     expect(r.lastProblem).toBe("probe failed: connection refused");
   });
 
   it("returns as soon as the condition holds", async () => {
     let n = 0;
-    const r = await poll(async () => ++n, (v) => (v >= 3 ? undefined : "not yet"), { timeoutMs: 5000, intervalMs: 1 });
+    const r = await poll(
+      async () => ++n,
+      (v) => (v >= 3 ? undefined : "not yet"),
+      { timeoutMs: 5000, intervalMs: 1 },
+    );
     expect(r).toMatchObject({ ok: true, last: 3, attempts: 3 });
   });
 
@@ -173,7 +199,11 @@ describe("poll (read-only probes)", () => {
       const action = new AbortController();
       setTimeout(() => action.abort(), 600);
       const t0 = performance.now();
-      const late = poll(async () => performance.now() - t0 > 300, (seen) => (seen ? undefined : "not created yet"), { timeoutMs: 50, intervalMs: 20, signal: action.signal });
+      const late = poll(
+        async () => performance.now() - t0 > 300,
+        (seen) => (seen ? undefined : "not created yet"),
+        { timeoutMs: 50, intervalMs: 20, signal: action.signal },
+      );
       await vi.advanceTimersByTimeAsync(600);
       const r = await late;
       expect(r).toMatchObject({ ok: true, last: true });
@@ -181,7 +211,11 @@ describe("poll (read-only probes)", () => {
       // Never seen: it keeps looking until the action ends (200 ms), well past its own 50 ms, then says so.
       const ended = new AbortController();
       setTimeout(() => ended.abort(), 200);
-      const never = poll(async () => false, () => "not created yet", { timeoutMs: 50, intervalMs: 20, signal: ended.signal });
+      const never = poll(
+        async () => false,
+        () => "not created yet",
+        { timeoutMs: 50, intervalMs: 20, signal: ended.signal },
+      );
       await vi.advanceTimersByTimeAsync(300);
       const n = await never;
       expect(n).toMatchObject({ ok: false, lastProblem: "not created yet" });
@@ -195,11 +229,30 @@ describe("poll (read-only probes)", () => {
 describe("per-step resource diffs", () => {
   it("names what a step created and removed, ignoring pod churn", async () => {
     const { diffSnapshots } = await import("../../harness/probes/resources.ts");
-    const row = (kind: "service" | "deployment" | "serviceaccount" | "pod", name: string) => ({ kind, name, status: "", terminating: false, labels: {} });
-    const before = { serviceaccount: [row("serviceaccount", "sa")], service: [row("service", "svc")], deployment: [row("deployment", "web")], pod: [row("pod", "web-1")] };
-    const after = { serviceaccount: [row("serviceaccount", "sa")], service: [], deployment: [], pod: [row("pod", "web-2")] };
+    const row = (kind: "service" | "deployment" | "serviceaccount" | "pod", name: string) => ({
+      kind,
+      name,
+      status: "",
+      terminating: false,
+      labels: {},
+    });
+    const before = {
+      serviceaccount: [row("serviceaccount", "sa")],
+      service: [row("service", "svc")],
+      deployment: [row("deployment", "web")],
+      pod: [row("pod", "web-1")],
+    };
+    const after = {
+      serviceaccount: [row("serviceaccount", "sa")],
+      service: [],
+      deployment: [],
+      pod: [row("pod", "web-2")],
+    };
     expect(diffSnapshots(before, after)).toEqual({ added: [], removed: ["deployment/web", "service/svc"] });
-    expect(diffSnapshots(undefined, before)).toEqual({ added: ["deployment/web", "service/svc", "serviceaccount/sa"], removed: [] });
+    expect(diffSnapshots(undefined, before)).toEqual({
+      added: ["deployment/web", "service/svc", "serviceaccount/sa"],
+      removed: [],
+    });
   });
 });
 
@@ -215,10 +268,19 @@ describe("history()", () => {
 describe("transcript commands", () => {
   it("read as typed from the repository root", async () => {
     const { displayArgv } = await import("../../harness/tools/runners.ts");
-    expect(displayArgv(["/c/tools/helm/4.1.4/helm", "install", "qa101", "/repo/fixtures/mychart1", "--namespace", "ns"], "/repo")).toEqual([
-      "helm", "install", "qa101", "./fixtures/mychart1", "--namespace", "ns",
+    expect(
+      displayArgv(
+        ["/c/tools/helm/4.1.4/helm", "install", "qa101", "/repo/fixtures/mychart1", "--namespace", "ns"],
+        "/repo",
+      ),
+    ).toEqual(["helm", "install", "qa101", "./fixtures/mychart1", "--namespace", "ns"]);
+    expect(displayArgv(["/c/helmfile", "--helm-binary", "/c/helm", "-f", "/elsewhere/h.yaml"], "/repo")).toEqual([
+      "helmfile",
+      "--helm-binary",
+      "helm",
+      "-f",
+      "/elsewhere/h.yaml",
     ]);
-    expect(displayArgv(["/c/helmfile", "--helm-binary", "/c/helm", "-f", "/elsewhere/h.yaml"], "/repo")).toEqual(["helmfile", "--helm-binary", "helm", "-f", "/elsewhere/h.yaml"]);
   });
 });
 
@@ -244,7 +306,8 @@ describe("targets", () => {
   it("adds helmfile apply targets only when helm-diff was checked, and keeps an unusable one with its reason", async () => {
     const { targetsFor } = await import("../../harness/dsl/target.ts");
     const versions = { helmVersions: ["3.18.0", "4.1.4"], helmfileVersions: ["1.8.0"] };
-    const unusable = (helm: string) => (helm === "4.1.4" ? "helm 4.1.4 does not load helm-diff 3.8.1: Error: …" : undefined);
+    const unusable = (helm: string) =>
+      helm === "4.1.4" ? "helm 4.1.4 does not load helm-diff 3.8.1: Error: …" : undefined;
     const apply = targetsFor(["helmfile"], versions, undefined, unusable).filter((t) => t.style === "apply");
     expect(apply.map((t) => [targetLabel(t), t.unavailable])).toEqual([
       ["helmfile 1.8.0 (apply) + helm 3.18.0", undefined],
@@ -256,8 +319,17 @@ describe("targets", () => {
   it("selects several helmfile styles with one selector", async () => {
     const { selects, describeSelector } = await import("../../harness/dsl/target.ts");
     const sync = { driver: "helmfile", style: ["args", "defaults"] } as const;
-    const t = (style: "args" | "defaults" | "apply") => ({ driver: "helmfile" as const, helm: "3.18.0", helmfile: "1.8.0", style });
-    expect([selects(sync, t("args")), selects(sync, t("defaults")), selects(sync, t("apply"))]).toEqual([true, true, false]);
+    const t = (style: "args" | "defaults" | "apply") => ({
+      driver: "helmfile" as const,
+      helm: "3.18.0",
+      helmfile: "1.8.0",
+      style,
+    });
+    expect([selects(sync, t("args")), selects(sync, t("defaults")), selects(sync, t("apply"))]).toEqual([
+      true,
+      true,
+      false,
+    ]);
     expect(selects({ style: "apply" }, t("apply"))).toBe(true);
     expect(selects({ style: "apply" }, { driver: "helm", helm: "3.18.0" })).toBe(false);
     expect(describeSelector(sync)).toBe("via helmfile, helmfile args/defaults style");

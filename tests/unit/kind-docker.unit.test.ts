@@ -22,20 +22,48 @@ describe("kind's docker where --privileged cannot start", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const emulation = emulatedPrivilegeArgs(["SYS_RESOURCE"]);
   const docker = async (...args: string[]) => {
-    const r = await run(["bash", SHIM, ...args], { env: { HELMDRILL_REAL_DOCKER: real, HELMDRILL_PRIVILEGE_ARGS: emulation.join("\n") } });
+    const r = await run(["bash", SHIM, ...args], {
+      env: { HELMDRILL_REAL_DOCKER: real, HELMDRILL_PRIVILEGE_ARGS: emulation.join("\n") },
+    });
     return { exitCode: r.exitCode, argv: readFileSync(recorded, "utf8").split("\n").slice(0, -1) };
   };
 
   it("turns `run --privileged` into the emulation, keeping every other argument in place (one with spaces too)", async () => {
-    const r = await docker("run", "--name", "n", "--privileged", "--security-opt", "seccomp=unconfined", "-e", "A=b c", "img");
-    expect(r.argv).toEqual(["run", "--name", "n", ...emulation, "--security-opt", "seccomp=unconfined", "-e", "A=b c", "img"]);
+    const r = await docker(
+      "run",
+      "--name",
+      "n",
+      "--privileged",
+      "--security-opt",
+      "seccomp=unconfined",
+      "-e",
+      "A=b c",
+      "img",
+    );
+    expect(r.argv).toEqual([
+      "run",
+      "--name",
+      "n",
+      ...emulation,
+      "--security-opt",
+      "seccomp=unconfined",
+      "-e",
+      "A=b c",
+      "img",
+    ]);
     expect(r.argv).toContain("--device-cgroup-rule=a *:* rwm");
     expect(r.argv).toContain("--cap-drop=SYS_RESOURCE");
     expect(r.argv).not.toContain("--privileged");
   });
 
   it("drops --privileged from `exec` only", async () => {
-    expect((await docker("exec", "--privileged", "-i", "node", "cat", "/kind/version")).argv).toEqual(["exec", "-i", "node", "cat", "/kind/version"]);
+    expect((await docker("exec", "--privileged", "-i", "node", "cat", "/kind/version")).argv).toEqual([
+      "exec",
+      "-i",
+      "node",
+      "cat",
+      "/kind/version",
+    ]);
   });
 
   it("passes anything else through unchanged, with the real docker's exit code", async () => {

@@ -6,7 +6,15 @@
 import { describe, expect, it } from "vitest";
 import { parseClusterKinds } from "../../harness/config.ts";
 import { HelmdrillError } from "../../harness/errors.ts";
-import { kindPin, kubernetesPin, minorsFor, parseKubernetesList, pinnedKubernetesMinors, pinnedKubernetesVersions, pins } from "../../harness/pins.ts";
+import {
+  kindPin,
+  kubernetesPin,
+  minorsFor,
+  parseKubernetesList,
+  pinnedKubernetesMinors,
+  pinnedKubernetesVersions,
+  pins,
+} from "../../harness/pins.ts";
 import { runLegs } from "../../harness/cli/run.ts";
 import { describeSelector, selects, validateSelector, type Target } from "../../harness/dsl/target.ts";
 import { expectationCoverage } from "../../harness/dsl/coverage.ts";
@@ -34,10 +42,19 @@ describe("pinned Kubernetes minors", () => {
     expect(minorsFor("k3s")).toEqual(["1.33", "1.34"]);
     expect(minorsFor("kind")).toEqual(["1.33", "1.34"]);
     // Each minor's kind node is built with the etcd and CoreDNS its kubeadm asks for.
-    expect(kindPin("1.33")).toMatchObject({ upstreamNodeImage: "kindest/node:v1.33.4", etcd: { module: "go.etcd.io/etcd/server/v3", version: "v3.5.21" }, coredns: { version: "v1.12.0" } });
+    expect(kindPin("1.33")).toMatchObject({
+      upstreamNodeImage: "kindest/node:v1.33.4",
+      etcd: { module: "go.etcd.io/etcd/server/v3", version: "v3.5.21" },
+      coredns: { version: "v1.12.0" },
+    });
     expect(kindPin("1.34")).toMatchObject({ etcd: { version: "v3.6.5" }, coredns: { version: "v1.12.1" } });
     expect(error(() => kindPin("1.20"))).toMatch(/^Kubernetes 1\.20 is not pinned/);
-    expect(kubernetesPin("1.33")).toMatchObject({ minor: "1.33", version: "v1.33.5", stagingVersion: "v0.33.5", module: "k8s.io/kubernetes" });
+    expect(kubernetesPin("1.33")).toMatchObject({
+      minor: "1.33",
+      version: "v1.33.5",
+      stagingVersion: "v0.33.5",
+      module: "k8s.io/kubernetes",
+    });
     expect(kubernetesPin().minor).toBe(pins().cluster.kubernetes.default);
     expect(pinnedKubernetesVersions()).toEqual(["1.33.5", "1.34.4"]);
   });
@@ -51,7 +68,9 @@ describe("pinned Kubernetes minors", () => {
   });
 
   it("refuses an unknown minor or an unpinned patch with the pinned ones", () => {
-    expect(error(() => parseKubernetesList("1.35"))).toBe('Kubernetes 1.35 is not pinned\n  → pinned: 1.33 (v1.33.5), 1.34 (v1.34.4); use a minor such as 1.34, a list, or "all"');
+    expect(error(() => parseKubernetesList("1.35"))).toBe(
+      'Kubernetes 1.35 is not pinned\n  → pinned: 1.33 (v1.33.5), 1.34 (v1.34.4); use a minor such as 1.34, a list, or "all"',
+    );
     expect(error(() => parseKubernetesList("1.34.9"))).toMatch(/^Kubernetes 1\.34\.9 is not pinned/);
     expect(error(() => parseKubernetesList("latest"))).toMatch(/^Kubernetes latest is not pinned/);
   });
@@ -61,7 +80,9 @@ describe("--cluster lists and the legs of a run", () => {
   it("parses providers in order, once each; existing only alone", () => {
     expect(parseClusterKinds("k3s,kind")).toEqual(["k3s", "kind"]);
     expect(parseClusterKinds("kind, k3s,kind")).toEqual(["kind", "k3s"]);
-    expect(error(() => parseClusterKinds("k3s,existing"))).toMatch(/^--cluster existing cannot be combined with other clusters/);
+    expect(error(() => parseClusterKinds("k3s,existing"))).toMatch(
+      /^--cluster existing cannot be combined with other clusters/,
+    );
     expect(error(() => parseClusterKinds("k3s,minikube"))).toMatch(/^unknown cluster provider "minikube"/);
   });
 
@@ -75,7 +96,9 @@ describe("--cluster lists and the legs of a run", () => {
       ],
       notes: [],
     });
-    expect(runLegs({ clusters: ["existing"], kubernetes: ["1.34"] }).legs).toEqual([{ cluster: "existing", kubernetes: "" }]);
+    expect(runLegs({ clusters: ["existing"], kubernetes: ["1.34"] }).legs).toEqual([
+      { cluster: "existing", kubernetes: "" },
+    ]);
   });
 
   // Every pinned minor has both nodes today; a minor pinned for one provider only (as 1.33 was for k3s) is a pins.json away.
@@ -93,12 +116,18 @@ describe("--cluster lists and the legs of a run", () => {
   });
 
   it("refuses a provider with a node for none of the selected minors", () => {
-    expect(error(() => runLegs({ clusters: ["kind"], kubernetes: ["1.33"] }, onlyK3sHas133))).toBe("--cluster kind has no node for Kubernetes 1.33\n  → pinned kind nodes: Kubernetes 1.34");
+    expect(error(() => runLegs({ clusters: ["kind"], kubernetes: ["1.33"] }, onlyK3sHas133))).toBe(
+      "--cluster kind has no node for Kubernetes 1.33\n  → pinned kind nodes: Kubernetes 1.34",
+    );
   });
 });
 
 describe("kubernetes: selectors", () => {
-  const on = (kubernetes?: string): Target => ({ driver: "helm", helm: "3.18.0", ...(kubernetes ? { kubernetes } : {}) });
+  const on = (kubernetes?: string): Target => ({
+    driver: "helm",
+    helm: "3.18.0",
+    ...(kubernetes ? { kubernetes } : {}),
+  });
 
   it("select by the cluster's Kubernetes version; a target without one is not selected", () => {
     expect(selects({ kubernetes: ">=1.34" }, on("1.34.4"))).toBe(true);
@@ -107,7 +136,9 @@ describe("kubernetes: selectors", () => {
     expect(selects({ kubernetes: "<1.34", helm: ">=3.18.0" }, on("1.33.5"))).toBe(true);
     expect(selects({ kubernetes: ">=1.34" }, on())).toBe(false);
     expect(describeSelector({ helm: ">=4", kubernetes: ">=1.34" })).toBe("helm >=4, Kubernetes >=1.34");
-    expect(() => validateSelector({ kubernetes: "one thirty four" })).toThrow('invalid semver range for kubernetes: "one thirty four"');
+    expect(() => validateSelector({ kubernetes: "one thirty four" })).toThrow(
+      'invalid semver range for kubernetes: "one thirty four"',
+    );
   });
 
   it("count as reached by a pinned minor, and an unpinned minor is reported unreached", () => {
@@ -118,7 +149,14 @@ describe("kubernetes: selectors", () => {
         summary: "",
         source: { file: "-", section: "-" },
         release: "r",
-        steps: [step("install").does(helm("version")).expect(succeeds().when({ kubernetes: range }), fails().when({ kubernetes: `<${range.replace(/^>=/, "")}` }))],
+        steps: [
+          step("install")
+            .does(helm("version"))
+            .expect(
+              succeeds().when({ kubernetes: range }),
+              fails().when({ kubernetes: `<${range.replace(/^>=/, "")}` }),
+            ),
+        ],
       });
     const pinned = { helmVersions: ["3.18.0"], helmfileVersions: [], kubernetesVersions: pinnedKubernetesVersions() };
     expect(expectationCoverage(spec(">=1.34"), pinned)).toEqual([]);
@@ -141,7 +179,16 @@ describe("the matrix over several clusters", () => {
     status: "passed",
     steps: [
       { index: 1, title: "install", commands: [], checks: [], status: "matches", drift: [], durationMs: 1 },
-      { index: 2, title: "upgrade", commands: [], checks: [], status, drift: [], durationMs: 1, ...(observed ? { observedError: observed } : {}) },
+      {
+        index: 2,
+        title: "upgrade",
+        commands: [],
+        checks: [],
+        status,
+        drift: [],
+        durationMs: 1,
+        ...(observed ? { observedError: observed } : {}),
+      },
     ],
     vars: {},
     startedAt: "2026-12-02T00:00:00.000Z",
@@ -169,7 +216,11 @@ describe("the matrix over several clusters", () => {
     const m = buildMatrix(runs, "doc");
     expect(m.columns).toEqual(["helm 3.18.0 · k3s 1.33", "helm 3.18.0 · k3s 1.34", "helm 3.18.0 · kind 1.34"]);
     expect(m.rows[1]!.cells["helm 3.18.0 · kind 1.34"]!.status).toBe("matches");
-    expect(m.runs.map((r) => r.target)).toEqual(["helm 3.18.0 · k3s 1.34", "helm 3.18.0 · k3s 1.33", "helm 3.18.0 · kind 1.34"]);
+    expect(m.runs.map((r) => r.target)).toEqual([
+      "helm 3.18.0 · k3s 1.34",
+      "helm 3.18.0 · k3s 1.33",
+      "helm 3.18.0 · kind 1.34",
+    ]);
     expect(m.clusterDrift).toEqual([
       {
         scenario: "s",
@@ -177,26 +228,52 @@ describe("the matrix over several clusters", () => {
         title: "upgrade",
         target: "helm 3.18.0",
         cells: [
-          { cluster: "k3s 1.33", status: "differs", observed: "Error: UPGRADE FAILED: resource Deployment/hd-s-b-4e5f6a/web not ready" },
-          { cluster: "k3s 1.34", status: "differs", observed: "Error: UPGRADE FAILED: resource Deployment/hd-s-a-1b2c3d/web not ready" },
-          { cluster: "kind 1.34", status: "matches", observed: "Error: UPGRADE FAILED: timed out waiting for the condition" },
+          {
+            cluster: "k3s 1.33",
+            status: "differs",
+            observed: "Error: UPGRADE FAILED: resource Deployment/hd-s-b-4e5f6a/web not ready",
+          },
+          {
+            cluster: "k3s 1.34",
+            status: "differs",
+            observed: "Error: UPGRADE FAILED: resource Deployment/hd-s-a-1b2c3d/web not ready",
+          },
+          {
+            cluster: "kind 1.34",
+            status: "matches",
+            observed: "Error: UPGRADE FAILED: timed out waiting for the condition",
+          },
         ],
       },
     ]);
     const md = renderMatrixMarkdown(m);
     expect(md).toContain("## Differences between clusters");
-    expect(md).toContain("- `s` step 2 (upgrade), helm 3.18.0: k3s 1.33: 🔶 differs — Error: UPGRADE FAILED: resource Deployment/hd-s-b-4e5f6a/web not ready; k3s 1.34: 🔶 differs");
+    expect(md).toContain(
+      "- `s` step 2 (upgrade), helm 3.18.0: k3s 1.33: 🔶 differs — Error: UPGRADE FAILED: resource Deployment/hd-s-b-4e5f6a/web not ready; k3s 1.34: 🔶 differs",
+    );
     expect(renderMatrixHtml(m)).toContain("<h2>Differences between clusters</h2>");
   });
 
   it("compares the first line of the error text, with the run's variables named: an allocated NodePort or a later condition line is no difference", () => {
     const withPort = (cluster: string, port: number, more: string) => ({
-      ...run(cluster, "differs", `Error: INSTALLATION FAILED: Service "qa101" is invalid: nodePort: Invalid value: ${port}: provided port is already allocated\n${more}`),
+      ...run(
+        cluster,
+        "differs",
+        `Error: INSTALLATION FAILED: Service "qa101" is invalid: nodePort: Invalid value: ${port}: provided port is already allocated\n${more}`,
+      ),
       vars: { nodePort: port },
     });
     expect(comparableText("Error: x 30002 y\nsecond", { nodePort: 30002, n: 2 })).toBe("Error: x {nodePort} y");
-    expect(buildMatrix([withPort("k3s 1.33", 30001, "Error: Ready UpgradeFailed"), withPort("k3s 1.34", 30002, "")], "doc").clusterDrift).toEqual([]);
-    const other = { ...withPort("k3s 1.34", 30002, ""), steps: withPort("k3s 1.34", 30002, "").steps.map((s) => (s.index === 2 ? { ...s, observedError: "Error: INSTALLATION FAILED: something else" } : s)) };
+    expect(
+      buildMatrix([withPort("k3s 1.33", 30001, "Error: Ready UpgradeFailed"), withPort("k3s 1.34", 30002, "")], "doc")
+        .clusterDrift,
+    ).toEqual([]);
+    const other = {
+      ...withPort("k3s 1.34", 30002, ""),
+      steps: withPort("k3s 1.34", 30002, "").steps.map((s) =>
+        s.index === 2 ? { ...s, observedError: "Error: INSTALLATION FAILED: something else" } : s,
+      ),
+    };
     expect(buildMatrix([withPort("k3s 1.33", 30001, ""), other], "doc").clusterDrift?.map((d) => d.step)).toEqual([2]);
   });
 

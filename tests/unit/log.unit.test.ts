@@ -21,7 +21,10 @@ describe("one progress channel", () => {
     vi.useFakeTimers();
     const lines: string[] = [];
     vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (lines.push(String(chunk)), true));
-    const slow = () => new Promise<{ index: number; status: string; durationMs: number }>((r) => setTimeout(() => r({ index: 2, status: "matches", durationMs: 130 }), 130));
+    const slow = () =>
+      new Promise<{ index: number; status: string; durationMs: number }>((r) =>
+        setTimeout(() => r({ index: 2, status: "matches", durationMs: 130 }), 130),
+      );
     const step = stepProgress(true, "[demo · helm 4.1.4]", "2. upgrade", slow, { heartbeatMs: 40 });
     await vi.advanceTimersByTimeAsync(130);
     await step;

@@ -39,8 +39,16 @@ const targets: Target[] = [
 ];
 const labels = targets.map(targetLabel);
 
-const UPGRADE = { id: "failed-upgrade-cleanup-on-fail", title: "Failed upgrade cleaned up by --cleanup-on-fail", section: "Scenario 1: Failed Upgrade" };
-const INSTALL = { id: "failed-install-left-behind", title: "Failed install leaves everything behind", section: "Scenario 2: Failed Install" };
+const UPGRADE = {
+  id: "failed-upgrade-cleanup-on-fail",
+  title: "Failed upgrade cleaned up by --cleanup-on-fail",
+  section: "Scenario 1: Failed Upgrade",
+};
+const INSTALL = {
+  id: "failed-install-left-behind",
+  title: "Failed install leaves everything behind",
+  section: "Scenario 2: Failed Install",
+};
 
 const upgradeSteps = [
   "Install: only the ServiceAccount is rendered",
@@ -48,7 +56,10 @@ const upgradeSteps = [
   "The new Service and Deployment no longer exist: --cleanup-on-fail removed them",
   "Upgrade enabling only the Service: revision 3 deploys",
 ];
-const installSteps = ["Install with the Deployment and the Service enabled", "Upgrade enabling only the Service is refused"];
+const installSteps = [
+  "Install with the Deployment and the Service enabled",
+  "Upgrade enabling only the Service is refused",
+];
 
 /** Status per step, per target (index into `targets`); "absent" = the run lacks that step. */
 const PLAN: Record<string, (StepStatus | "absent")[][]> = {
@@ -66,14 +77,27 @@ const PLAN: Record<string, (StepStatus | "absent")[][]> = {
 
 const documented: StepRecord["documented"][] = [
   { outcome: "succeeds", release: "my-release 1 DEPLOYED" },
-  { outcome: "fails", text: "Error: UPGRADE FAILED: timed out waiting for the condition", release: "my-release 2 FAILED" },
+  {
+    outcome: "fails",
+    text: "Error: UPGRADE FAILED: timed out waiting for the condition",
+    release: "my-release 2 FAILED",
+  },
   { outcome: "n/a", resources: "serviceaccount/my-release-local-chart only" },
   { outcome: "succeeds", release: "my-release 3 DEPLOYED" },
 ];
 
 function stepRecord(index: number, title: string, status: StepStatus, target: Target): StepRecord {
   const checks: CheckRecord[] = [];
-  const rec: StepRecord = { index, title, status, documented: documented[index - 1], commands: [], checks, drift: [], durationMs: 1000 };
+  const rec: StepRecord = {
+    index,
+    title,
+    status,
+    documented: documented[index - 1],
+    commands: [],
+    checks,
+    drift: [],
+    durationMs: 1000,
+  };
   if (status === "differs") {
     rec.drift = target.helm.startsWith("4")
       ? ["Helm 4's kstatus waiter names the Deployment that was not ready"]
@@ -83,7 +107,8 @@ function stepRecord(index: number, title: string, status: StepStatus, target: Ta
       : "Error: UPGRADE FAILED: context deadline exceeded";
   }
   if (status === "failed") {
-    rec.observedError = "in ./helmfile.yaml: failed processing release my-release: <script>alert(1)</script> | helm exited with status 1";
+    rec.observedError =
+      "in ./helmfile.yaml: failed processing release my-release: <script>alert(1)</script> | helm exited with status 1";
     checks.push({
       ok: false,
       expected: "release my-release at revision 2, status failed",
@@ -146,11 +171,19 @@ let matrix: Matrix;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: this test needs a real Chromium. Install it with: apt-get install -y --no-install-recommends chromium`);
+    throw new Error(
+      `${CHROMIUM} not found: this test needs a real Chromium. Install it with: apt-get install -y --no-install-recommends chromium`,
+    );
   }
   matrix = buildMatrix(fixtureRuns(), "write-up (Helm 2.16.5)");
   mkdirSync(REPORTS, { recursive: true });
-  writeFileSync(HTML_FILE, renderMatrixHtml(matrix, { generatedAt: "2025-01-01 00:00 UTC (fixture)", title: "helmdrill conformance matrix — fixture" }));
+  writeFileSync(
+    HTML_FILE,
+    renderMatrixHtml(matrix, {
+      generatedAt: "2025-01-01 00:00 UTC (fixture)",
+      title: "helmdrill conformance matrix — fixture",
+    }),
+  );
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, javaScriptEnabled: false });
@@ -171,9 +204,16 @@ describe("matrix HTML in headless Chromium", () => {
   });
 
   it("gives every cell the expected data-status", async () => {
-    const seen = await page.locator("td.cell").evaluateAll((tds) =>
-      tds.map((td) => ({ step: td.getAttribute("data-step"), column: td.getAttribute("data-column"), status: td.getAttribute("data-status"), cls: td.className })),
-    );
+    const seen = await page
+      .locator("td.cell")
+      .evaluateAll((tds) =>
+        tds.map((td) => ({
+          step: td.getAttribute("data-step"),
+          column: td.getAttribute("data-column"),
+          status: td.getAttribute("data-status"),
+          cls: td.className,
+        })),
+      );
     const actual: Record<string, Record<string, string>> = {};
     for (const c of seen) {
       (actual[c.step!] ??= {})[c.column!] = c.status!;
@@ -184,7 +224,8 @@ describe("matrix HTML in headless Chromium", () => {
     expect(new Set(seen.map((c) => c.status))).toEqual(new Set(["matches", "differs", "failed", "not-run", "absent"]));
 
     // a few cells looked up the way a person would select them
-    const cell = (step: string, column: string) => page.locator(`td.cell[data-step="${step}"][data-column="${column}"]`);
+    const cell = (step: string, column: string) =>
+      page.locator(`td.cell[data-step="${step}"][data-column="${column}"]`);
     await expect(cell(`${UPGRADE.id}#2`, labels[4]!).getAttribute("data-status")).resolves.toBe("failed");
     await expect(cell(`${UPGRADE.id}#4`, labels[3]!).getAttribute("data-status")).resolves.toBe("absent");
     await expect(cell(`${INSTALL.id}#2`, labels[2]!).getAttribute("data-status")).resolves.toBe("not-run");
@@ -193,20 +234,26 @@ describe("matrix HTML in headless Chromium", () => {
 
   it("shows the observed error and notes in differs/failed cells, as text", async () => {
     const failed = page.locator(`td.cell[data-step="${UPGRADE.id}#2"][data-column="${labels[4]}"]`);
-    await expect(failed.locator("code.observed").textContent()).resolves.toContain("<script>alert(1)</script> | helm exited");
+    await expect(failed.locator("code.observed").textContent()).resolves.toContain(
+      "<script>alert(1)</script> | helm exited",
+    );
     await expect(failed.locator("ul.notes li").first().textContent()).resolves.toBe(
       "expected release my-release at revision 2, status failed; observed revision 2 pending-upgrade",
     );
     expect(await page.locator("script").count()).toBe(0);
     const differs = page.locator(`td.cell[data-step="${UPGRADE.id}#2"][data-column="${labels[1]}"]`);
-    await expect(differs.locator("code.observed").textContent()).resolves.toBe("Error: UPGRADE FAILED: context deadline exceeded");
+    await expect(differs.locator("code.observed").textContent()).resolves.toBe(
+      "Error: UPGRADE FAILED: context deadline exceeded",
+    );
     await expect(differs.locator("ul.notes code").first().textContent()).resolves.toBe("context deadline exceeded");
     await expect(differs.getAttribute("title")).resolves.toMatch(/^helm 3\.18\.4 — step 2: differs from the write-up/);
   });
 
   it("colours states differently (failed red, matches green)", async () => {
     const bg = (step: string, column: string) =>
-      page.locator(`td.cell[data-step="${step}"][data-column="${column}"]`).evaluate((el) => getComputedStyle(el).backgroundColor);
+      page
+        .locator(`td.cell[data-step="${step}"][data-column="${column}"]`)
+        .evaluate((el) => getComputedStyle(el).backgroundColor);
     const rgb = (s: string) => s.match(/\d+/g)!.slice(0, 3).map(Number) as [number, number, number];
     const failed = await bg(`${UPGRADE.id}#2`, labels[4]!);
     const matches = await bg(`${UPGRADE.id}#1`, labels[0]!);
@@ -223,7 +270,11 @@ describe("matrix HTML in headless Chromium", () => {
   it("captions each table with the scenario title and source", async () => {
     const captions = await page.locator("table.matrix caption").allTextContents();
     expect(captions).toHaveLength(2);
-    expect(captions.some((c) => c.includes(UPGRADE.title) && c.includes("000_6791ce9c9c9433c6.txt — Scenario 1: Failed Upgrade"))).toBe(true);
+    expect(
+      captions.some(
+        (c) => c.includes(UPGRADE.title) && c.includes("000_6791ce9c9c9433c6.txt — Scenario 1: Failed Upgrade"),
+      ),
+    ).toBe(true);
     expect(captions.some((c) => c.includes(INSTALL.title) && c.includes("Scenario 2: Failed Install"))).toBe(true);
     const headers = await page.locator("table.matrix").first().locator("thead th").allTextContents();
     expect(headers).toEqual(["Step", "write-up (Helm 2.16.5)", ...labels]);
@@ -231,12 +282,17 @@ describe("matrix HTML in headless Chromium", () => {
 
   it("shows per-column totals in the header", async () => {
     const row = page.locator(`table.totals tr[data-column="${labels[4]}"]`);
-    const counts = await row.locator("td[data-status]").evaluateAll((tds) => tds.map((td) => `${td.getAttribute("data-status")}=${td.textContent}`));
+    const counts = await row
+      .locator("td[data-status]")
+      .evaluateAll((tds) => tds.map((td) => `${td.getAttribute("data-status")}=${td.textContent}`));
     expect(counts).toEqual(["matches=1", "differs=0", "failed=1", "lost=0", "not-run=2", "absent=2"]);
   });
 
   it("keeps the step column sticky and fits a 1400px-wide window", async () => {
-    const position = await page.locator("table.matrix tbody th.step").first().evaluate((el) => getComputedStyle(el).position);
+    const position = await page
+      .locator("table.matrix tbody th.step")
+      .first()
+      .evaluate((el) => getComputedStyle(el).position);
     expect(position).toBe("sticky");
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);

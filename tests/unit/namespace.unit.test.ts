@@ -22,7 +22,10 @@ describe("namespaceFor", () => {
   it("starts each process at a random suffix and wraps within six hex digits", async () => {
     vi.resetModules();
     // The random start drawn just below the wrap point: the counter goes on past it, still six digits.
-    vi.doMock("node:crypto", async (actual) => ({ ...(await actual<typeof import("node:crypto")>()), randomBytes: () => Buffer.from([0xff, 0xff, 0xfe]) }));
+    vi.doMock("node:crypto", async (actual) => ({
+      ...(await actual<typeof import("node:crypto")>()),
+      randomBytes: () => Buffer.from([0xff, 0xff, 0xfe]),
+    }));
     try {
       const fresh = (await import("../../harness/vitest/drill.ts")).namespaceFor;
       expect([fresh("a"), fresh("a"), fresh("a")]).toEqual(["hd-a-ffffff", "hd-a-000000", "hd-a-000001"]);
@@ -40,9 +43,25 @@ describe("describeStuckNamespace", () => {
       status: {
         phase: "Terminating",
         conditions: [
-          { type: "NamespaceDeletionDiscoveryFailure", status: "True", reason: "DiscoveryFailed", message: "Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: example.com/v1alpha1: stale GroupVersion discovery" },
-          { type: "NamespaceDeletionContentFailure", status: "False", reason: "ContentDeleted", message: "All content successfully deleted" },
-          { type: "NamespaceContentRemaining", status: "True", reason: "SomeResourcesRemain", message: "Some resources are remaining: pods. has 1 resource instances" },
+          {
+            type: "NamespaceDeletionDiscoveryFailure",
+            status: "True",
+            reason: "DiscoveryFailed",
+            message:
+              "Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: example.com/v1alpha1: stale GroupVersion discovery",
+          },
+          {
+            type: "NamespaceDeletionContentFailure",
+            status: "False",
+            reason: "ContentDeleted",
+            message: "All content successfully deleted",
+          },
+          {
+            type: "NamespaceContentRemaining",
+            status: "True",
+            reason: "SomeResourcesRemain",
+            message: "Some resources are remaining: pods. has 1 resource instances",
+          },
         ],
       },
     };
@@ -62,7 +81,11 @@ describe("describeStuckNamespace", () => {
   });
 
   it("says when the controller reports nothing and no pod is left, or pods could not be listed", () => {
-    expect(describeStuckNamespace({ status: { phase: "Terminating" } }, [])).toBe("the namespace controller reports no condition — no pods left");
-    expect(describeStuckNamespace(undefined, undefined)).toBe("the namespace controller reports no condition — pods could not be listed");
+    expect(describeStuckNamespace({ status: { phase: "Terminating" } }, [])).toBe(
+      "the namespace controller reports no condition — no pods left",
+    );
+    expect(describeStuckNamespace(undefined, undefined)).toBe(
+      "the namespace controller reports no condition — pods could not be listed",
+    );
   });
 });

@@ -31,7 +31,10 @@ describe("pins.json", () => {
     const parsed = parsePins(readFileSync(FILE, "utf8"), FILE);
     expect(Object.keys(parsed.cluster.components).sort()).toEqual([...COMPONENTS].sort());
     expect(parsed.flux.helmController.dropReplace).toEqual(["github.com/fluxcd/helm-controller/api"]);
-    expect(pins().cluster.components.servicelb.build.map((b) => b.name)).toEqual(["metallb-controller", "metallb-speaker"]);
+    expect(pins().cluster.components.servicelb.build.map((b) => b.name)).toEqual([
+      "metallb-controller",
+      "metallb-speaker",
+    ]);
   });
 
   it("keys starting with $ are comments at any level, not versions", () => {
@@ -42,7 +45,9 @@ describe("pins.json", () => {
 
   it("a missing value is named by its key path", () => {
     const error = problemWith((p) => delete p.cluster.components.coredns.image);
-    expect(error.message).toBe("malformed pins.json:\n  cluster.components.coredns.image: expected string, received undefined");
+    expect(error.message).toBe(
+      "malformed pins.json:\n  cluster.components.coredns.image: expected string, received undefined",
+    );
   });
 
   it("a misspelt key, a wrong type and a missing component are each named, in one error", () => {
@@ -51,7 +56,12 @@ describe("pins.json", () => {
       p.helm["4.3.1"].version = 431;
       delete p.cluster.components["metrics-server"];
     });
-    expect(error.message.split("\n").slice(1).map((l) => l.trim())).toEqual([
+    expect(
+      error.message
+        .split("\n")
+        .slice(1)
+        .map((l) => l.trim()),
+    ).toEqual([
       'helm["4.3.1"].version: expected string, received number',
       "unknown key flux.helmController.dropReplce",
       "cluster.components.metrics-server: expected object, received undefined",
@@ -79,7 +89,10 @@ describe("a project's extra pins", () => {
   };
 
   it("take pins.json's shape: a Go pin may drop replace directives", () => {
-    const project = parseProject({ scenarios: ["s/*.ts"], pins: { helm: { "3.12.3": goPin } } }, "/p/helmdrill.config.ts");
+    const project = parseProject(
+      { scenarios: ["s/*.ts"], pins: { helm: { "3.12.3": goPin } } },
+      "/p/helmdrill.config.ts",
+    );
     expect(project.pins?.helm?.["3.12.3"]).toEqual(goPin);
   });
 

@@ -21,7 +21,11 @@ describe("reaper", () => {
     const child = spawn("sh", ["-c", "sleep 30 & sleep 30; wait"], { stdio: "ignore" });
     try {
       // A busy machine may take a while to fork the two sleeps: wait until both exist.
-      const forked = await poll(async () => descendants(child.pid!), (g) => (g.length === 2 ? undefined : `${g.length} grandchildren`), { timeoutMs: 20_000, intervalMs: 100 });
+      const forked = await poll(
+        async () => descendants(child.pid!),
+        (g) => (g.length === 2 ? undefined : `${g.length} grandchildren`),
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
       const grandchildren = forked.last ?? [];
       expect(grandchildren).toHaveLength(2);
       const found = descendants(process.pid);

@@ -23,7 +23,16 @@ const XSS = "<script>alert('x')</script>";
 const LONG_NOTE = `${"very long drift note ".repeat(20)}END`;
 
 function check(ok: boolean, expected: string, observed: string, extra: Partial<CheckRecord> = {}): CheckRecord {
-  return { ok, expected, observed, check: expected, category: "outcome", when: "every version", phase: "after", ...extra };
+  return {
+    ok,
+    expected,
+    observed,
+    check: expected,
+    category: "outcome",
+    when: "every version",
+    phase: "after",
+    ...extra,
+  };
 }
 
 function cmd(argv: string[], stdout = "", stderr = "", exitCode = 0, probe = false): CommandRecord {
@@ -31,12 +40,40 @@ function cmd(argv: string[], stdout = "", stderr = "", exitCode = 0, probe = fal
 }
 
 function release(revisions: [number, string, string][]): ReleaseState {
-  const history = revisions.map(([revision, status, description]) => ({ revision, status, description, chart: "local-chart-0.1.0", app_version: "1.0" }));
-  return { release: "my-release", exists: history.length > 0, history, current: history.at(-1), storage: history.map((h) => ({ revision: h.revision, status: h.status, applyMethod: "client-side (Helm 3: not recorded)" as const })) };
+  const history = revisions.map(([revision, status, description]) => ({
+    revision,
+    status,
+    description,
+    chart: "local-chart-0.1.0",
+    app_version: "1.0",
+  }));
+  return {
+    release: "my-release",
+    exists: history.length > 0,
+    history,
+    current: history.at(-1),
+    storage: history.map((h) => ({
+      revision: h.revision,
+      status: h.status,
+      applyMethod: "client-side (Helm 3: not recorded)" as const,
+    })),
+  };
 }
 
-const SA = { kind: "serviceaccount", name: "my-release-local-chart", status: "ServiceAccount", terminating: false, labels: {} } as const;
-const SVC = { kind: "service", name: "my-release-local-chart", status: "ClusterIP 10.43.0.12 80/TCP", terminating: true, labels: {} } as const;
+const SA = {
+  kind: "serviceaccount",
+  name: "my-release-local-chart",
+  status: "ServiceAccount",
+  terminating: false,
+  labels: {},
+} as const;
+const SVC = {
+  kind: "service",
+  name: "my-release-local-chart",
+  status: "ClusterIP 10.43.0.12 80/TCP",
+  terminating: true,
+  labels: {},
+} as const;
 const SNAPSHOT: ResourceSnapshot = { serviceaccount: [SA], service: [SVC], deployment: [] };
 
 function rec(index: number, status: StepStatus, extra: Partial<StepRecord> = {}): StepRecord {
@@ -57,7 +94,10 @@ function run(scenario: string, title: string, target: Target, steps: StepRecord[
   return {
     scenario,
     title,
-    source: { file: "000_6791ce9c9c9433c6.txt", section: scenario === UPGRADE ? "Scenario 1: Failed Upgrade" : "Scenario 2: Failed Install" },
+    source: {
+      file: "000_6791ce9c9c9433c6.txt",
+      section: scenario === UPGRADE ? "Scenario 1: Failed Upgrade" : "Scenario 2: Failed Install",
+    },
     target,
     targetLabel: targetLabel(target),
     namespace: `hd-${scenario}`,
@@ -69,7 +109,11 @@ function run(scenario: string, title: string, target: Target, steps: StepRecord[
   };
 }
 
-const documented2 = { outcome: "fails" as const, text: "Error: UPGRADE FAILED: timed out waiting for the condition", release: "my-release 2 FAILED" };
+const documented2 = {
+  outcome: "fails" as const,
+  text: "Error: UPGRADE FAILED: timed out waiting for the condition",
+  release: "my-release 2 FAILED",
+};
 
 /** helm 3.12: matches, differs, matches. helm 3.9: matches, failed, not-run. helmfile: matches, differs, (step 3 missing). */
 function fixtureRuns(): ScenarioRun[] {
@@ -89,13 +133,19 @@ function fixtureRuns(): ScenarioRun[] {
       rec(2, "failed", {
         observedError: `Error: ${XSS} | piped`,
         problem: "the step's command could not run: boom",
-        checks: [check(true, "release r2 failed", "r2 failed"), check(false, "fails with /UPGRADE FAILED/", `exit 0 | ${XSS}`)],
+        checks: [
+          check(true, "release r2 failed", "r2 failed"),
+          check(false, "fails with /UPGRADE FAILED/", `exit 0 | ${XSS}`),
+        ],
       }),
       rec(3, "not-run"),
     ]),
     run(UPGRADE, "Failed upgrade", HF, [
       rec(1, "matches"),
-      rec(2, "differs", { drift: [LONG_NOTE], observedError: "in ./helmfile.yaml: failed processing release my-release" }),
+      rec(2, "differs", {
+        drift: [LONG_NOTE],
+        observedError: "in ./helmfile.yaml: failed processing release my-release",
+      }),
     ]),
     run(INSTALL, "Failed install", H312, [rec(1, "matches", { title: "Install with everything enabled" })]),
   ];
@@ -108,7 +158,12 @@ const withoutCode = (md: string) => md.replace(/```[\s\S]*?```/g, "").replace(/(
 
 /** Splits a Markdown table row on unescaped pipes. */
 function mdCells(line: string): string[] {
-  return line.trim().replace(/^\|/, "").replace(/\|$/, "").split(/(?<!\\)\|/).map((c) => c.trim());
+  return line
+    .trim()
+    .replace(/^\|/, "")
+    .replace(/\|$/, "")
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim());
 }
 
 // ------------------------------------------------------------------ model
@@ -122,7 +177,12 @@ describe("buildMatrix", () => {
   });
 
   it("has one row per scenario step, sorted by scenario then step", () => {
-    expect(m.rows.map((r) => `${r.scenario}#${r.step}`)).toEqual([`${INSTALL}#1`, `${UPGRADE}#1`, `${UPGRADE}#2`, `${UPGRADE}#3`]);
+    expect(m.rows.map((r) => `${r.scenario}#${r.step}`)).toEqual([
+      `${INSTALL}#1`,
+      `${UPGRADE}#1`,
+      `${UPGRADE}#2`,
+      `${UPGRADE}#3`,
+    ]);
     expect(m.rows[2]!.title).toBe("Upgrade with a bad image");
     expect(m.rows[2]!.source).toBe("000_6791ce9c9c9433c6.txt — Scenario 1: Failed Upgrade");
   });
@@ -132,14 +192,21 @@ describe("buildMatrix", () => {
     expect(step2.cells[C312]).toMatchObject({ status: "differs", drift: [DRIFT_312] });
     expect(step2.cells[C312]!.observed).toContain("context deadline exceeded");
     expect(step2.cells[C39]!.status).toBe("failed");
-    expect(step2.cells[C39]!.failures).toEqual(["the step's command could not run: boom", `expected fails with /UPGRADE FAILED/; observed exit 0 | ${XSS}`]);
+    expect(step2.cells[C39]!.failures).toEqual([
+      "the step's command could not run: boom",
+      `expected fails with /UPGRADE FAILED/; observed exit 0 | ${XSS}`,
+    ]);
 
     const step3 = m.rows.find((r) => r.scenario === UPGRADE && r.step === 3)!;
     expect(step3.cells[C39]!.status).toBe("not-run");
     expect(step3.cells[CHF]).toEqual({ status: "absent", drift: [], failures: [] });
 
     const install = m.rows.find((r) => r.scenario === INSTALL)!;
-    expect(Object.fromEntries(Object.entries(install.cells).map(([k, v]) => [k, v.status]))).toEqual({ [C312]: "matches", [C39]: "absent", [CHF]: "absent" });
+    expect(Object.fromEntries(Object.entries(install.cells).map(([k, v]) => [k, v.status]))).toEqual({
+      [C312]: "matches",
+      [C39]: "absent",
+      [CHF]: "absent",
+    });
   });
 
   it("counts every state per column, not-run included and absent excluded", () => {
@@ -174,14 +241,22 @@ describe("renderMatrixMarkdown", () => {
   });
 
   it("has a per-column totals table with not-run and absent counted", () => {
-    expect(lines).toContain("| Target | ✅ matches | 🔶 differs | ❌ failed | ⚠ cluster lost | ⏭ not run | · absent | Runs |");
+    expect(lines).toContain(
+      "| Target | ✅ matches | 🔶 differs | ❌ failed | ⚠ cluster lost | ⏭ not run | · absent | Runs |",
+    );
     expect(lines).toContain("| helm 3.9.0 | 1 | 0 | 1 | 0 | 1 | 1 | 1 (0 passed, 1 failed) |");
     expect(lines).toContain("| helm 3.12.0 | 3 | 1 | 0 | 0 | 0 | 0 | 2 (2 passed) |");
     expect(lines).toContain("| helmfile 0.106.3 (--args) + helm 3.12.0 | 1 | 1 | 0 | 0 | 0 | 2 | 1 (1 passed) |");
   });
 
   it("renders one table per scenario with the baseline column first", () => {
-    expect(lines.filter((l) => l.startsWith("| Step | write-up (Helm 2.16.5) | helm 3.9.0 | helm 3.12.0 | helmfile 0.106.3 (--args) + helm 3.12.0 |"))).toHaveLength(2);
+    expect(
+      lines.filter((l) =>
+        l.startsWith(
+          "| Step | write-up (Helm 2.16.5) | helm 3.9.0 | helm 3.12.0 | helmfile 0.106.3 (--args) + helm 3.12.0 |",
+        ),
+      ),
+    ).toHaveLength(2);
     expect(md.indexOf("## Failed install")).toBeGreaterThan(0);
     expect(md.indexOf("## Failed upgrade")).toBeGreaterThan(md.indexOf("## Failed install"));
   });
@@ -228,7 +303,10 @@ describe("renderTranscript", () => {
       explanation: "Installs `local-chart` with **only** the ServiceAccount <b>.",
       documented: { outcome: "succeeds", release: "my-release 1 DEPLOYED" },
       commands: [
-        cmd(["helm", "upgrade", "--install", "my-release", "./local-chart", "--set", "a=b c"], "Release \"my-release\" has been upgraded.\n"),
+        cmd(
+          ["helm", "upgrade", "--install", "my-release", "./local-chart", "--set", "a=b c"],
+          'Release "my-release" has been upgraded.\n',
+        ),
         cmd(["helm", "history", "my-release", "-o", "json"], "[PROBE-OUTPUT]", "", 0, true),
       ],
       checks: [check(true, "succeeds", "exit 0")],
@@ -240,12 +318,16 @@ describe("renderTranscript", () => {
       action: "helm upgrade my-release ./local-chart",
       commands: [cmd(["helm", "upgrade", "my-release", "./local-chart"], longOut, `Error: UPGRADE FAILED: ${XSS}`, 1)],
       checks: [
-        check(true, "fails with /context deadline exceeded/", "exit 1", { drift: DRIFT_312, phase: "during", when: "helm >=3.12.0 <4" }),
+        check(true, "fails with /context deadline exceeded/", "exit 1", {
+          drift: DRIFT_312,
+          phase: "during",
+          when: "helm >=3.12.0 <4",
+        }),
         check(false, "release r2 failed", `r2 ${XSS} | x`),
       ],
       release: release([
         [1, "deployed", "Install complete"],
-        [2, "failed", "Upgrade \"my-release\" failed: context deadline exceeded"],
+        [2, "failed", 'Upgrade "my-release" failed: context deadline exceeded'],
       ]),
       resources: SNAPSHOT,
       diagnostics: "== diagnostics for namespace hd\n-- events\nWarning Failed Pod/x: ErrImagePull",
@@ -268,11 +350,15 @@ describe("renderTranscript", () => {
     expect(lines).toContain("## 2. Upgrade with a bad image");
     expect(lines).toContain("## 3. Validate cleanup");
     expect(md).toContain("Installs `local-chart` with **only** the ServiceAccount \\<b>.");
-    expect(md).toContain("The write-up saw: the command failed; it printed `Error: UPGRADE FAILED: timed out waiting for the condition`; release `my-release 2 FAILED`.");
+    expect(md).toContain(
+      "The write-up saw: the command failed; it printed `Error: UPGRADE FAILED: timed out waiting for the condition`; release `my-release 2 FAILED`.",
+    );
   });
 
   it("shows non-probe commands as console blocks, quoted like a shell", () => {
-    expect(md).toContain("```console\n$ helm upgrade --install my-release ./local-chart --set 'a=b c'\nRelease \"my-release\" has been upgraded.\n```");
+    expect(md).toContain(
+      "```console\n$ helm upgrade --install my-release ./local-chart --set 'a=b c'\nRelease \"my-release\" has been upgraded.\n```",
+    );
     expect(md).not.toContain("PROBE-OUTPUT");
     expect(md).not.toContain("$ helm history");
     expect(md).toContain("_exit 1 · 1.2 s_");
@@ -292,17 +378,25 @@ describe("renderTranscript", () => {
 
   it("lists expectations as a checklist with drift notes, escaped", () => {
     expect(lines).toContain("- [x] succeeds — exit 0");
-    expect(lines).toContain("- [x] fails with /context deadline exceeded/ — exit 1 _(while the command ran; helm >=3.12.0 \\<4)_");
+    expect(lines).toContain(
+      "- [x] fails with /context deadline exceeded/ — exit 1 _(while the command ran; helm >=3.12.0 \\<4)_",
+    );
     expect(lines).toContain(`  - 🔶 drift from the write-up: ${DRIFT_312}`);
     expect(lines).toContain("- [ ] release r2 failed — r2 \\<script>alert('x')\\</script> \\| x");
   });
 
   it("renders release history, resources and diagnostics", () => {
     expect(lines).toContain("| REVISION | STATUS | DESCRIPTION | APPLIED |");
-    expect(lines).toContain('| 2 | failed | Upgrade "my-release" failed: context deadline exceeded | client-side (Helm 3: not recorded) |');
+    expect(lines).toContain(
+      '| 2 | failed | Upgrade "my-release" failed: context deadline exceeded | client-side (Helm 3: not recorded) |',
+    );
     expect(md).toContain("**Release `my-release`** — `helm ls`: revision 2, `FAILED`, chart `local-chart-0.1.0`");
-    expect(md).toContain("serviceaccount/my-release-local-chart  ServiceAccount\nservice/my-release-local-chart         ClusterIP 10.43.0.12 80/TCP (terminating)");
-    expect(md).toMatch(/<details>\n<summary>Diagnostics<\/summary>\n\n```text\n== diagnostics for namespace hd\n[\s\S]*ErrImagePull\n```\n\n<\/details>/);
+    expect(md).toContain(
+      "serviceaccount/my-release-local-chart  ServiceAccount\nservice/my-release-local-chart         ClusterIP 10.43.0.12 80/TCP (terminating)",
+    );
+    expect(md).toMatch(
+      /<details>\n<summary>Diagnostics<\/summary>\n\n```text\n== diagnostics for namespace hd\n[\s\S]*ErrImagePull\n```\n\n<\/details>/,
+    );
     expect(md).toContain("**Problem:** something broke");
   });
 
@@ -344,16 +438,26 @@ describe("renderTranscript", () => {
 
   it("never says a step the write-up does not document matches the write-up", () => {
     const md = renderTranscript(
-      run(UPGRADE, "Own steps", H312, [rec(1, "matches", { documented: { outcome: "succeeds" } }), rec(2, "matches"), rec(3, "differs", { drift: ["Helm 4 prints hook logs through its logger"] })]),
+      run(UPGRADE, "Own steps", H312, [
+        rec(1, "matches", { documented: { outcome: "succeeds" } }),
+        rec(2, "matches"),
+        rec(3, "differs", { drift: ["Helm 4 prints hook logs through its logger"] }),
+      ]),
     );
     expect(md).toMatch(/## 1\. Install[\s\S]*\*\*Result:\*\* ✅ matches — matches the write-up \(/);
-    expect(md).toMatch(/## 2\. Upgrade with a bad image\n\nThe write-up does not document this step\.\n\n\*\*Result:\*\* ✅ matches — matches the scenario's expectations \(not in the write-up\)/);
-    expect(md).toMatch(/## 3\. Validate cleanup[\s\S]*— differs from the scenario's first expectation \(expected drift; not in the write-up\)/);
+    expect(md).toMatch(
+      /## 2\. Upgrade with a bad image\n\nThe write-up does not document this step\.\n\n\*\*Result:\*\* ✅ matches — matches the scenario's expectations \(not in the write-up\)/,
+    );
+    expect(md).toMatch(
+      /## 3\. Validate cleanup[\s\S]*— differs from the scenario's first expectation \(expected drift; not in the write-up\)/,
+    );
     expect(md.match(/matches the write-up/g)).toHaveLength(1);
   });
 
   it("reports a missing release as not found", () => {
-    const gone = renderTranscript(run(UPGRADE, "Gone", H312, [rec(1, "matches", { release: release([]), resources: {} })]));
+    const gone = renderTranscript(
+      run(UPGRADE, "Gone", H312, [rec(1, "matches", { release: release([]), resources: {} })]),
+    );
     expect(gone).toContain("No release: `helm history my-release` reports it not found.");
     expect(gone).toContain("No resources found.");
   });
@@ -368,7 +472,14 @@ describe("markdown helpers", () => {
   });
   it("trims and truncates", () => {
     expect(trimLines("a\nb\nc", 60)).toBe("a\nb\nc");
-    expect(trimLines(Array.from({ length: 10 }, (_, i) => String(i)).join("\n"), 6).split("\n")).toEqual(["0", "1", "… 5 lines omitted …", "7", "8", "9"]);
+    expect(trimLines(Array.from({ length: 10 }, (_, i) => String(i)).join("\n"), 6).split("\n")).toEqual([
+      "0",
+      "1",
+      "… 5 lines omitted …",
+      "7",
+      "8",
+      "9",
+    ]);
     expect(truncate("x".repeat(200))).toHaveLength(160);
     expect(truncate("short")).toBe("short");
   });
@@ -393,7 +504,11 @@ describe("renderMatrixHtml", () => {
   });
 
   it("has one cell per step and column, with status, column and step attributes", () => {
-    const cells = [...html.matchAll(/<td class="cell cell-([a-z-]+)" data-status="([a-z-]+)" data-column="([^"]*)" data-step="([^"]*)"/g)];
+    const cells = [
+      ...html.matchAll(
+        /<td class="cell cell-([a-z-]+)" data-status="([a-z-]+)" data-column="([^"]*)" data-step="([^"]*)"/g,
+      ),
+    ];
     expect(cells).toHaveLength(m.rows.length * m.columns.length);
     expect(cells).toHaveLength(12);
     const by = Object.fromEntries(cells.map((c) => [`${c[4]}|${c[3]}`, c[2]]));
@@ -408,17 +523,23 @@ describe("renderMatrixHtml", () => {
   it("has one captioned matrix table per scenario and the baseline header", () => {
     expect(html.match(/<table class="matrix" style="min-width:(\d+)px">/g)).toHaveLength(2);
     expect(html).toContain(`<table class="matrix" style="min-width:${230 + 210 + 150 * 3}px">`);
-    expect(html).toMatch(/<caption><span class="caption-title">Failed upgrade<\/span><span class="caption-meta"><code>failed-upgrade<\/code> · source: 000_6791ce9c9c9433c6.txt — Scenario 1: Failed Upgrade<\/span>/);
+    expect(html).toMatch(
+      /<caption><span class="caption-title">Failed upgrade<\/span><span class="caption-meta"><code>failed-upgrade<\/code> · source: 000_6791ce9c9c9433c6.txt — Scenario 1: Failed Upgrade<\/span>/,
+    );
     expect(html.match(/write-up \(Helm 2\.16\.5\)/g)).toHaveLength(3); // two table headers and the page subtitle;
     expect(html).toContain(
       '<td class="baseline"><span class="outcome outcome-fails">fails</span> <code>Error: UPGRADE FAILED: timed out waiting for the condition</code>; my-release 2 FAILED</td>',
     );
-    expect(html).toContain('<th scope="col" class="target"><span class="tool">helmfile 0.106.3 <span class="nw">(--args)</span></span> <span class="with">+ helm 3.12.0</span></th>');
+    expect(html).toContain(
+      '<th scope="col" class="target"><span class="tool">helmfile 0.106.3 <span class="nw">(--args)</span></span> <span class="with">+ helm 3.12.0</span></th>',
+    );
   });
 
   it("escapes observed error text and notes", () => {
     expect(html).not.toContain("<script>");
-    expect(html).toContain(`<code class="observed">Error: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; | piped</code>`);
+    expect(html).toContain(
+      `<code class="observed">Error: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; | piped</code>`,
+    );
     expect(html).toContain(`<li>expected fails with /UPGRADE FAILED/; observed exit 0 | &lt;script&gt;`);
     expect(html).toContain(`<li>the step&#39;s command could not run: boom</li>`);
   });
@@ -456,8 +577,15 @@ describe("what the runs ran on", () => {
   });
 
   it("is said without paths or credentials: provider, node image or context, server version", () => {
-    expect(runsOn({ kind: "k3s", name: "0123456789ab", image: "helmdrill.local/k3s-compatible-node:v1.34.4-abc" }, "v1.34.4")).toBe(ON);
-    expect(runsOn({ kind: "existing", name: "staging" }, "v1.33.2")).toBe("existing cluster (context staging), Kubernetes v1.33.2");
+    expect(
+      runsOn(
+        { kind: "k3s", name: "0123456789ab", image: "helmdrill.local/k3s-compatible-node:v1.34.4-abc" },
+        "v1.34.4",
+      ),
+    ).toBe(ON);
+    expect(runsOn({ kind: "existing", name: "staging" }, "v1.33.2")).toBe(
+      "existing cluster (context staging), Kubernetes v1.33.2",
+    );
     expect(runsOn({ kind: "kind", name: "helmdrill-x" }, "v1.34.0")).toBe("kind helmdrill-x, Kubernetes v1.34.0");
   });
 });

@@ -8,7 +8,15 @@ describe("the tool runners' environment", () => {
   const home = mkdtempSync(path.join(os.tmpdir(), "helmdrill-runners-test-"));
   afterAll(() => rmSync(home, { recursive: true, force: true }));
   // /bin/sh in the tools' place: it shows the environment each tool is started with.
-  const runners = bindRunners({ helm: "/bin/sh", kubectl: "/bin/sh", helmfile: "/bin/sh", kubeconfigPath: "/dev/null", namespace: "ns", helmHome: home, cwd: home });
+  const runners = bindRunners({
+    helm: "/bin/sh",
+    kubectl: "/bin/sh",
+    helmfile: "/bin/sh",
+    kubeconfigPath: "/dev/null",
+    namespace: "ns",
+    helmHome: home,
+    cwd: home,
+  });
 
   it("puts every tool's temporary files inside the private Helm home (removed with it)", async () => {
     for (const call of [runners.helm, runners.kubectl]) {

@@ -4,7 +4,12 @@ import { fieldManagers, judgeOwnership } from "../../harness/dsl/checks.ts";
 import { expectationCoverage } from "../../harness/dsl/coverage.ts";
 import { applicableChecks, type ScenarioRun, type StepRecord } from "../../harness/dsl/scenario.ts";
 import { selects, targetLabel, targetSlug, targetsFor, type Target } from "../../harness/dsl/target.ts";
-import { ownershipWorkload, upgradeCheckScenarios, versionBump, type UpgradeCheckPlan } from "../../harness/dsl/upgrade-check.ts";
+import {
+  ownershipWorkload,
+  upgradeCheckScenarios,
+  versionBump,
+  type UpgradeCheckPlan,
+} from "../../harness/dsl/upgrade-check.ts";
 import { scenarioModule } from "../../harness/cli/upgrade-check.ts";
 import { applyMethodOf, decodeStoredRelease } from "../../harness/probes/release.ts";
 import { cellDetails } from "../../harness/report/markdown.ts";
@@ -62,7 +67,14 @@ function plan(previous: string, next: string, prevReplicas = 1, nextReplicas = 2
     origin: `app ${version} from http://127.0.0.1:1`,
     rendered: summarizeRendered(manifests(version, replicas), releaseSelectors("app")),
   });
-  return { release: "app", previous: at(previous, prevReplicas), next: at(next, nextReplicas), caseLabel: "default values", caseId: "default", timeout: "5m" };
+  return {
+    release: "app",
+    previous: at(previous, prevReplicas),
+    next: at(next, nextReplicas),
+    caseLabel: "default values",
+    caseId: "default",
+    timeout: "5m",
+  };
 }
 
 describe("what a chart version renders", () => {
@@ -109,7 +121,12 @@ describe("upgrade-check scenarios", () => {
     const p = plan("1.0.0", "1.1.0");
     p.previous.rendered.tests = [];
     p.next.rendered.tests = [];
-    expect(upgradeCheckScenarios(p)[0]!.steps.map((s) => s.action?.label.split(" ")[1])).toEqual(["install", "upgrade", "rollback", "upgrade"]);
+    expect(upgradeCheckScenarios(p)[0]!.steps.map((s) => s.action?.label.split(" ")[1])).toEqual([
+      "install",
+      "upgrade",
+      "rollback",
+      "upgrade",
+    ]);
   });
 
   it("the field-ownership drill scales past both versions' replicas and keys --force-conflicts by the upgrading Helm", () => {
@@ -124,7 +141,9 @@ describe("upgrade-check scenarios", () => {
     const migration: Target = { driver: "helm", helm: "3.18.0", helmTo: "4.1.4" };
     const applied = (t: Target) => applicableChecks(force.checks, t).applied.map((c) => c.describe());
     expect(applied(helm3)).toEqual(["helm refuses the upgrade with /unknown flag: --force-conflicts/"]);
-    expect(applied(migration)).toEqual(["helm refuses the upgrade with /forceConflicts enabled when serverSideApply disabled/"]);
+    expect(applied(migration)).toEqual([
+      "helm refuses the upgrade with /forceConflicts enabled when serverSideApply disabled/",
+    ]);
     expect(applied(helm4)).toEqual([expect.stringMatching(/kept \(3\), overwritten \(2\) or a conflict/)]);
     // Every step has an expectation for every pinned target, migrations included.
     expect(expectationCoverage(drill, PINNED)).toEqual([]);
@@ -148,14 +167,26 @@ describe("field ownership: kept, overwritten or a conflict", () => {
   it("classifies what the upgrade did", () => {
     expect(judgeOwnership({ ...base, exitCode: 0, error: "", value: 3 })).toEqual({ verdict: "kept" });
     expect(judgeOwnership({ ...base, exitCode: 0, error: "", value: 2 })).toEqual({ verdict: "overwritten" });
-    expect(judgeOwnership({ ...base, exitCode: 1, error: 'Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas', value: 3 })).toEqual({ verdict: "conflict" });
+    expect(
+      judgeOwnership({
+        ...base,
+        exitCode: 1,
+        error: 'Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas',
+        value: 3,
+      }),
+    ).toEqual({ verdict: "conflict" });
   });
   it("a failure that is no conflict, or a value neither side set, is no verdict", () => {
-    expect(judgeOwnership({ ...base, exitCode: 1, error: "Error: context deadline exceeded", value: 3 }).problem).toMatch(/failed without a conflict: Error: context deadline exceeded/);
+    expect(
+      judgeOwnership({ ...base, exitCode: 1, error: "Error: context deadline exceeded", value: 3 }).problem,
+    ).toMatch(/failed without a conflict: Error: context deadline exceeded/);
     // Helm's own refusal names a flag "forceConflicts": that is no field conflict.
-    const refusal = "Error: UPGRADE FAILED: invalid client update option(s): forceConflicts enabled when serverSideApply disabled";
+    const refusal =
+      "Error: UPGRADE FAILED: invalid client update option(s): forceConflicts enabled when serverSideApply disabled";
     expect(judgeOwnership({ ...base, exitCode: 1, error: refusal, value: 3 }).verdict).toBeUndefined();
-    expect(judgeOwnership({ ...base, exitCode: 0, error: "", value: 5 }).problem).toMatch(/neither the chart's 2 nor the other manager's 3/);
+    expect(judgeOwnership({ ...base, exitCode: 0, error: "", value: 5 }).problem).toMatch(
+      /neither the chart's 2 nor the other manager's 3/,
+    );
   });
   it("names the managers that own a field", () => {
     const o = {
@@ -172,7 +203,9 @@ describe("field ownership: kept, overwritten or a conflict", () => {
 });
 
 describe("the apply method Helm recorded", () => {
-  const secret = (record: object) => ({ data: { release: Buffer.from(gzipSync(Buffer.from(JSON.stringify(record))).toString("base64")).toString("base64") } });
+  const secret = (record: object) => ({
+    data: { release: Buffer.from(gzipSync(Buffer.from(JSON.stringify(record))).toString("base64")).toString("base64") },
+  });
   it("decodes Helm's storage Secret: server-side, client-side, or Helm 3's nothing", () => {
     expect(applyMethodOf(decodeStoredRelease(secret({ name: "r", apply_method: "ssa" })))).toBe("server-side");
     expect(applyMethodOf(decodeStoredRelease(secret({ name: "r", apply_method: "csa" })))).toBe("client-side");
@@ -185,11 +218,27 @@ describe("the apply method Helm recorded", () => {
       index: 1,
       title: "upgrade",
       commands: [],
-      checks: [{ ok: true, expected: "e", observed: "o", check: "e", category: "custom", when: "every version", phase: "after", ...(finding ? { finding } : {}) }],
+      checks: [
+        {
+          ok: true,
+          expected: "e",
+          observed: "o",
+          check: "e",
+          category: "custom",
+          when: "every version",
+          phase: "after",
+          ...(finding ? { finding } : {}),
+        },
+      ],
       status: "matches",
       drift: [],
       durationMs: 1,
-      release: { release: "app", exists: true, history: [], storage: [{ revision: 2, status: "deployed", applyMethod: "server-side" }] },
+      release: {
+        release: "app",
+        exists: true,
+        history: [],
+        storage: [{ revision: 2, status: "deployed", applyMethod: "server-side" }],
+      },
     });
     const runOf = (target: Target, finding?: string): ScenarioRun => ({
       scenario: "s",
@@ -205,11 +254,18 @@ describe("the apply method Helm recorded", () => {
       durationMs: 1,
     });
     const m = buildMatrix(
-      [runOf({ driver: "helm", helm: "3.17.3", helmTo: "4.1.4" }, "kept: spec.replicas 3"), runOf({ driver: "helm", helm: "4.1.4" }, "conflict: x"), runOf({ driver: "helm", helm: "3.18.0" })],
+      [
+        runOf({ driver: "helm", helm: "3.17.3", helmTo: "4.1.4" }, "kept: spec.replicas 3"),
+        runOf({ driver: "helm", helm: "4.1.4" }, "conflict: x"),
+        runOf({ driver: "helm", helm: "3.18.0" }),
+      ],
       "baseline",
     );
     expect(m.columns).toEqual(["helm 3.18.0", "helm 4.1.4", "helm 3.17.3 → 4.1.4"]);
-    expect(cellDetails(m.rows[0]!.cells["helm 3.17.3 → 4.1.4"]!).notes).toEqual(["kept: spec.replicas 3", "r2 server-side apply"]);
+    expect(cellDetails(m.rows[0]!.cells["helm 3.17.3 → 4.1.4"]!).notes).toEqual([
+      "kept: spec.replicas 3",
+      "r2 server-side apply",
+    ]);
     expect(cellDetails(m.rows[0]!.cells["helm 4.1.4"]!).notes).toEqual(["conflict: x", "r2 server-side apply"]);
   });
 });

@@ -10,19 +10,38 @@ const config = (helm?: string, helmfile?: string) => loadConfig({ helm, helmfile
 
 describe("the walkthrough's target", () => {
   it("pairs the newest Helm with the newest helmfile that drives it", () => {
-    expect(walkTarget(spec, config(), { driver: "helmfile", pause: false })).toMatchObject({ helm: "4.3.1", helmfile: "1.8.0" });
+    expect(walkTarget(spec, config(), { driver: "helmfile", pause: false })).toMatchObject({
+      helm: "4.3.1",
+      helmfile: "1.8.0",
+    });
   });
 
   it("never pairs Helm 4 with helmfile 0.167.1 (it panics): an older Helm is taken instead", () => {
-    expect(walkTarget(spec, config(undefined, "0.167.1"), { driver: "helmfile", pause: false })).toMatchObject({ helm: "3.18.0", helmfile: "0.167.1" });
+    expect(walkTarget(spec, config(undefined, "0.167.1"), { driver: "helmfile", pause: false })).toMatchObject({
+      helm: "3.18.0",
+      helmfile: "0.167.1",
+    });
   });
 
   it("honours --helm and --helmfile, and refuses a pair helmfile does not drive", () => {
-    expect(walkTarget(spec, config("3.17.3", "0.167.1"), { driver: "helmfile", helm: "3.17.3", helmfile: "0.167.1", pause: false })).toMatchObject({
+    expect(
+      walkTarget(spec, config("3.17.3", "0.167.1"), {
+        driver: "helmfile",
+        helm: "3.17.3",
+        helmfile: "0.167.1",
+        pause: false,
+      }),
+    ).toMatchObject({
       helm: "3.17.3",
       helmfile: "0.167.1",
     });
-    const refuse = () => walkTarget(spec, config("4.1.4", "0.167.1"), { driver: "helmfile", helm: "4.1.4", helmfile: "0.167.1", pause: false });
+    const refuse = () =>
+      walkTarget(spec, config("4.1.4", "0.167.1"), {
+        driver: "helmfile",
+        helm: "4.1.4",
+        helmfile: "0.167.1",
+        pause: false,
+      });
     expect(refuse).toThrow(HelmdrillError);
     expect(refuse).toThrow(/no helmfile among 0\.167\.1 drives helm 4\.1\.4/);
   });

@@ -8,7 +8,8 @@ import { databaseAt, installV1, MIGRATION_JOB, RELEASE, V1_OBJECTS, V2, V2_OBJEC
 export default defineScenario({
   id: "migration-hook-fails",
   title: "A failing migration hook stops the upgrade",
-  summary: "Upgrading to 2.0.0 with a migration that exits 1: the pre-upgrade Job fails (BackoffLimitExceeded), the upgrade fails, nothing of 2.0.0 is applied and the database stays at 1.0.0; the Job's log shows the error. With the migration fixed the upgrade succeeds.",
+  summary:
+    "Upgrading to 2.0.0 with a migration that exits 1: the pre-upgrade Job fails (BackoffLimitExceeded), the upgrade fails, nothing of 2.0.0 is applied and the database stays at 1.0.0; the Job's log shows the error. With the migration fixed the upgrade succeeds.",
   source: { file: "docs/upgrade-runbook.md", section: "when the migration fails" },
   release: RELEASE,
   steps: [

@@ -9,7 +9,8 @@ import { databaseAt, installV1, RELEASE, V2 } from "../lib/inventory.ts";
 export default defineScenario({
   id: "selector-change-breaks-upgrade",
   title: "A changed StatefulSet selector fails the upgrade",
-  summary: "Upgrading with --set component=database changes the StatefulSet's immutable selector: the upgrade fails with the API server's Forbidden error, revision 2 is failed, the StatefulSet keeps its 1.0.0 selector and pods. The same upgrade without the change succeeds as revision 3.",
+  summary:
+    "Upgrading with --set component=database changes the StatefulSet's immutable selector: the upgrade fails with the API server's Forbidden error, revision 2 is failed, the StatefulSet keeps its 1.0.0 selector and pods. The same upgrade without the change succeeds as revision 3.",
   source: { file: "docs/upgrade-runbook.md", section: "what never to change in a minor release" },
   release: RELEASE,
   steps: [
@@ -17,11 +18,20 @@ export default defineScenario({
 
     step("Upgrade to 2.0.0 with a new selector (--set component=database): the API server refuses it")
       .does(helm("upgrade", RELEASE, V2, "--set", "component=database", "--wait", "--timeout", "2m"))
-      .documents({ outcome: "fails", text: "spec: Forbidden: updates to statefulset spec for fields other than …", release: "inventory r2 failed" })
+      .documents({
+        outcome: "fails",
+        text: "spec: Forbidden: updates to statefulset spec for fields other than …",
+        release: "inventory r2 failed",
+      })
       .expect(
-        fails(/UPGRADE FAILED/, /StatefulSet\.apps "inventory-db" is invalid: spec: Forbidden: updates to statefulset spec for fields other than/),
+        fails(
+          /UPGRADE FAILED/,
+          /StatefulSet\.apps "inventory-db" is invalid: spec: Forbidden: updates to statefulset spec for fields other than/,
+        ),
         history("deployed", "failed"),
-        object(`statefulset/${RELEASE}-db`).matches({ spec: { selector: { matchLabels: { "app.kubernetes.io/component": "db" } } } }),
+        object(`statefulset/${RELEASE}-db`).matches({
+          spec: { selector: { matchLabels: { "app.kubernetes.io/component": "db" } } },
+        }),
         databaseAt("1.0.0", 1),
       ),
 
