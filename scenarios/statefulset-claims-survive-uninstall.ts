@@ -13,7 +13,19 @@
  * replica's claim behind. It needs what a real cluster has: a default StorageClass with a
  * dynamic provisioner (helmdrill's nodes run local-path-provisioner, as k3s and kind do).
  */
-import { defineScenario, fails, fixture, helm, history, logsShow, release, releaseAbsent, resources, step, succeeds } from "../harness/index.ts";
+import {
+  defineScenario,
+  fails,
+  fixture,
+  helm,
+  history,
+  logsShow,
+  release,
+  releaseAbsent,
+  resources,
+  step,
+  succeeds,
+} from "../harness/index.ts";
 
 const RELEASE = "shop";
 const CHART = fixture("storefront");
@@ -34,8 +46,12 @@ export default defineScenario({
   release: RELEASE,
   steps: [
     step("Install the storefront with its cache StatefulSet: one replica, one claim from the default StorageClass")
-      .explain("The claim waits for its pod (WaitForFirstConsumer), then local-path-provisioner makes a volume for it; the cache writes its seed there.")
-      .does(helm("install", RELEASE, CHART, ...PLAIN, "--set", "cache.seed=first-install", "--wait", "--timeout", "120s"))
+      .explain(
+        "The claim waits for its pod (WaitForFirstConsumer), then local-path-provisioner makes a volume for it; the cache writes its seed there.",
+      )
+      .does(
+        helm("install", RELEASE, CHART, ...PLAIN, "--set", "cache.seed=first-install", "--wait", "--timeout", "120s"),
+      )
       .documents({ outcome: "succeeds", text: "STATUS: deployed" })
       .expect(
         succeeds(),
@@ -45,14 +61,22 @@ export default defineScenario({
       ),
 
     step("`helm uninstall shop`: the StatefulSet goes, its claim stays")
-      .explain("Helm deletes what the chart rendered; the claim came from the StatefulSet controller, and the default retention policy keeps it.")
+      .explain(
+        "Helm deletes what the chart rendered; the claim came from the StatefulSet controller, and the default retention policy keeps it.",
+      )
       .does(helm("uninstall", RELEASE, "--wait", "--timeout", "60s"))
       .documents({ outcome: "succeeds", text: 'release "shop" uninstalled', resources: `${CLAIM_0} remains (Bound)` })
-      .expect(succeeds(/release "shop" uninstalled/), releaseAbsent(), resources({ statefulset: [], persistentvolumeclaim: [CLAIM_0] })),
+      .expect(
+        succeeds(/release "shop" uninstalled/),
+        releaseAbsent(),
+        resources({ statefulset: [], persistentvolumeclaim: [CLAIM_0] }),
+      ),
 
     step("Install again with a new seed: the old claim is bound again, and the cache serves the first install's data")
       .explain("The new StatefulSet's pod asks for the claim by the same name, finds it and mounts the old volume.")
-      .does(helm("install", RELEASE, CHART, ...PLAIN, "--set", "cache.seed=second-install", "--wait", "--timeout", "120s"))
+      .does(
+        helm("install", RELEASE, CHART, ...PLAIN, "--set", "cache.seed=second-install", "--wait", "--timeout", "120s"),
+      )
       .documents({ outcome: "succeeds", text: "the reinstalled release serves the data of the first" })
       .expect(
         succeeds(),
@@ -61,12 +85,34 @@ export default defineScenario({
         logsShow(CACHE_PODS, /serves seed: first-install/),
       ),
 
-    step("Upgrade to two cache replicas whose pods never get Ready, with --atomic: rolled back, the new replica's claim stays")
-      .explain("Scaling up creates pod -1 and its claim first; the wait times out, the rollback scales back to one replica and deletes pod -1, not its claim.")
-      .does(helm("upgrade", RELEASE, CHART, ...PLAIN, "--set", "cache.replicas=2,cache.ready=false", "--atomic", "--timeout", "30s"))
-      .documents({ outcome: "fails", text: "rolled back due to atomic being set", resources: `${CLAIM_0} and ${CLAIM_1}` })
+    step(
+      "Upgrade to two cache replicas whose pods never get Ready, with --atomic: rolled back, the new replica's claim stays",
+    )
+      .explain(
+        "Scaling up creates pod -1 and its claim first; the wait times out, the rollback scales back to one replica and deletes pod -1, not its claim.",
+      )
+      .does(
+        helm(
+          "upgrade",
+          RELEASE,
+          CHART,
+          ...PLAIN,
+          "--set",
+          "cache.replicas=2,cache.ready=false",
+          "--atomic",
+          "--timeout",
+          "30s",
+        ),
+      )
+      .documents({
+        outcome: "fails",
+        text: "rolled back due to atomic being set",
+        resources: `${CLAIM_0} and ${CLAIM_1}`,
+      })
       .expect(
-        fails(/UPGRADE FAILED: release shop failed, and has been rolled back due to atomic being set/).when({ helm: "<4" }),
+        fails(/UPGRADE FAILED: release shop failed, and has been rolled back due to atomic being set/).when({
+          helm: "<4",
+        }),
         fails(/UPGRADE FAILED: release shop failed, and has been rolled back due to rollback-on-failure being set/)
           .when({ helm: ">=4" })
           .drift("Helm 4 renamed --atomic to --rollback-on-failure, and the message with it"),

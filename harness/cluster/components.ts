@@ -1,8 +1,16 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig } from "@kubernetes/client-node";
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  type KubeConfig,
+} from "@kubernetes/client-node";
 import { HelmdrillError } from "../errors.ts";
 import { runChecked } from "../exec.ts";
+import { poll, withTimeout } from "../util/poll.ts";
 import { COMPONENTS, componentPin, PACKAGE_ROOT, pins, type ComponentName } from "../pins.ts";
 import { metallbCrdsFile } from "../provision/components.ts";
 
@@ -77,7 +85,10 @@ function metallbCrds(cacheDir: string): string {
   try {
     return readFileSync(file, "utf8");
   } catch {
-    throw new HelmdrillError(`MetalLB's CRDs (${file}) are missing`, "run `npm run provision` (it reads them from the MetalLB module)");
+    throw new HelmdrillError(
+      `MetalLB's CRDs (${file}) are missing`,
+      "run `npm run provision` (it reads them from the MetalLB module)",
+    );
   }
 }
 
@@ -93,7 +104,10 @@ const fromInt = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) 
  */
 export function loadBalancerPool(nodeIp: string, prefixLen: number): { first: string; last: string } {
   if (!/^\d+\.\d+\.\d+\.\d+$/.test(nodeIp) || prefixLen < 8 || prefixLen > 26) {
-    throw new HelmdrillError(`cannot place load-balancer addresses on ${nodeIp}/${prefixLen}`, "the node's Docker network must be IPv4, /8 to /26");
+    throw new HelmdrillError(
+      `cannot place load-balancer addresses on ${nodeIp}/${prefixLen}`,
+      "the node's Docker network must be IPv4, /8 to /26",
+    );
   }
   const size = 2 ** (32 - prefixLen);
   const ip = toInt(nodeIp);
@@ -109,7 +123,8 @@ export async function containerAddress(container: string): Promise<{ network: st
   const r = await runChecked(["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", container]);
   const nets = JSON.parse(r.stdout) as Record<string, { IPAddress?: string; IPPrefixLen?: number }>;
   const [network, n] = Object.entries(nets).find(([, v]) => v.IPAddress) ?? [];
-  if (!network || !n?.IPAddress || !n.IPPrefixLen) throw new HelmdrillError(`container ${container} has no IPv4 address on a Docker network`);
+  if (!network || !n?.IPAddress || !n.IPPrefixLen)
+    throw new HelmdrillError(`container ${container} has no IPv4 address on a Docker network`);
   return { network, ip: n.IPAddress, prefixLen: n.IPPrefixLen };
 }
 
@@ -131,25 +146,33 @@ export function loadBalancerConfig(pool: { first: string; last: string }): strin
 
 // ---------------------------------------------------------------- readiness
 
-const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms).unref())]);
-
 /** One read-only look at a component: undefined when ready for a chart, else what is missing. */
 export async function componentNotReady(kc: KubeConfig, name: ComponentName): Promise<string | undefined> {
   const apps = kc.makeApiClient(AppsV1Api);
   const deployment = async (ns: string, n: string) => {
     const d = await apps.readNamespacedDeployment({ namespace: ns, name: n });
-    return (d.status?.availableReplicas ?? 0) >= 1 ? undefined : `deployment ${ns}/${n}: ${d.status?.availableReplicas ?? 0} available`;
+    return (d.status?.availableReplicas ?? 0) >= 1
+      ? undefined
+      : `deployment ${ns}/${n}: ${d.status?.availableReplicas ?? 0} available`;
   };
   switch (name) {
     case "coredns": {
-      const slices = await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: "kube-system", labelSelector: "kubernetes.io/service-name=kube-dns" });
+      const slices = await kc
+        .makeApiClient(DiscoveryV1Api)
+        .listNamespacedEndpointSlice({
+          namespace: "kube-system",
+          labelSelector: "kubernetes.io/service-name=kube-dns",
+        });
       const ready = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready);
       return ready.length > 0 ? undefined : "kube-dns has no ready endpoint yet";
     }
     case "local-storage": {
-      const sc = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: "kube-system", labelSelector: "app=local-path-provisioner" });
-      const running = sc.items.some((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+      const sc = await kc
+        .makeApiClient(CoreV1Api)
+        .listNamespacedPod({ namespace: "kube-system", labelSelector: "app=local-path-provisioner" });
+      const running = sc.items.some((p) =>
+        p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+      );
       return running ? undefined : "local-path-provisioner is not Ready yet";
     }
     case "servicelb": {
@@ -157,11 +180,22 @@ export async function componentNotReady(kc: KubeConfig, name: ComponentName): Pr
       if (controller) return controller;
       const ds = await apps.readNamespacedDaemonSet({ namespace: "metallb-system", name: "speaker" });
       if ((ds.status?.numberReady ?? 0) < 1) return "MetalLB speaker not Ready yet";
-      const pools = (await kc.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({ group: "metallb.io", version: "v1beta1", namespace: "metallb-system", plural: "ipaddresspools" })) as { items?: unknown[] };
+      const pools = (await kc
+        .makeApiClient(CustomObjectsApi)
+        .listNamespacedCustomObject({
+          group: "metallb.io",
+          version: "v1beta1",
+          namespace: "metallb-system",
+          plural: "ipaddresspools",
+        })) as { items?: unknown[] };
       return (pools.items?.length ?? 0) > 0 ? undefined : "no MetalLB IPAddressPool yet";
     }
     case "metrics-server": {
-      const nodes = (await kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group: "metrics.k8s.io", version: "v1beta1", plural: "nodes" })) as { items?: unknown[] };
+      const nodes = (await kc
+        .makeApiClient(CustomObjectsApi)
+        .listClusterCustomObject({ group: "metrics.k8s.io", version: "v1beta1", plural: "nodes" })) as {
+        items?: unknown[];
+      };
       return (nodes.items?.length ?? 0) > 0 ? undefined : "metrics.k8s.io answers, no node metrics yet";
     }
     case "registry-mirror":
@@ -170,18 +204,22 @@ export async function componentNotReady(kc: KubeConfig, name: ComponentName): Pr
 }
 
 /**
- * Waits until every enabled component is ready for a chart, polling read-only once a second,
- * each look bounded by its own timeout; past the deadline, names every component still
- * pending with its last observation.
+ * Waits until every enabled component is ready for a chart: one read-only look at every
+ * pending component a second (each look bounded by its own timeout); past the deadline, names
+ * every component still pending with its last observation.
  */
-export async function waitForComponents(kc: KubeConfig, names: readonly ComponentName[], timeoutMs: number, progress: (m: string) => void = () => {}): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+export async function waitForComponents(
+  kc: KubeConfig,
+  names: readonly ComponentName[],
+  timeoutMs: number,
+  progress: (m: string) => void = () => {},
+): Promise<void> {
   const pending = new Map<ComponentName, string>(names.map((n) => [n, "not looked at yet"]));
   const t0 = Date.now();
-  while (pending.size > 0) {
+  const look = async () => {
     for (const name of [...pending.keys()]) {
       try {
-        const why = await withTimeout(componentNotReady(kc, name), 10_000, name);
+        const why = await withTimeout(componentNotReady(kc, name), 10_000, `${name} readiness`);
         if (why === undefined) {
           pending.delete(name);
           progress(`${name} ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -190,14 +228,20 @@ export async function waitForComponents(kc: KubeConfig, names: readonly Componen
         pending.set(name, (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200));
       }
     }
-    if (pending.size === 0) return;
-    if (Date.now() >= deadline) {
-      throw new HelmdrillError(
-        `packaged components not ready within ${timeoutMs / 1000} s: ${[...pending.keys()].join(", ")}`,
-        [...pending].map(([n, why]) => `${n}: ${why}`).join("\n") + "\nswitch one off with --disable NAME if the chart does not need it",
-      );
-    }
-    await new Promise((r) => setTimeout(r, 1000));
+    return pending.size;
+  };
+  const r = await poll(look, (left) => (left === 0 ? undefined : `${left} pending`), {
+    timeoutMs,
+    intervalMs: 1000,
+    attemptTimeoutMs: 60_000,
+    what: "the packaged components",
+  });
+  if (!r.ok) {
+    throw new HelmdrillError(
+      `packaged components not ready within ${timeoutMs / 1000} s: ${[...pending.keys()].join(", ")}`,
+      [...pending].map(([n, why]) => `${n}: ${why}`).join("\n") +
+        "\nswitch one off with --disable NAME if the chart does not need it",
+    );
   }
 }
 
@@ -212,8 +256,21 @@ export interface NodeHandle {
 /** `kubectl apply --server-side` with the node's own kubectl (kind's installstorage habit; k3s's deploy controller). */
 export async function applyInNode(node: NodeHandle, yaml: string, what: string): Promise<void> {
   await runChecked(
-    ["docker", "exec", "-i", node.container, "kubectl", "--kubeconfig", node.kubeconfigInNode, "apply", "--server-side",
-      "--force-conflicts", "--field-manager=helmdrill", "-f", "-"],
+    [
+      "docker",
+      "exec",
+      "-i",
+      node.container,
+      "kubectl",
+      "--kubeconfig",
+      node.kubeconfigInNode,
+      "apply",
+      "--server-side",
+      "--force-conflicts",
+      "--field-manager=helmdrill",
+      "-f",
+      "-",
+    ],
     { input: yaml, timeoutMs: 120_000, what: `applying ${what} in ${node.container}` },
   );
 }
@@ -221,19 +278,20 @@ export async function applyInNode(node: NodeHandle, yaml: string, what: string):
 /** Waits (read-only) until a CRD is Established, so objects of its kind can be applied. */
 async function crdEstablished(kc: KubeConfig, name: string, timeoutMs: number): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
-  const deadline = Date.now() + timeoutMs;
-  let last = "not looked at yet";
-  while (Date.now() < deadline) {
-    try {
-      const crd = await withTimeout(api.readCustomResourceDefinition({ name }), 10_000, `CRD ${name}`);
-      if (crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) return;
-      last = "not Established yet";
-    } catch (error) {
-      last = (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
-    }
-    await new Promise((r) => setTimeout(r, 500));
+  const r = await poll(
+    () => api.readCustomResourceDefinition({ name }),
+    (crd) =>
+      crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")
+        ? undefined
+        : "not Established yet",
+    { timeoutMs, intervalMs: 500, attemptTimeoutMs: 10_000, what: `CRD ${name}` },
+  );
+  if (!r.ok) {
+    throw new HelmdrillError(
+      `CRD ${name} was not Established within ${timeoutMs / 1000} s`,
+      `last observation: ${r.lastError ?? r.lastProblem}`,
+    );
   }
-  throw new HelmdrillError(`CRD ${name} was not Established within ${timeoutMs / 1000} s`, `last observation: ${last}`);
 }
 
 /**
@@ -244,7 +302,12 @@ async function crdEstablished(kc: KubeConfig, name: string, timeoutMs: number): 
 export async function installComponents(
   node: NodeHandle,
   kc: KubeConfig,
-  options: { site: ComponentSite; enabled: readonly ComponentName[]; apply: readonly Exclude<ComponentName, "registry-mirror">[]; timeoutMs: number },
+  options: {
+    site: ComponentSite;
+    enabled: readonly ComponentName[];
+    apply: readonly Exclude<ComponentName, "registry-mirror">[];
+    timeoutMs: number;
+  },
   progress: (m: string) => void,
 ): Promise<{ pool?: { first: string; last: string } }> {
   progress(`node Ready; packaged components: ${options.enabled.join(", ") || "none"}`);

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { K3sContainer, type StartedK3sContainer } from "@testcontainers/k3s";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { HelmdrillError } from "../errors.ts";
+import { poll } from "../util/poll.ts";
 import { requireDocker } from "../provision/docker.ts";
 import { findNodeImage } from "../provision/node-image.ts";
 import { imageExists } from "../provision/images.ts";
@@ -102,9 +103,11 @@ export class K3sProvider implements ClusterProvider {
         "run `npm run provision` (it builds one offline for every pinned minor if none can be pulled)",
       );
     }
-    if (!(await imageExists(image))) throw new HelmdrillError(`node image ${image} is not present locally`, "run `npm run provision`");
+    if (!(await imageExists(image)))
+      throw new HelmdrillError(`node image ${image} is not present locally`, "run `npm run provision`");
     for (const archive of this.preload) {
-      if (!existsSync(archive)) throw new HelmdrillError(`image archive ${archive} is missing`, "run `npm run provision`");
+      if (!existsSync(archive))
+        throw new HelmdrillError(`image archive ${archive} is missing`, "run `npm run provision`");
     }
     // Ryuk (testcontainers' reaper) needs an image we cannot pull offline; helmdrill removes
     // its own containers (dispose, globalSetup teardown, `helmdrill clean`).
@@ -115,14 +118,25 @@ export class K3sProvider implements ClusterProvider {
     const ownNode = image.startsWith(`${pins().cluster.k3s.nodeImageRepository}:`);
     const disabled = this.components?.disabled ?? [];
     const enabled = this.components ? enabledComponents(disabled) : [];
-    const site: ComponentSite = { provider: "k3s", clusterDns: "10.43.0.10", clusterDomain: "cluster.local", cacheDir: this.components?.cacheDir ?? "" };
+    const site: ComponentSite = {
+      provider: "k3s",
+      clusterDns: "10.43.0.10",
+      clusterDomain: "cluster.local",
+      cacheDir: this.components?.cacheDir ?? "",
+    };
     const manifests = ownNode ? enabled.filter((n) => n !== "registry-mirror") : [];
 
     let mirror: StartedRegistryMirror | undefined;
     if (this.components && enabled.includes("registry-mirror")) {
-      const storage = await ensureMirrorStorage(this.components.cacheDir, [...this.components.mirroredImages], progress);
+      const storage = await ensureMirrorStorage(
+        this.components.cacheDir,
+        [...this.components.mirroredImages],
+        progress,
+      );
       progress("starting the registry mirror");
-      mirror = await new RegistryMirrorContainer(storage).withLabels({ ...this.labels, "io.helmdrill.role": "registry-mirror" }).start();
+      mirror = await new RegistryMirrorContainer(storage)
+        .withLabels({ ...this.labels, "io.helmdrill.role": "registry-mirror" })
+        .start();
       progress(`registry mirror ${mirror.name} at ${mirror.address}`);
     }
     try {
@@ -131,19 +145,29 @@ export class K3sProvider implements ClusterProvider {
         .withLabels({ ...this.labels, "io.helmdrill.role": "k3s-node" })
         .withStartupTimeout(this.startupTimeoutMs)
         .withCommand(["server", `--disable=${["traefik", ...disabled].join(",")}`])
-        .withCopyFilesToContainer(this.preload.map((source, i) => ({ source, target: `${PRELOAD_DIR}/helmdrill-preload-${i}.tar` })))
+        .withCopyFilesToContainer(
+          this.preload.map((source, i) => ({ source, target: `${PRELOAD_DIR}/helmdrill-preload-${i}.tar` })),
+        )
         .withCopyContentToContainer([
           ...manifests.map((n) => ({ content: componentManifest(n, site), target: `${MANIFEST_DIR}/${n}.yaml` })),
-          ...(mirror ? mirrorFiles(mirror.address, this.components!.mirroredImages).map((f) => ({ content: f.content, target: f.path })) : []),
+          ...(mirror
+            ? mirrorFiles(mirror.address, this.components!.mirroredImages).map((f) => ({
+                content: f.content,
+                target: f.path,
+              }))
+            : []),
         ])
         .withLogConsumer((stream) => {
           stream.on("data", (chunk: Buffer | string) => {
-            for (const line of chunk.toString().split("\n")) if (line.startsWith("helmdrill-node:")) progress(line.slice(16).trim());
+            for (const line of chunk.toString().split("\n"))
+              if (line.startsWith("helmdrill-node:")) progress(line.slice(16).trim());
           });
         });
       if (!(await privilegedContainersWork())) {
         const drop = missingCapabilities();
-        progress(`privileged containers cannot start on this host (capabilities withheld: ${drop.join(", ") || "unknown"}); emulating --privileged without them`);
+        progress(
+          `privileged containers cannot start on this host (capabilities withheld: ${drop.join(", ") || "unknown"}); emulating --privileged without them`,
+        );
         container.withPrivilegeEmulation(drop);
       }
       let started: StartedK3sContainer;
@@ -214,20 +238,20 @@ export class StartedK3sCluster implements StartedCluster {
 
   async waitForNodeReady(timeoutMs: number): Promise<void> {
     const api = kubeConfigFromYaml(this.kubeconfig).makeApiClient(CoreV1Api);
-    const deadline = Date.now() + timeoutMs;
-    let last = "no answer yet";
-    while (Date.now() < deadline) {
-      try {
-        const nodes = await api.listNode();
-        const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
-        if (ready.length > 0) return;
-        last = `nodes: ${nodes.items.map((n) => n.metadata?.name).join(", ") || "none"}, none Ready`;
-      } catch (error) {
-        last = error instanceof Error ? error.message : String(error);
-      }
-      await new Promise((r) => setTimeout(r, 1000));
+    const r = await poll(
+      () => api.listNode(),
+      (nodes) =>
+        nodes.items.some((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+          ? undefined
+          : `nodes: ${nodes.items.map((n) => n.metadata?.name).join(", ") || "none"}, none Ready`,
+      { timeoutMs, intervalMs: 1000, attemptTimeoutMs: 10_000, what: "the k3s node to be Ready" },
+    );
+    if (!r.ok) {
+      throw new HelmdrillError(
+        `k3s node did not become Ready within ${timeoutMs / 1000} s`,
+        `last observation: ${r.lastError ?? r.lastProblem}`,
+      );
     }
-    throw new HelmdrillError(`k3s node did not become Ready within ${timeoutMs / 1000} s`, `last observation: ${last}`);
   }
 
   async stop(): Promise<void> {
@@ -245,4 +269,3 @@ export class StartedK3sCluster implements StartedCluster {
     await this.stop();
   }
 }
-

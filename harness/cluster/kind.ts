@@ -27,7 +27,9 @@ export function kindClusterConfig(): string {
     kind: "Cluster",
     apiVersion: "kind.x-k8s.io/v1alpha4",
     networking: { apiServerAddress: "127.0.0.1" },
-    containerdConfigPatches: ['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"'],
+    containerdConfigPatches: [
+      '[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"',
+    ],
     nodes: [{ role: "control-plane" }],
   });
 }
@@ -93,7 +95,8 @@ export class KindProvider implements ClusterProvider {
   async unavailableReason(): Promise<string | undefined> {
     const docker = await dockerReachable();
     if (!docker.ok) return `no Docker engine is reachable (${docker.error?.split("\n")[0]})`;
-    if (!(await kindCli(this.cacheDir))) return "the kind CLI is neither provisioned nor on PATH: `npm run provision` builds it from the Go module proxy";
+    if (!(await kindCli(this.cacheDir)))
+      return "the kind CLI is neither provisioned nor on PATH: `npm run provision` builds it from the Go module proxy";
     if (!(await findKindNodeImage(this.kubernetes, this.image))) {
       return `no kind node image for Kubernetes ${this.kubernetes} is present (${this.image ?? "kindest/node or helmdrill's offline build"}): \`npm run provision\` builds one offline, or \`docker pull\` the upstream kindest/node`;
     }
@@ -132,25 +135,60 @@ export class KindProvider implements ClusterProvider {
     if (enabled.includes("registry-mirror")) {
       const storage = await ensureMirrorStorage(options.cacheDir, [...options.mirroredImages], progress);
       progress("starting the registry mirror on Docker network kind");
-      const mirror = await new RegistryMirrorContainer(storage).onNetwork("kind").withLabels({ ...this.labels, "io.helmdrill.role": "registry-mirror" }).start();
+      const mirror = await new RegistryMirrorContainer(storage)
+        .onNetwork("kind")
+        .withLabels({ ...this.labels, "io.helmdrill.role": "registry-mirror" })
+        .start();
       onMirror(mirror);
       progress(`registry mirror ${mirror.name} at ${mirror.address}`);
       const script = mirrorFiles(mirror.address, options.mirroredImages)
-        .map((f) => `mkdir -p ${shellQuote(path.dirname(f.path))} && printf '%s' ${shellQuote(f.content)} > ${shellQuote(f.path)}`)
+        .map(
+          (f) =>
+            `mkdir -p ${shellQuote(path.dirname(f.path))} && printf '%s' ${shellQuote(f.content)} > ${shellQuote(f.path)}`,
+        )
         .join(" && ");
       const wrote = await run(["docker", "exec", node, "sh", "-c", script], { timeoutMs: 60_000 });
-      if (!succeeded(wrote)) throw new HelmdrillError(`could not configure the registry mirror in ${node}`, tail(`${wrote.stdout}\n${wrote.stderr}`, 5));
+      if (!succeeded(wrote))
+        throw new HelmdrillError(
+          `could not configure the registry mirror in ${node}`,
+          tail(`${wrote.stdout}\n${wrote.stderr}`, 5),
+        );
     }
     const node_ = { container: node, kubeconfigInNode: "/etc/kubernetes/admin.conf" };
-    const site: ComponentSite = { provider: "kind", clusterDns: "", clusterDomain: "cluster.local", cacheDir: options.cacheDir };
+    const site: ComponentSite = {
+      provider: "kind",
+      clusterDns: "",
+      clusterDomain: "cluster.local",
+      cacheDir: options.cacheDir,
+    };
     if (enabled.includes("local-storage")) {
       // The offline node has no /kind/manifests/default-storage.yaml, so kind made an in-tree
       // host-path `standard` class (Immediate binding); kind proper ships local-path-provisioner.
-      const replaced = await run(["docker", "exec", node, "kubectl", "--kubeconfig", node_.kubeconfigInNode, "delete", "storageclass", defaultStorageClass("kind"), "--ignore-not-found"], { timeoutMs: 60_000 });
-      if (!succeeded(replaced)) throw new HelmdrillError(`could not replace kind's StorageClass in ${node}`, tail(replaced.stderr, 5));
+      const replaced = await run(
+        [
+          "docker",
+          "exec",
+          node,
+          "kubectl",
+          "--kubeconfig",
+          node_.kubeconfigInNode,
+          "delete",
+          "storageclass",
+          defaultStorageClass("kind"),
+          "--ignore-not-found",
+        ],
+        { timeoutMs: 60_000 },
+      );
+      if (!succeeded(replaced))
+        throw new HelmdrillError(`could not replace kind's StorageClass in ${node}`, tail(replaced.stderr, 5));
     }
     const apply = (["local-storage", "servicelb", "metrics-server"] as const).filter((c) => enabled.includes(c));
-    return installComponents(node_, kubeConfigFromYaml(kubeconfig), { site, enabled, apply, timeoutMs: 180_000 }, progress);
+    return installComponents(
+      node_,
+      kubeConfigFromYaml(kubeconfig),
+      { site, enabled, apply, timeoutMs: 180_000 },
+      progress,
+    );
   }
 
   async start(progress: (message: string) => void = () => {}): Promise<StartedCluster> {
@@ -167,25 +205,66 @@ export class KindProvider implements ClusterProvider {
     const configPath = path.join(dir, "kind.yaml");
     // One control-plane node, its API server on loopback only.
     writeFileSync(configPath, kindClusterConfig());
-    const remove = () => run([kind, "delete", "cluster", "--name", name, "--kubeconfig", kubeconfigPath], { env, timeoutMs: 180_000 });
+    const remove = () =>
+      run([kind, "delete", "cluster", "--name", name, "--kubeconfig", kubeconfigPath], { env, timeoutMs: 180_000 });
     const fail = async (what: string, output: string): Promise<never> => {
       const logs = await run(["docker", "logs", "--tail", "25", `${name}-control-plane`]);
       await remove();
       rmSync(dir, { recursive: true, force: true });
-      throw new HelmdrillError(`${what}`, [tail(output, 8), logs.stdout || logs.stderr ? `node container log (last lines):\n${tail(`${logs.stdout}${logs.stderr}`, 25)}` : ""].filter(Boolean).join("\n"));
+      throw new HelmdrillError(
+        `${what}`,
+        [
+          tail(output, 8),
+          logs.stdout || logs.stderr
+            ? `node container log (last lines):\n${tail(`${logs.stdout}${logs.stderr}`, 25)}`
+            : "",
+        ]
+          .filter(Boolean)
+          .join("\n"),
+      );
     };
     registerKindCluster(name);
-    progress(`kind create cluster --name ${name} --image ${image}${env.PATH ? " (privileged mode emulated: this engine cannot grant --privileged)" : ""}`);
-    const created = await run([kind, "create", "cluster", "--name", name, "--image", image, "--config", configPath, "--kubeconfig", kubeconfigPath, "--retain", "--wait", "180s"], {
-      env,
-      timeoutMs: 600_000,
-      onOutput: (chunk) => chunk.split("\n").map((l) => l.trim()).filter(Boolean).forEach((l) => progress(l)),
-    });
-    if (!succeeded(created)) await fail(`kind create cluster failed (exit ${created.exitCode})`, `${created.stdout}\n${created.stderr}`);
+    progress(
+      `kind create cluster --name ${name} --image ${image}${env.PATH ? " (privileged mode emulated: this engine cannot grant --privileged)" : ""}`,
+    );
+    const created = await run(
+      [
+        kind,
+        "create",
+        "cluster",
+        "--name",
+        name,
+        "--image",
+        image,
+        "--config",
+        configPath,
+        "--kubeconfig",
+        kubeconfigPath,
+        "--retain",
+        "--wait",
+        "180s",
+      ],
+      {
+        env,
+        timeoutMs: 600_000,
+        onOutput: (chunk) =>
+          chunk
+            .split("\n")
+            .map((l) => l.trim())
+            .filter(Boolean)
+            .forEach((l) => progress(l)),
+      },
+    );
+    if (!succeeded(created))
+      await fail(`kind create cluster failed (exit ${created.exitCode})`, `${created.stdout}\n${created.stderr}`);
     for (const archive of this.preload) {
       progress(`kind load image-archive ${path.basename(archive)}`);
       const loaded = await run([kind, "load", "image-archive", archive, "--name", name], { env, timeoutMs: 600_000 });
-      if (!succeeded(loaded)) await fail(`kind load image-archive ${archive} failed (exit ${loaded.exitCode})`, `${loaded.stdout}\n${loaded.stderr}`);
+      if (!succeeded(loaded))
+        await fail(
+          `kind load image-archive ${archive} failed (exit ${loaded.exitCode})`,
+          `${loaded.stdout}\n${loaded.stderr}`,
+        );
     }
     const kubeconfig = readFileSync(kubeconfigPath, "utf8");
     const written = writeKubeconfig(kubeconfig, "kind");
@@ -202,14 +281,23 @@ export class KindProvider implements ClusterProvider {
     let pool: { first: string; last: string } | undefined;
     if (this.components) {
       try {
-        const r = await this.installComponents(`${name}-control-plane`, kubeconfig, this.components, progress, (m) => (mirror = m));
+        const r = await this.installComponents(
+          `${name}-control-plane`,
+          kubeconfig,
+          this.components,
+          progress,
+          (m) => (mirror = m),
+        );
         pool = r.pool;
       } catch (error) {
         await stop();
         throw error;
       }
     }
-    const extras = [mirror ? `registry mirror ${mirror.name}` : "", pool ? `load-balancer addresses ${pool.first}-${pool.last}` : ""].filter(Boolean);
+    const extras = [
+      mirror ? `registry mirror ${mirror.name}` : "",
+      pool ? `load-balancer addresses ${pool.first}-${pool.last}` : "",
+    ].filter(Boolean);
     return {
       kind: "kind",
       name,

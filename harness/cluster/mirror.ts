@@ -14,7 +14,16 @@ import { RUN_LABEL } from "./types.ts";
  */
 
 /** Registry hosts a chart's images commonly name; the preloaded images' own hosts are added. */
-export const MIRRORED_REGISTRIES = ["docker.io", "ghcr.io", "quay.io", "registry.k8s.io", "k8s.gcr.io", "gcr.io", "public.ecr.aws", "mcr.microsoft.com"];
+export const MIRRORED_REGISTRIES = [
+  "docker.io",
+  "ghcr.io",
+  "quay.io",
+  "registry.k8s.io",
+  "k8s.gcr.io",
+  "gcr.io",
+  "public.ecr.aws",
+  "mcr.microsoft.com",
+];
 
 /** Where containerd reads one registry host's mirrors. */
 export const hostsTomlPath = (host: string) => `/etc/containerd/certs.d/${host}/hosts.toml`;
@@ -41,7 +50,10 @@ export function mirroredHosts(images: readonly string[]): string[] {
 
 /** The files a node needs to use a mirror at `address` (ip:port), by path in the node. */
 export function mirrorFiles(address: string, images: readonly string[]): { path: string; content: string }[] {
-  return [...mirroredHosts(images), DEFAULT_HOST].map((host) => ({ path: hostsTomlPath(host), content: hostsToml(host, address) }));
+  return [...mirroredHosts(images), DEFAULT_HOST].map((host) => ({
+    path: hostsTomlPath(host),
+    content: hostsToml(host, address),
+  }));
 }
 
 /** A testcontainers module: the builder… */

@@ -1,4 +1,13 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { HelmdrillError } from "../errors.ts";
 import path from "node:path";
 import { run, runChecked } from "../exec.ts";
@@ -62,7 +71,11 @@ export function registryConfig(readonly: boolean): string {
 }
 
 /** Builds (or finds) one component's image. */
-async function ensureComponentImage(cacheDir: string, name: ComponentName, progress: (m: string) => void): Promise<boolean> {
+async function ensureComponentImage(
+  cacheDir: string,
+  name: ComponentName,
+  progress: (m: string) => void,
+): Promise<boolean> {
   const pin = componentPin(name);
   if (await imageExists(pin.image)) return false;
   const ctx = scratchDir(`component-${name}`);
@@ -80,10 +93,17 @@ async function ensureComponentImage(cacheDir: string, name: ComponentName, progr
       lines.push(`ENTRYPOINT ["/usr/local/bin/registry", "serve"]`);
       lines.push(`CMD ["${REGISTRY_CONFIG}"]`);
     }
-    lines.push("ENV PATH=/usr/local/bin:/bin", `LABEL io.helmdrill.built-by="helmdrill provision" io.helmdrill.component="${name}"`, "");
+    lines.push(
+      "ENV PATH=/usr/local/bin:/bin",
+      `LABEL io.helmdrill.built-by="helmdrill provision" io.helmdrill.component="${name}"`,
+      "",
+    );
     writeFileSync(path.join(ctx, "Dockerfile"), lines.join("\n"));
     progress(`docker build ${pin.image}`);
-    await runChecked(["docker", "build", "-q", "-t", pin.image, ctx], { env: { DOCKER_BUILDKIT: "0" }, timeoutMs: 600_000 });
+    await runChecked(["docker", "build", "-q", "-t", pin.image, ctx], {
+      env: { DOCKER_BUILDKIT: "0" },
+      timeoutMs: 600_000,
+    });
     return true;
   } finally {
     rmSync(ctx, { recursive: true, force: true });
@@ -93,16 +113,26 @@ async function ensureComponentImage(cacheDir: string, name: ComponentName, progr
 /** Every component image, built where missing, and MetalLB's CRDs; returns what was built. */
 export async function ensureComponentImages(cacheDir: string, progress: (m: string) => void): Promise<string[]> {
   const built: string[] = [];
-  for (const name of COMPONENTS) if (await ensureComponentImage(cacheDir, name, progress)) built.push(componentPin(name).image);
+  for (const name of COMPONENTS)
+    if (await ensureComponentImage(cacheDir, name, progress)) built.push(componentPin(name).image);
   const crds = metallbCrdsFile(cacheDir);
   if (!existsSync(crds)) {
     const pin = componentPin("servicelb");
-    const dl = await runChecked(["go", "mod", "download", "-json", `${pin.build[0]!.module}@${pin.build[0]!.version}`], { timeoutMs: 600_000 });
+    const dl = await runChecked(
+      ["go", "mod", "download", "-json", `${pin.build[0]!.module}@${pin.build[0]!.version}`],
+      { timeoutMs: 600_000 },
+    );
     const dir = path.join((JSON.parse(dl.stdout) as { Dir: string }).Dir, pin.crds ?? "");
-    const files = readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
-    if (files.length === 0) throw new HelmdrillError(`no CRD manifests in ${dir}`, "check cluster.components.servicelb.crds in pins.json");
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(".yaml"))
+      .sort();
+    if (files.length === 0)
+      throw new HelmdrillError(`no CRD manifests in ${dir}`, "check cluster.components.servicelb.crds in pins.json");
     mkdirSync(path.dirname(crds), { recursive: true });
-    writeFileSync(`${crds}.${process.pid}.tmp`, files.map((f) => readFileSync(path.join(dir, f), "utf8").replace(/^---\n/, "")).join("\n---\n"));
+    writeFileSync(
+      `${crds}.${process.pid}.tmp`,
+      files.map((f) => readFileSync(path.join(dir, f), "utf8").replace(/^---\n/, "")).join("\n---\n"),
+    );
     renameSync(`${crds}.${process.pid}.tmp`, crds);
     built.push(`MetalLB CRDs (${files.length})`);
   }
@@ -127,10 +157,16 @@ export function mirrorPath(ref: string): { registry: string; path: string } {
  * images' IDs, filled once by pushing each image to a registry started on it (on the loopback)
  * and then only ever read. Returns the directory.
  */
-export async function ensureMirrorStorage(cacheDir: string, refs: string[], progress: (m: string) => void): Promise<string> {
+export async function ensureMirrorStorage(
+  cacheDir: string,
+  refs: string[],
+  progress: (m: string) => void,
+): Promise<string> {
   const ids: string[] = [];
   for (const ref of refs) {
-    const r = await runChecked(["docker", "image", "inspect", "--format", "{{.Id}}", ref], { what: `image ${ref} (run npm run provision)` });
+    const r = await runChecked(["docker", "image", "inspect", "--format", "{{.Id}}", ref], {
+      what: `image ${ref} (run npm run provision)`,
+    });
     ids.push(`${ref}@${r.stdout.trim()}`);
   }
   const root = path.join(cacheDir, "registry");
@@ -147,11 +183,29 @@ export async function ensureMirrorStorage(cacheDir: string, refs: string[], prog
     writeFileSync(configFile, registryConfig(false));
     progress(`filling the registry mirror's storage with ${refs.length} images`);
     await runChecked(
-      ["docker", "run", "-d", "--name", name, "--label", `${RUN_LABEL}=provision`, "-p", "127.0.0.1::5000",
-        "-v", `${tmp}:/var/lib/registry`, "-v", `${configFile}:${REGISTRY_CONFIG}:ro`, image],
+      [
+        "docker",
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--label",
+        `${RUN_LABEL}=provision`,
+        "-p",
+        "127.0.0.1::5000",
+        "-v",
+        `${tmp}:/var/lib/registry`,
+        "-v",
+        `${configFile}:${REGISTRY_CONFIG}:ro`,
+        image,
+      ],
       { timeoutMs: 120_000 },
     );
-    const port = (await runChecked(["docker", "port", name, "5000/tcp"])).stdout.trim().split("\n")[0]!.split(":").pop();
+    const port = (await runChecked(["docker", "port", name, "5000/tcp"])).stdout
+      .trim()
+      .split("\n")[0]!
+      .split(":")
+      .pop();
     for (const ref of refs) {
       const target = `127.0.0.1:${port}/${mirrorPath(ref).path}`;
       await runChecked(["docker", "tag", ref, target]);
@@ -176,4 +230,3 @@ export async function componentImagesPresent(): Promise<string[]> {
   for (const ref of componentImageRefs()) if (!(await imageExists(ref))) missing.push(ref);
   return missing;
 }
-

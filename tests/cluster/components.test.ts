@@ -18,7 +18,11 @@ componentFacts(`the run's ${base.cluster.label} cluster`, () => base, { timeout:
 
 describe("a k3s cluster started with --disable servicelb,metrics-server,registry-mirror", () => {
   const runId = `${base.config.runId}-off`;
-  const { cluster, provided } = clusterBeside(runId, { cluster: "k3s", clusters: ["k3s"], disabled: ["servicelb", "metrics-server", "registry-mirror"] });
+  const { cluster, provided } = clusterBeside(runId, {
+    cluster: "k3s",
+    clusters: ["k3s"],
+    disabled: ["servicelb", "metrics-server", "registry-mirror"],
+  });
 
   it("has CoreDNS and storage, and no load balancer, no metrics API, no mirror", { timeout: 120_000 }, async () => {
     expect(provided().config.disabled).toEqual(["servicelb", "metrics-server", "registry-mirror"]);
@@ -29,9 +33,19 @@ describe("a k3s cluster started with --disable servicelb,metrics-server,registry
     expect(namespaces).not.toContain("metallb-system");
     const apis = (await kc.makeApiClient(ApiregistrationV1Api).listAPIService()).items.map((a) => a.metadata?.name);
     expect(apis).not.toContain("v1beta1.metrics.k8s.io");
-    const deployments = (await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: "kube-system" })).items.map((d) => d.metadata?.name);
+    const deployments = (
+      await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: "kube-system" })
+    ).items.map((d) => d.metadata?.name);
     expect(deployments).not.toContain("metrics-server");
-    const mirrors = await run(["docker", "ps", "-q", "--filter", `label=io.helmdrill.run=${runId}`, "--filter", "label=io.helmdrill.role=registry-mirror"]);
+    const mirrors = await run([
+      "docker",
+      "ps",
+      "-q",
+      "--filter",
+      `label=io.helmdrill.run=${runId}`,
+      "--filter",
+      "label=io.helmdrill.role=registry-mirror",
+    ]);
     expect(mirrors.stdout.trim()).toBe("");
   });
 
