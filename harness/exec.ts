@@ -129,7 +129,10 @@ export async function runPipeline(
     maxBuffer: 64 * 1024 * 1024,
     forceKillAfterDelay: 5000,
   } as const;
-  const consumer = await execa(fromFile, fromArgs, { ...common, stdin: "ignore" }).pipe(toFile, toArgs, common);
+  // The producer's stdout only flows into the consumer: never buffered, so no maxBuffer cuts a
+  // root filesystem streamed into `docker import -` short (that killed tar mid-stream).
+  const producerOptions = { ...common, stdin: "ignore", buffer: { stdout: false, stderr: true } } as const;
+  const consumer = await execa(fromFile, fromArgs, producerOptions).pipe(toFile, toArgs, common);
   const producer = consumer.pipedFrom[0];
   const producerFailed = producer !== undefined && producer.failed && producer.signal !== "SIGPIPE";
   const reported = outcome(consumer.failed || !producerFailed ? consumer : producer);

@@ -46,4 +46,10 @@ describe("runPipeline", () => {
       timedOut: true,
     });
   });
+
+  it("streams more than any buffer holds: a root filesystem's 200 MB reach the consumer whole", async () => {
+    // A 64 MiB maxBuffer on the producer's stdout killed tar mid-stream into `docker import -` (unexpected EOF).
+    const r = await runPipeline(["head", "-c", "200000000", "/dev/zero"], ["wc", "-c"]);
+    expect({ exitCode: r.exitCode, bytes: r.stdout.trim() }).toEqual({ exitCode: 0, bytes: "200000000" });
+  });
 });
