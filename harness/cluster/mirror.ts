@@ -79,6 +79,9 @@ export class RegistryMirrorContainer extends GenericContainer {
   }
 
   override async start(): Promise<StartedRegistryMirror> {
+    // Ryuk (testcontainers' reaper) needs an image nobody can pull offline; helmdrill's own sweep
+    // removes the mirror by its run label.
+    if (process.env.TESTCONTAINERS_RYUK_DISABLED === undefined) process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
     const started = await super.start();
     const ip = started.getIpAddress(this.network);
     if (!ip) {
