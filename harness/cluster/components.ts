@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import {
   ApiextensionsV1Api,
+  ApiregistrationV1Api,
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -157,12 +158,10 @@ export async function componentNotReady(kc: KubeConfig, name: ComponentName): Pr
   };
   switch (name) {
     case "coredns": {
-      const slices = await kc
-        .makeApiClient(DiscoveryV1Api)
-        .listNamespacedEndpointSlice({
-          namespace: "kube-system",
-          labelSelector: "kubernetes.io/service-name=kube-dns",
-        });
+      const slices = await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({
+        namespace: "kube-system",
+        labelSelector: "kubernetes.io/service-name=kube-dns",
+      });
       const ready = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready);
       return ready.length > 0 ? undefined : "kube-dns has no ready endpoint yet";
     }
@@ -180,23 +179,24 @@ export async function componentNotReady(kc: KubeConfig, name: ComponentName): Pr
       if (controller) return controller;
       const ds = await apps.readNamespacedDaemonSet({ namespace: "metallb-system", name: "speaker" });
       if ((ds.status?.numberReady ?? 0) < 1) return "MetalLB speaker not Ready yet";
-      const pools = (await kc
-        .makeApiClient(CustomObjectsApi)
-        .listNamespacedCustomObject({
-          group: "metallb.io",
-          version: "v1beta1",
-          namespace: "metallb-system",
-          plural: "ipaddresspools",
-        })) as { items?: unknown[] };
+      const pools = (await kc.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
+        group: "metallb.io",
+        version: "v1beta1",
+        namespace: "metallb-system",
+        plural: "ipaddresspools",
+      })) as { items?: unknown[] };
       return (pools.items?.length ?? 0) > 0 ? undefined : "no MetalLB IPAddressPool yet";
     }
     case "metrics-server": {
-      const nodes = (await kc
+      // The aggregated API answers (its APIService Available); the first node metrics follow within a scrape (15 s).
+      const api = await kc.makeApiClient(ApiregistrationV1Api).readAPIService({ name: "v1beta1.metrics.k8s.io" });
+      const available = api.status?.conditions?.find((c) => c.type === "Available");
+      if (available?.status !== "True")
+        return `metrics.k8s.io not Available: ${available?.reason ?? "no condition yet"} ${available?.message ?? ""}`.trim();
+      await kc
         .makeApiClient(CustomObjectsApi)
-        .listClusterCustomObject({ group: "metrics.k8s.io", version: "v1beta1", plural: "nodes" })) as {
-        items?: unknown[];
-      };
-      return (nodes.items?.length ?? 0) > 0 ? undefined : "metrics.k8s.io answers, no node metrics yet";
+        .listClusterCustomObject({ group: "metrics.k8s.io", version: "v1beta1", plural: "nodes" });
+      return undefined;
     }
     case "registry-mirror":
       return undefined; // started (and waited for) beside the node before it
