@@ -316,6 +316,29 @@ shopt -u nullglob
 wait_for "kube-apiserver ready" 120 api /readyz
 kubeconfig "$KUBECONFIG_OUT" "$LOCAL_API" admin
 
+# The packaged components: every manifest k3s's deploy controller would apply, once, in name
+# order, while the controllers and the kubelet come up; a disabled component's manifest is
+# skipped (k3s: --disable).
+apply_manifests() {
+  local manifest name t0=$SECONDS
+  # The API server creates kube-system itself, a moment after it is ready.
+  until api /api/v1/namespaces/kube-system >/dev/null 2>&1; do
+    ((SECONDS - t0 < 60)) || { say "FATAL: namespace kube-system did not appear in 60 s"; return 1; }
+    sleep 0.5
+  done
+  shopt -s nullglob
+  for manifest in "$MANIFESTS"/*.yaml; do
+    name=$(basename "$manifest" .yaml)
+    if [ -n "${DISABLED[$name]:-}" ]; then say "component $name disabled"; continue; fi
+    KUBECONFIG=$KUBECONFIG_OUT kubectl apply --server-side --field-manager=helmdrill-node -f "$manifest" \
+      >>"$LOGS/manifests.log" 2>&1 || { say "FATAL: could not apply $manifest (see $LOGS/manifests.log)"; return 1; }
+    say "applied component $name"
+  done
+  shopt -u nullglob
+}
+apply_manifests &
+MANIFESTS_PID=$!
+
 start kube-controller-manager kube-controller-manager \
   --kubeconfig="$CFG/controller-manager.kubeconfig" \
   --authentication-kubeconfig="$CFG/controller-manager.kubeconfig" \
@@ -395,18 +418,8 @@ node_ready() { api "/api/v1/nodes/$NODE_NAME" | tr -d ' \n' | grep -q '"type":"R
 default_sa() { api /api/v1/namespaces/default/serviceaccounts/default; }
 wait_for "node $NODE_NAME Ready" 180 node_ready
 wait_for "default service account" 60 default_sa
+wait "$MANIFESTS_PID" || { tail -n 20 "$LOGS/manifests.log"; die "the packaged components could not be applied"; }
 
-# The packaged components: every manifest k3s's deploy controller would apply, once, in name
-# order; a disabled component's manifest is skipped (k3s: --disable).
-shopt -s nullglob
-for manifest in "$MANIFESTS"/*.yaml; do
-  name=$(basename "$manifest" .yaml)
-  if [ -n "${DISABLED[$name]:-}" ]; then say "component $name disabled"; continue; fi
-  KUBECONFIG=$KUBECONFIG_OUT kubectl apply --server-side --field-manager=helmdrill-node -f "$manifest" \
-    >>"$LOGS/manifests.log" 2>&1 || die "could not apply $manifest (see $LOGS/manifests.log)"
-  say "applied component $name"
-done
-shopt -u nullglob
 
 # The line @testcontainers/k3s waits for (k3s prints it once its node controller synced).
 say "Node controller sync successful"
