@@ -9,6 +9,7 @@ import { describeError, HelmdrillError } from "../errors.ts";
 import { run } from "../exec.ts";
 import { RUN_LABEL } from "../cluster/types.ts";
 import { kindClusterName } from "../cluster/index.ts";
+import { compareRuns } from "./compare.ts";
 import { doctor } from "./doctor.ts";
 import { init } from "./init.ts";
 import { runSuite } from "./run.ts";
@@ -239,6 +240,29 @@ export function program(): Command {
         style: o.style,
         pause: o.pause !== false,
       });
+    });
+
+  p.command("compare")
+    .argument("<previous>", "the earlier run: its reports directory or its matrix.json")
+    .argument("<current>", "the later run: its reports directory or its matrix.json")
+    .description(
+      "what changed between two runs: verdicts, error and drift texts, runs added or gone, slower runs (Markdown on stdout)",
+    )
+    .option("--slower <percent>", "name runs that took more than this many percent longer than before", "50")
+    .option("--html <file>", "also write the comparison as an HTML page")
+    .option("--fail-on-change", "exit 1 on any change, not only on new failures")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 no new failure; 1 new failures (a cell that was not failed and now is), or with\n" +
+        "--fail-on-change any change; 2 bad input (a missing file, not a matrix.json, a bad option).",
+    )
+    // A usage error is bad input (2), never the 1 a CI job alerts on as new failures.
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+    .action((previous: string, current: string, o) => {
+      const result = compareRuns(previous, current, o);
+      process.stdout.write(result.markdown);
+      process.stderr.write(`${result.summary}\n`);
+      process.exitCode = result.exitCode;
     });
 
   p.command("init")
