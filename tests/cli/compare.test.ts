@@ -53,7 +53,8 @@ describe("helmdrill compare", () => {
     const r = await helmdrill(reports("night-1", "matches"), reports("night-2", "failed"), "--html", "out/c.html");
     expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/^## helmdrill: what changed since the previous run\n/);
-    expect(r.stdout).toContain("| `failed-upgrade` | 1 · upgrade | helm 4.1.4 | ✅ matches | ❌ failed | — | — |");
+    const row = "| `failed-upgrade` | 1 · upgrade | helm 4.1.4 | ✅ matches | ❌ failed | — | — |";
+    expect(r.stdout).toContain(row);
     expect(r.stderr).toContain("helmdrill compare: 1 new failure (exit 1: new failures)");
     expect(readFileSync(path.join(root, "out", "c.html"), "utf8")).toContain('data-new-failures="1"');
   });

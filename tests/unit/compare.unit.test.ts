@@ -91,7 +91,7 @@ describe("compareMatrices", () => {
     expect(renderComparisonMarkdown(c, { previous: "a", current: "b" })).toContain("No change: the same 2 runs");
   });
 
-  it("matches → failed is a new failure (exit 1); failed → matches is a change (exit 1 only with --fail-on-change)", () => {
+  it("matches → failed is a new failure (exit 1); failed → matches a change (1 only with --fail-on-change)", () => {
     const c = compare(
       [
         { target: H3, cells: ["matches", "matches"] },
