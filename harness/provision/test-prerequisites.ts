@@ -34,6 +34,12 @@ export const TEST_PREREQUISITES: readonly TestPrerequisite[] = [
   // The test opens this path (playwright-core with Debian's Chromium; no browser download).
   { pkg: "chromium", present: () => existsSync("/usr/bin/chromium"), marker: "/usr/bin/chromium", neededBy: "tests/unit/matrix-html.browser.test.ts" },
   { pkg: "tmux", present: () => onPath("tmux"), marker: "/usr/bin/tmux", neededBy: "tests/cluster/walk.tmux.test.ts" },
+  {
+    pkg: "shellcheck",
+    present: () => onPath("shellcheck"),
+    marker: "/usr/bin/shellcheck",
+    neededBy: "tests/cli/ci-examples.test.ts (actionlint checks the workflows' run: scripts with it)",
+  },
 ];
 
 export interface Host {
@@ -79,7 +85,7 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  phase("test prerequisites (chromium, tmux)", (p) => ensureTestPrerequisites(p)).then(
+  phase("test prerequisites (chromium, tmux, shellcheck)", (p) => ensureTestPrerequisites(p)).then(
     (detail) => {
       process.stderr.write(`  ${detail}\n`);
       process.exit(0);
