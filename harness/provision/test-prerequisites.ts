@@ -7,12 +7,12 @@
  *
  * Not part of `npm run provision` or `helmdrill run`: a team's project needs neither.
  */
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { describeError, HelmdrillError } from "../errors.ts";
 import { phase } from "../log.ts";
 import { ensureDebianPackages } from "./docker.ts";
+import { isEntryPoint } from "../entry-point.ts";
 
 export interface TestPrerequisite {
   /** The Debian package that provides it. */
@@ -74,17 +74,8 @@ export async function ensureTestPrerequisites(
   return `installed: ${missing.map((p) => p.pkg).join(", ")}`;
 }
 
-/** Run as a script, whatever path or symlink it was started through. */
-function isEntryPoint(): boolean {
-  if (!process.argv[1]) return false;
-  try {
-    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   phase("test prerequisites (chromium, tmux, shellcheck)", (p) => ensureTestPrerequisites(p)).then(
     (detail) => {
       process.stderr.write(`  ${detail}\n`);
