@@ -32,9 +32,11 @@ async function main() {
   const from = flag("from", path.join(INVENTORY, "1.0.0"));
   const r = await runSuiteOnce([chart, "--from", from, ...passThrough(["chart", "from"])], {}, "upgrade-check");
   if (r.runs.length === 0) {
-    console.error(
-      `bench:upgrade-check: the run wrote no run records (exit ${r.exitCode}). Output tail:\n${r.output.split("\n").slice(-20).join("\n")}`,
-    );
+    // The cause (e.g. "helmdrill could not start its cluster: …") comes before vitest's stack lines.
+    const lines = r.output.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
+    const cause = lines.filter((l) => /helmdrill(:| could not)/.test(l) && /could not|failed|error/i.test(l));
+    console.error(`bench:upgrade-check: the run wrote no run records (exit ${r.exitCode}).`);
+    console.error(`${cause.slice(-5).join("\n")}\nOutput tail:\n${lines.slice(-20).join("\n")}`);
     process.exit(2);
   }
   const targets = [...new Set(r.runs.map((x) => x.targetLabel))];
