@@ -33,6 +33,10 @@ export const projectSchema = z.strictObject({
   images: z
     .strictObject({
       preload: z.array(z.string().min(1)).optional(),
+      /**
+       * `{ tag, context, dockerfile? }`: `context` relative to the config file; `dockerfile` relative
+       * to the context, as docker compose resolves it (default: the context's Dockerfile).
+       */
       build: z
         .array(
           z.strictObject({ tag: z.string().min(1), context: z.string().min(1), dockerfile: z.string().optional() }),
@@ -105,7 +109,7 @@ export function parseProject(raw: unknown, file: string): Project {
       build: (c.images?.build ?? []).map((b) => ({
         tag: b.tag,
         context: abs(b.context),
-        ...(b.dockerfile ? { dockerfile: abs(b.dockerfile) } : {}),
+        ...(b.dockerfile ? { dockerfile: path.resolve(abs(b.context), b.dockerfile) } : {}),
       })),
     },
     pins: c.pins,

@@ -135,12 +135,14 @@ function stepScopeFor(
   vars: Record<string, string | number>,
 ): Omit<StepScope, "step" | "base"> {
   const runners = env.signal ? withCallDefaults(env.runners, { cancelSignal: env.signal }) : env.runners;
+  const selector = spec.selector ?? `app.kubernetes.io/instance=${spec.release}`;
   const ctx: ActionContext = {
     target,
     runners,
     kube: env.kube,
     namespace: env.namespace,
     release: spec.release,
+    selector,
     vars,
     fixture: env.fixture,
     flux: env.flux,
@@ -151,7 +153,7 @@ function stepScopeFor(
     env,
     release: spec.release,
     ctx,
-    selector: spec.selector ?? `app.kubernetes.io/instance=${spec.release}`,
+    selector,
     kinds: snapshotKinds(spec, vars),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig, parseClusterKind } from "../../harness/config.ts";
+import { loadConfig, parseClusterKind, parseProject } from "../../harness/config.ts";
 import { HelmdrillError } from "../../harness/errors.ts";
 import { parseVersionList, pins } from "../../harness/pins.ts";
 import { pickPort, STATIC_BAND } from "../../harness/cluster/nodeports.ts";
@@ -183,5 +183,20 @@ describe("CI closing line", () => {
       ],
     };
     expect(filesFailedToRun(results).map((f) => f.name)).toEqual(["b.test.ts"]);
+  });
+});
+
+describe("images.build", () => {
+  it("resolves a dockerfile from its context, as docker compose does", () => {
+    const p = parseProject(
+      {
+        scenarios: ["s/*.ts"],
+        images: { build: [{ tag: "app:1", context: "images/app", dockerfile: "Dockerfile.test" }] },
+      },
+      "/proj/helmdrill.config.ts",
+    );
+    expect(p.images.build).toEqual([
+      { tag: "app:1", context: "/proj/images/app", dockerfile: "/proj/images/app/Dockerfile.test" },
+    ]);
   });
 });

@@ -112,3 +112,26 @@ describe("a polled check whose read never answers fails at its deadline, naming 
     expect(r.observed).toContain("service -l app.kubernetes.io/instance=web: no answer within 0.2 s");
   });
 });
+
+// Papercut: a chart labelled without app.kubernetes.io/instance needed { selector } on every resources().
+describe("resources() lists by the scenario's selector unless it is given one", () => {
+  const deployments = (seen: string[]) => ({
+    apps: {
+      listNamespacedDeployment: async (req: { labelSelector?: string }) => {
+        seen.push(req.labelSelector ?? "");
+        const spec = { replicas: 1, template: { spec: { containers: [{ name: "c", image: "busybox" }] } } };
+        return { items: [{ metadata: { name: "web" }, status: { readyReplicas: 1 }, spec }] };
+      },
+    },
+  });
+
+  it("the scenario's selector by default, the check's own when named, the instance label without either", async () => {
+    const seen: string[] = [];
+    const { ctx } = context(deployments(seen), { selector: "app=todo" });
+    expect((await resources({ deployment: ["web"] }).verify(ctx)).ok).toBe(true);
+    expect((await resources({ deployment: ["web"] }, { selector: "tier=web" }).verify(ctx)).ok).toBe(true);
+    const { ctx: bare } = context(deployments(seen));
+    expect((await resources({ deployment: ["web"] }).verify(bare)).ok).toBe(true);
+    expect(seen).toEqual(["app=todo", "tier=web", "app.kubernetes.io/instance=web"]);
+  });
+});

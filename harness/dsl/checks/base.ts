@@ -12,6 +12,11 @@ export interface CheckContext {
   namespace: string;
   /** The scenario's release (checks may name another). */
   release: string;
+  /**
+   * The scenario's label selector for "the release's objects" (its `selector`, else
+   * app.kubernetes.io/instance=<release>): what resources() lists unless it is given one.
+   */
+  selector?: string;
   /** The step's command result, for outcome checks. */
   result?: CommandResult;
   /** Per-run values such as the allocated NodePort. */

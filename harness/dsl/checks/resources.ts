@@ -28,7 +28,7 @@ interface ResourcesProbe extends Probe<Seen> {
 
 /**
  * Exactly these names exist for each kind named (an empty list: none exists), among objects
- * carrying the label selector (default: app.kubernetes.io/instance=<release>). Polls, since
+ * carrying the label selector (default: the scenario's `selector`, else app.kubernetes.io/instance=<release>). Polls, since
  * deletions and controllers take a moment.
  */
 class ResourcesCheck extends PolledCheck<Seen, ResourcesProbe> {
@@ -54,7 +54,7 @@ class ResourcesCheck extends PolledCheck<Seen, ResourcesProbe> {
 
   protected async probe(ctx: CheckContext): Promise<ResourcesProbe> {
     const set = this.resolved(ctx.vars);
-    const selector = this.selector ?? `app.kubernetes.io/instance=${ctx.release}`;
+    const selector = this.selector ?? ctx.selector ?? `app.kubernetes.io/instance=${ctx.release}`;
     const kinds = Object.keys(set) as ResourceKind[];
     // A kind nobody serves is a mistake in the scenario: say so at once rather than poll it.
     await Promise.all(kinds.filter((k) => !isBuiltinKind(k)).map((k) => requireResolver(ctx.kube).kinds.resolve(k)));
