@@ -17,6 +17,9 @@ export const ATTEMPT_TIMEOUT_MS = 30_000;
  */
 export const SIGNAL_LIMIT_MS = 15 * 60_000;
 
+/** An attempt is not started with less time than this left before the deadline (the first always is). */
+export const MIN_ATTEMPT_MS = 250;
+
 /** `what` did not finish in time. */
 export class TimeoutError extends Error {
   override readonly name = "TimeoutError";
@@ -133,8 +136,11 @@ export async function poll<T>(
     return { ok, last, lastProblem: ok ? "" : lastProblem, attempts, errors, lastError, elapsedMs };
   };
   for (;;) {
-    attempts++;
     const remaining = deadline - (performance.now() - t0);
+    // No attempt in the last moments before the deadline: it could only be cut short, and would
+    // replace the last real observation with "no answer within 0 s".
+    if (attempts > 0 && remaining < MIN_ATTEMPT_MS) return result(false);
+    attempts++;
     const limit = Math.min(attemptTimeoutMs, remaining);
     let givenUp: unknown;
     const attempt = (s: AbortSignal) => {

@@ -90,3 +90,11 @@ describe("withTimeout", () => {
     await expect(withTimeout(() => Promise.resolve("ok"), 1000, "x")).resolves.toBe("ok");
   });
 });
+
+describe("the last observation before the deadline", () => {
+  it("is a real one, not an attempt started with no time left (any-kind: 'no answer within 0 s')", async () => {
+    const slowNotReady = () => new Promise<string>((resolve) => setTimeout(() => resolve("missing"), 20));
+    const r = await poll(slowNotReady, (v) => `statefulset/none ${v}`, { timeoutMs: 1200, intervalMs: 500 });
+    expect(r).toMatchObject({ ok: false, errors: 0, lastProblem: "statefulset/none missing" });
+  });
+});
