@@ -24,10 +24,15 @@ const here = (pkg: string): TestPrerequisite => ({
 });
 
 describe("npm test's own prerequisites (pretest)", () => {
-  it("are Debian's chromium at the path the browser test opens, and tmux for the walk test", () => {
+  it("are Debian's chromium at the path the browser test opens, tmux for the walk test, shellcheck for actionlint", () => {
     expect(TEST_PREREQUISITES.map((p) => [p.pkg, p.marker, p.neededBy])).toEqual([
       ["chromium", "/usr/bin/chromium", "tests/unit/matrix-html.browser.test.ts"],
       ["tmux", "/usr/bin/tmux", "tests/cluster/walk.tmux.test.ts"],
+      [
+        "shellcheck",
+        "/usr/bin/shellcheck",
+        "tests/cli/ci-examples.test.ts (actionlint checks the workflows' run: scripts with it)",
+      ],
     ]);
   });
 
