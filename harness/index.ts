@@ -3,7 +3,7 @@
  * (`import { defineScenario, step, helm, succeeds } from "helmdrill"`). The vitest entry is
  * `helmdrill/vitest`; everything else under harness/ is internal.
  */
-export { defineConfig, type HelmdrillProjectConfig } from "./config.ts";
+export { defineConfig, type HelmdrillProjectConfig } from "./project.ts";
 export {
   defineScenario,
   type PrepareContext,
