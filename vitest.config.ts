@@ -34,7 +34,7 @@ export default defineConfig({
         test: {
           name: "cli",
           include: ["tests/cli/**/*.test.ts"],
-          setupFiles: ["allure-vitest/setup"],
+          setupFiles: ["allure-vitest/setup", "tests/cli/child-env.ts"],
           testTimeout: 120_000,
           // Hooks remove whole installed projects (node_modules of the packed tarball): under the
           // cluster project's load that took over vitest's default 10 s in CI. A hang guard only.

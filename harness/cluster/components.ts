@@ -35,6 +35,13 @@ export const COMPONENT_SUMMARY: Record<ComponentName, string> = {
   "registry-mirror": "a CNCF distribution registry beside the node, containerd's mirror for every registry",
 };
 
+/**
+ * How long a started node's components may take to be ready for a chart: seconds when the
+ * machine is idle (bench:cluster), minutes when a full suite loads two cores (metrics-server's
+ * first kubelet scrape gates its readiness).
+ */
+export const COMPONENTS_READY_MS = 300_000;
+
 export function enabledComponents(disabled: readonly ComponentName[]): ComponentName[] {
   return COMPONENTS.filter((c) => !disabled.includes(c));
 }
@@ -238,7 +245,7 @@ export async function waitForComponents(
   });
   if (!r.ok) {
     throw new HelmdrillError(
-      `packaged components not ready within ${timeoutMs / 1000} s: ${[...pending.keys()].join(", ")}`,
+      `packaged components not ready within ${timeoutMs / 1000} s: ${[...pending].map(([n, why]) => `${n} (${why})`).join("; ")}`,
       [...pending].map(([n, why]) => `${n}: ${why}`).join("\n") +
         "\nswitch one off with --disable NAME if the chart does not need it",
     );

@@ -9,7 +9,13 @@ import { imageExists } from "../provision/images.ts";
 import { kubeConfigFromYaml, writeKubeconfig } from "./kubeconfig.ts";
 import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts";
 import { missingCapabilities, privilegedContainersWork } from "../provision/privileges.ts";
-import { componentManifest, enabledComponents, installComponents, type ComponentSite } from "./components.ts";
+import {
+  componentManifest,
+  enabledComponents,
+  installComponents,
+  type ComponentSite,
+  COMPONENTS_READY_MS,
+} from "./components.ts";
 import { mirrorFiles, RegistryMirrorContainer, type StartedRegistryMirror } from "./mirror.ts";
 import { ensureMirrorStorage } from "../provision/components.ts";
 import { pins, type ComponentName } from "../pins.ts";
@@ -186,7 +192,7 @@ export class K3sProvider implements ClusterProvider {
           const installed = await installComponents(
             { container: started.getId(), kubeconfigInNode: KUBECONFIG_IN_NODE },
             kubeConfigFromYaml(cluster.kubeconfig),
-            { site, enabled, apply: [], timeoutMs: 180_000 },
+            { site, enabled, apply: [], timeoutMs: COMPONENTS_READY_MS },
             progress,
           );
           cluster.loadBalancerPool = installed.pool;

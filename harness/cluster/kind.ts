@@ -10,7 +10,13 @@ import { emulatedPrivilegeArgs, missingCapabilities, privilegedContainersWork } 
 import { registerKindCluster, scratchDir } from "../util/scratch.ts";
 import { stringify } from "yaml";
 import { type ClusterProvider, type StartedCluster } from "./types.ts";
-import { defaultStorageClass, enabledComponents, installComponents, type ComponentSite } from "./components.ts";
+import {
+  defaultStorageClass,
+  enabledComponents,
+  installComponents,
+  type ComponentSite,
+  COMPONENTS_READY_MS,
+} from "./components.ts";
 import { mirrorFiles, RegistryMirrorContainer, type StartedRegistryMirror } from "./mirror.ts";
 import { ensureMirrorStorage } from "../provision/components.ts";
 import type { ComponentOptions } from "./k3s.ts";
@@ -186,7 +192,7 @@ export class KindProvider implements ClusterProvider {
     return installComponents(
       node_,
       kubeConfigFromYaml(kubeconfig),
-      { site, enabled, apply, timeoutMs: 180_000 },
+      { site, enabled, apply, timeoutMs: COMPONENTS_READY_MS },
       progress,
     );
   }

@@ -17,7 +17,10 @@ export const ATTEMPT_TIMEOUT_MS = 30_000;
  */
 export const SIGNAL_LIMIT_MS = 15 * 60_000;
 
-/** An attempt is not started with less time than this left before the deadline (the first always is). */
+/**
+ * An attempt is not started with less time than this (or half the interval, if less) left before
+ * the deadline (the first always is).
+ */
 export const MIN_ATTEMPT_MS = 250;
 
 /** `what` did not finish in time. */
@@ -139,7 +142,7 @@ export async function poll<T>(
     const remaining = deadline - (performance.now() - t0);
     // No attempt in the last moments before the deadline: it could only be cut short, and would
     // replace the last real observation with "no answer within 0 s".
-    if (attempts > 0 && remaining < MIN_ATTEMPT_MS) return result(false);
+    if (attempts > 0 && remaining < Math.min(MIN_ATTEMPT_MS, intervalMs / 2)) return result(false);
     attempts++;
     const limit = Math.min(attemptTimeoutMs, remaining);
     let givenUp: unknown;

@@ -26,16 +26,27 @@ describe("--keep for tests in tests/cluster", () => {
         },
       );
       const out = `${r.stdout}\n${r.stderr}`;
-      const containers = (await run(["docker", "ps", "-q", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout
+      // The role of each container kept: the node, and the registry mirror beside it.
+      const containers = (
+        await run([
+          "docker",
+          "ps",
+          "--filter",
+          `label=${RUN_LABEL}=${runId}`,
+          "--format",
+          '{{.Label "io.helmdrill.role"}}',
+        ])
+      ).stdout
         .split("\n")
-        .filter(Boolean);
+        .filter(Boolean)
+        .sort();
       try {
         expect(r.exitCode, out.slice(-2000)).toBe(1);
         const ns = /kept namespace (hd-[a-z0-9-]+) for inspection — KUBECONFIG=(\S+) kubectl/.exec(out);
         expect(ns, out.slice(-2000)).not.toBeNull();
         expect(out).toMatch(/a test failed: the cluster stays up for inspection/);
         expect(out).toMatch(/remove it and its scratch files with: helmdrill clean {3}\(or: bash \S+reaper\.sh sweep /);
-        expect(containers).toHaveLength(1);
+        expect(containers).toEqual(["k3s-node", "registry-mirror"]);
         // Reach it exactly as the message says: that kubeconfig, that namespace.
         const kubectl = toolPath(loadConfig().cacheDir, "kubectl", pins().kubectl.version);
         const cm = await run([

@@ -26,19 +26,42 @@ for (const minor of others) {
   describe(`Kubernetes ${minor}`, () => {
     const runId = `${base.config.runId}-k${minor.replace(".", "")}`;
     // Its own label (containers() finds this node alone); scratch files stay under the run's own root.
-    const { cluster, provided } = clusterBeside(runId, { cluster: "k3s", clusters: ["k3s"], kubernetes: [minor], k3sImage: undefined });
-    const containers = async () => (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout.trim().split("\n").filter(Boolean);
+    const { cluster, provided } = clusterBeside(runId, {
+      cluster: "k3s",
+      clusters: ["k3s"],
+      kubernetes: [minor],
+      k3sImage: undefined,
+    });
+    // The role of each container of this cluster: its node, and the registry mirror beside it.
+    const containers = async () =>
+      (
+        await run([
+          "docker",
+          "ps",
+          "-a",
+          "--filter",
+          `label=${RUN_LABEL}=${runId}`,
+          "--format",
+          '{{.Label "io.helmdrill.role"}}',
+        ])
+      ).stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .sort();
 
     it(`runs a node whose API server reports ${kubernetesPin(minor).version}`, () => {
       expect(provided().cluster.kubernetes).toBe(kubernetesPin(minor).version.replace(/^v/, ""));
       expect(provided().cluster.label).toBe(`k3s ${minor}`);
-      expect(provided().cluster.runsOn).toMatch(new RegExp(`, Kubernetes ${kubernetesPin(minor).version.replaceAll(".", "\\.")}$`));
+      expect(provided().cluster.runsOn).toMatch(
+        new RegExp(`, Kubernetes ${kubernetesPin(minor).version.replaceAll(".", "\\.")}$`),
+      );
     });
 
     clusterFacts(`the Kubernetes ${minor} cluster`, provided, { timeout: 180_000 });
 
-    it("leaves no node container behind", { timeout: 300_000 }, async () => {
-      expect(await containers()).toHaveLength(1);
+    it("leaves no node container (and no registry mirror) behind", { timeout: 300_000 }, async () => {
+      expect(await containers()).toEqual(["k3s-node", "registry-mirror"]);
       await cluster().stop();
       expect(await containers()).toEqual([]);
     });
