@@ -27,6 +27,12 @@ const KIND_DOCKER = path.join(PACKAGE_ROOT, "harness", "cluster", "kind-docker.s
 /**
  * One control-plane node, its API server on loopback only; containerd reads registry hosts
  * from /etc/containerd/certs.d (kind's documented patch for a local registry or mirror).
+ *
+ * The API server reaches aggregated APIs (metrics.k8s.io) at their endpoints, as k3s runs it
+ * (`--enable-aggregator-routing`), not through the Service's ClusterIP: a ClusterIP the API
+ * server dials before kube-proxy has written its rule leaves the node by its default route, and
+ * where something answers there (a sandbox's transparent proxy did: 404 to every path, over a
+ * kept-alive connection the aggregator then reused) metrics.k8s.io stays broken for good.
  */
 export function kindClusterConfig(): string {
   return stringify({
@@ -35,6 +41,9 @@ export function kindClusterConfig(): string {
     networking: { apiServerAddress: "127.0.0.1" },
     containerdConfigPatches: [
       '[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"',
+    ],
+    kubeadmConfigPatches: [
+      stringify({ kind: "ClusterConfiguration", apiServer: { extraArgs: { "enable-aggregator-routing": "true" } } }),
     ],
     nodes: [{ role: "control-plane" }],
   });
