@@ -4,10 +4,9 @@
  * failed, and how the matrix, the transcripts and `helmdrill run`'s exit code show it. Fakes only:
  * a probe function instead of docker, a local HTTP server instead of an API server.
  */
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeEach, describe, expect, it, vi, type TaskMeta } from "vitest";
 import { succeeds } from "../../harness/dsl/checks.ts";
@@ -15,12 +14,10 @@ import type { RunEnvironment, ScenarioRun, ScenarioSpec, StepRecord } from "../.
 import { helm, step, type Step } from "../../harness/dsl/step.ts";
 import type { Target } from "../../harness/dsl/target.ts";
 import { kubeConfigFromYaml } from "../../harness/cluster/kubeconfig.ts";
-import type { Kube } from "../../harness/probes/resources.ts";
 import { renderMatrixHtml } from "../../harness/report/html.ts";
 import { renderMatrixMarkdown, renderTranscript } from "../../harness/report/markdown.ts";
 import { buildMatrix } from "../../harness/report/model.ts";
 import { combineVerdicts, EXIT_CODE, isLostTest, legVerdict } from "../../harness/report/verdict.ts";
-import { bindRunners } from "../../harness/tools/runners.ts";
 import {
   ClusterLostError,
   ClusterWatch,
@@ -32,6 +29,7 @@ import {
 } from "../../harness/vitest/cluster-watch.ts";
 import { nodeContainers } from "../../harness/vitest/drill.ts";
 import { attributeFailure, replayTarget, unopenedRun } from "../../harness/vitest/replay.ts";
+import { fakeHelm, offlineEnvironment } from "./offline-run.ts";
 
 const ok: Observation = { ok: true };
 const exited: Observation = { ok: false, problem: "node container exited 137", definitive: true };
@@ -183,26 +181,13 @@ describe("readyz", () => {
 // ---------------------------------------------------------------------------------------------
 // The run: stopped at once, and marked lost.
 
-const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-unit-lost-"));
-const fakeHelm = path.join(dir, "helm");
-const started = path.join(dir, "started");
-writeFileSync(
-  fakeHelm,
-  [
-    "#!/bin/sh",
-    'case "$1" in',
-    `  upgrade) touch ${started}; exec sleep 300;;`,
-    '  *) echo "Error: release: not found" >&2; exit 1;;',
-    "esac",
-    "",
-  ].join("\n"),
-);
-chmodSync(fakeHelm, 0o755);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const fake = fakeHelm("helmdrill-unit-lost-", [
+  'upgrade) touch "$(dirname "$0")/started"; exec sleep 300;;',
+  '*) echo "Error: release: not found" >&2; exit 1;;',
+]);
+const started = path.join(fake.dir, "started");
 beforeEach(() => rmSync(started, { force: true }));
 
-const noCluster = new Proxy({}, { get: () => () => Promise.reject(new Error("no cluster in this unit test")) });
-const kube = { core: noCluster, apps: noCluster, batch: noCluster } as unknown as Kube;
 const h3: Target = { driver: "helm", helm: "3.17.3" };
 const spec = (steps: Step[]): ScenarioSpec => ({
   id: "unit",
@@ -214,28 +199,7 @@ const spec = (steps: Step[]): ScenarioSpec => ({
 });
 const options = { coverage: [], cluster: { runsOn: "k3s (unit)", label: "k3s 1.34" }, progress: false };
 
-function environment(signal: AbortSignal): RunEnvironment {
-  const commandLog: RunEnvironment["commandLog"] = [];
-  const runners = bindRunners({
-    helm: fakeHelm,
-    kubectl: "/bin/false",
-    kubeconfigPath: "/dev/null",
-    namespace: "unit",
-    helmHome: dir,
-    cwd: dir,
-    onCommand: (result, o) => commandLog.push({ result, probe: Boolean(o.probe) }),
-  });
-  return {
-    namespace: "unit",
-    runners,
-    kube,
-    fixture: (r) => r,
-    allocateNodePort: async () => 30000,
-    commandLog,
-    snapshotTimeoutMs: 0,
-    signal,
-  };
-}
+const environment = (signal: AbortSignal): RunEnvironment => offlineEnvironment(fake, { signal });
 
 describe("a cluster that dies while a step runs", () => {
   it("stops the step's command at once and marks the run lost from that step (ClusterLostError)", async () => {

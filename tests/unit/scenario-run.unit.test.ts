@@ -3,10 +3,9 @@
  * step expects nothing, when the run is stopped mid-command (a test timeout), when `prepare` or
  * Flux fails, and how a step refuses a second `.does()` / `.finally()`.
  */
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeEach, describe, expect, it, vi, type TaskMeta } from "vitest";
+import { beforeEach, describe, expect, it, vi, type TaskMeta } from "vitest";
 import { succeeds } from "../../harness/dsl/checks.ts";
 import {
   defineScenario,
@@ -19,50 +18,20 @@ import {
 import { cancel, fromVar, helm, helmfile, step, type Action, type Step } from "../../harness/dsl/step.ts";
 import type { Target } from "../../harness/dsl/target.ts";
 import { HelmdrillError } from "../../harness/errors.ts";
-import type { Kube } from "../../harness/probes/resources.ts";
-import { bindRunners } from "../../harness/tools/runners.ts";
 import { replayTarget } from "../../harness/vitest/replay.ts";
+import { fakeHelm, offlineEnvironment } from "./offline-run.ts";
 
 // A stand-in `helm`: `upgrade` marks that it started, then hangs far beyond this file's 30 s test
 // timeout (only a kill ends it in time); `install` succeeds; anything else answers "not found".
-const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-unit-"));
-const fakeHelm = path.join(dir, "helm");
-const started = path.join(dir, "started");
-writeFileSync(
-  fakeHelm,
-  [
-    "#!/bin/sh",
-    'case "$1" in',
-    `  upgrade) touch ${started}; exec sleep 300;;`,
-    "  install) echo installed;;",
-    '  *) echo "Error: release: not found" >&2; exit 1;;',
-    "esac",
-    "",
-  ].join("\n"),
-);
-chmodSync(fakeHelm, 0o755);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const fake = fakeHelm("helmdrill-unit-", [
+  'upgrade) touch "$(dirname "$0")/started"; exec sleep 300;;',
+  "install) echo installed;;",
+  '*) echo "Error: release: not found" >&2; exit 1;;',
+]);
+const started = path.join(fake.dir, "started");
 beforeEach(() => rmSync(started, { force: true }));
-
-/** No API server in a unit test: every call rejects, which the step runner must survive. */
-const noCluster = new Proxy({}, { get: () => () => Promise.reject(new Error("no cluster in this unit test")) });
-const kube = { core: noCluster, apps: noCluster, batch: noCluster } as unknown as Kube;
 const h3: Target = { driver: "helm", helm: "3.17.3" };
-
-function environment(extra: Partial<RunEnvironment> = {}): RunEnvironment {
-  const commandLog: RunEnvironment["commandLog"] = [];
-  const runners = bindRunners({
-    helm: fakeHelm,
-    kubectl: "/bin/false",
-    kubeconfigPath: "/dev/null",
-    namespace: "unit",
-    helmHome: dir,
-    cwd: dir,
-    onCommand: (result, o) => commandLog.push({ result, probe: Boolean(o.probe) }),
-  });
-  const env = { namespace: "unit", runners, kube, fixture: (r: string) => r, allocateNodePort: async () => 30000 };
-  return { ...env, commandLog, snapshotTimeoutMs: 0, ...extra };
-}
+const environment = (extra: Partial<RunEnvironment> = {}) => offlineEnvironment(fake, extra);
 
 /** A spec as a scenario file would build it, without defineScenario's checks (the runner must not rely on them). */
 const spec = (steps: Step[], extra: Partial<ScenarioSpec> = {}): ScenarioSpec => ({

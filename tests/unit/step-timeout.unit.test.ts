@@ -1,49 +1,16 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { succeeds } from "../../harness/dsl/checks.ts";
-import { executeScenario, type RunEnvironment } from "../../harness/dsl/scenario.ts";
+import { executeScenario } from "../../harness/dsl/scenario.ts";
 import { helm, step } from "../../harness/dsl/step.ts";
-import type { Kube } from "../../harness/probes/resources.ts";
-import { bindRunners } from "../../harness/tools/runners.ts";
+import { fakeHelm, offlineEnvironment } from "./offline-run.ts";
 
 // A stand-in `helm` for this unit test of the step runner's logic: `upgrade` hangs like a
 // helm --wait that never ends, everything else answers "not found" at once.
-const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-unit-"));
-const fakeHelm = path.join(dir, "helm");
-writeFileSync(
-  fakeHelm,
-  '#!/bin/sh\ncase "$1" in upgrade) exec sleep 20;; *) echo "Error: release: not found" >&2; exit 1;; esac\n',
-);
-chmodSync(fakeHelm, 0o755);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** No API server in a unit test: every call rejects, which the step runner must survive. */
-const noCluster = new Proxy({}, { get: () => () => Promise.reject(new Error("no cluster in this unit test")) });
-const kube = { core: noCluster, apps: noCluster, batch: noCluster } as unknown as Kube;
-
-function environment(): RunEnvironment {
-  const commandLog: RunEnvironment["commandLog"] = [];
-  const runners = bindRunners({
-    helm: fakeHelm,
-    kubectl: "/bin/false",
-    kubeconfigPath: "/dev/null",
-    namespace: "unit",
-    helmHome: dir,
-    cwd: dir,
-    onCommand: (result, o) => commandLog.push({ result, probe: Boolean(o.probe) }),
-  });
-  return {
-    namespace: "unit",
-    runners,
-    kube,
-    fixture: (r) => r,
-    allocateNodePort: async () => 30000,
-    commandLog,
-    snapshotTimeoutMs: 0,
-  };
-}
+const fake = fakeHelm("helmdrill-unit-", [
+  "upgrade) exec sleep 20;;",
+  '*) echo "Error: release: not found" >&2; exit 1;;',
+]);
+const environment = () => offlineEnvironment(fake);
 
 describe("Step.withTimeout", () => {
   it(
