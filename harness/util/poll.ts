@@ -89,6 +89,8 @@ export interface PollResult<T> {
   last?: T;
   /** Why the last attempt did not satisfy the condition. */
   lastProblem: string;
+  /** Why `last`, the last value observed, did not (a later attempt may have thrown instead). */
+  lastJudgement?: string;
   attempts: number;
   /** Attempts whose probe threw (an API error, a timeout), and the last such error. */
   errors: number;
@@ -134,9 +136,11 @@ export async function poll<T>(
   let lastProblem = "not observed yet";
   let errors = 0;
   let lastError: string | undefined;
+  let lastJudgement: string | undefined;
   const result = (ok: boolean): PollResult<T> => {
     const elapsedMs = Math.round(performance.now() - t0);
-    return { ok, last, lastProblem: ok ? "" : lastProblem, attempts, errors, lastError, elapsedMs };
+    const judged = ok ? {} : { lastJudgement };
+    return { ok, last, lastProblem: ok ? "" : lastProblem, ...judged, attempts, errors, lastError, elapsedMs };
   };
   for (;;) {
     const remaining = deadline - (performance.now() - t0);
@@ -157,6 +161,7 @@ export async function poll<T>(
       const problem = judge(last);
       if (problem === undefined) return result(true);
       lastProblem = problem;
+      lastJudgement = problem;
     } catch (error) {
       lastProblem = `probe failed: ${error instanceof Error ? error.message : String(error)}`;
       errors++;
@@ -177,6 +182,8 @@ export function observedText<T>(r: PollResult<T>, render: (value: T) => string):
   const seen = r.last === undefined ? "nothing observed" : render(r.last);
   if (r.ok) return seen;
   const errors = r.errors ? `; ${r.errors} probe error(s), last: ${r.lastError}` : "";
-  const problem = r.last !== undefined && r.lastProblem !== r.lastError ? ` — ${r.lastProblem}` : "";
+  // Why the last value seen does not hold, even when a later attempt could not look at all.
+  const why = r.lastJudgement ?? (r.lastProblem !== r.lastError ? r.lastProblem : undefined);
+  const problem = r.last !== undefined && why ? ` — ${why}` : "";
   return `${seen}${problem} (${r.attempts} observation(s) in ${(r.elapsedMs / 1000).toFixed(1)} s${errors})`;
 }

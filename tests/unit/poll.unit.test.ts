@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { poll, TimeoutError, withTimeout } from "../../harness/util/poll.ts";
+import { observedText, poll, TimeoutError, withTimeout } from "../../harness/util/poll.ts";
 
 /** A probe that never answers: a hung API read. */
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
@@ -96,5 +96,28 @@ describe("the last observation before the deadline", () => {
     const slowNotReady = () => new Promise<string>((resolve) => setTimeout(() => resolve("missing"), 20));
     const r = await poll(slowNotReady, (v) => `statefulset/none ${v}`, { timeoutMs: 1200, intervalMs: 500 });
     expect(r).toMatchObject({ ok: false, errors: 0, lastProblem: "statefulset/none missing" });
+  });
+});
+
+describe("observedText: what a failed check reports", () => {
+  it("keeps why the last value seen does not hold when a later look could not answer (CI: 'current revision is 1' lost to a cut attempt)", async () => {
+    let n = 0;
+    const flaky = async () => {
+      n++;
+      if (n === 1) return "r1 deployed";
+      throw new Error("no answer within 0.3 s");
+    };
+    const r = await poll(flaky, () => "current revision is 1", { timeoutMs: 300, intervalMs: 50 });
+    expect(r.errors).toBeGreaterThan(0);
+    expect(observedText(r, (v) => v)).toMatch(
+      /^r1 deployed — current revision is 1 \(\d+ observation\(s\) in \d+\.\d s; \d+ probe error\(s\), last: probe failed: no answer within 0\.3 s\)$/,
+    );
+  });
+
+  it("says nothing was observed when no look answered", async () => {
+    const r = await poll(never, () => undefined, { timeoutMs: 100, intervalMs: 20, what: "pods" });
+    expect(observedText(r, String)).toMatch(
+      /^nothing observed \(1 observation\(s\) in 0\.\d s; 1 probe error\(s\), last: probe failed: pods: no answer within 0\.1 s\)$/,
+    );
   });
 });
