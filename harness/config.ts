@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { HelmdrillError } from "./errors.ts";
@@ -5,6 +6,7 @@ import type { Driver } from "./driver.ts";
 import { parseKubernetesList, parseVersionList, pins, type ComponentName } from "./pins.ts";
 import { parseDisabled } from "./project.ts";
 import { PROJECT_ENV, projectFromEnv, useProject, type ClusterKind, type Project } from "./project-env.ts";
+import { parseShardManifest, requestedShard, type PlannedShard, type Shard } from "./dsl/shard.ts";
 
 export { projectFromEnv, useProject };
 export type { ClusterKind, Project };
@@ -68,6 +70,12 @@ export interface HelmdrillConfig {
    * fails instead of being skipped, and an expectation no pinned version reaches fails.
    */
   strict: boolean;
+  /**
+   * `helmdrill run --shard i/n` (or CI_NODE_INDEX/CI_NODE_TOTAL): this run is one part of the
+   * selection's runs. Once planned, vitest's workers read its runs from its shard.json
+   * (HELMDRILL_SHARD_MANIFEST) and register only those.
+   */
+  shard?: Shard | PlannedShard;
 }
 
 /** The CLI's flags; a list is either split already or comma-separated text. */
@@ -87,6 +95,7 @@ export interface ConfigOverrides {
   reportsDir?: string;
   progress?: boolean;
   strict?: boolean;
+  shard?: Shard;
 }
 
 const DRIVERS: readonly Driver[] = ["helm", "helmfile", "flux"];
@@ -177,7 +186,26 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     runId: env.HELMDRILL_RUN_ID ?? `${Date.now().toString(36)}${process.pid.toString(36)}`,
     progress: overrides.progress ?? truthy(env.HELMDRILL_PROGRESS),
     strict: overrides.strict ?? truthy(env.HELMDRILL_STRICT),
+    shard: overrides.shard ?? plannedShard(env.HELMDRILL_SHARD_MANIFEST),
   };
+}
+
+/** `run --shard i/n`, else GitLab's CI_NODE_INDEX/CI_NODE_TOTAL (only `run` shards: other commands never read them). */
+export function shardOption(option: string | undefined, env: NodeJS.ProcessEnv = process.env): Shard | undefined {
+  return requestedShard(option, env);
+}
+
+/** The planned shard a `helmdrill run --shard` hands its vitest workers: its manifest, read. */
+function plannedShard(manifest: string | undefined): PlannedShard | undefined {
+  if (!manifest) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(manifest, "utf8");
+  } catch (error) {
+    throw new HelmdrillError(`HELMDRILL_SHARD_MANIFEST names ${manifest}, which cannot be read: ${String(error)}`);
+  }
+  const { index, total, runs, scenarioTests } = parseShardManifest(text, manifest);
+  return { index, total, manifest, runs, scenarioTests };
 }
 
 /** Environment variables that carry a config to a child process (vitest workers, the CLI's run). */
@@ -197,6 +225,8 @@ export function configToEnv(config: HelmdrillConfig): Record<string, string> {
     HELMDRILL_RUN_ID: config.runId,
     HELMDRILL_PROGRESS: config.progress ? "1" : "0",
     HELMDRILL_STRICT: config.strict ? "1" : "0",
+    // Empty unless planned: a run that is no shard never inherits an earlier one's.
+    HELMDRILL_SHARD_MANIFEST: config.shard && "manifest" in config.shard ? config.shard.manifest : "",
   };
   if (config.project) env[PROJECT_ENV] = JSON.stringify(config.project);
   if (config.existing.kubeconfig) env.HELMDRILL_KUBECONFIG = config.existing.kubeconfig;

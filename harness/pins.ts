@@ -12,6 +12,7 @@ import {
   type GoToolPin,
   type KubernetesMinorPin,
   type Pins,
+  type ToolPin,
 } from "./pins-schema.ts";
 import { describeIssues } from "./util/schema-issues.ts";
 
@@ -72,16 +73,16 @@ export function parsePins(text: string, file: string): Pins {
 let base: Pins | undefined;
 const merged = new Map<string, Pins>();
 
-/** Does this pinned helmfile drive this Helm version? (helmfile < 1.2 predates Helm 4.) */
+/** Does this helmfile drive this Helm version? (helmfile < 1.2 predates Helm 4.) */
 export function helmfileSupportsHelm(helmfile: string, helm: string): boolean {
   const range = helmfileHelmRange(helmfile);
   return range === undefined || semver.satisfies(helm, range);
 }
 
-/** The Helm versions a pinned helmfile drives (undefined: any). */
+/** The Helm versions a helmfile drives (undefined: any): its pin's, or for one built on demand, the rule below. */
 export function helmfileHelmRange(helmfile: string): string | undefined {
-  const pin = pins().helmfile[helmfile];
-  return pin && pin.source === "go-module" ? pin.supportsHelm : undefined;
+  const pin = toolPinFor("helmfile", helmfile);
+  return pin.source === "go-module" ? pin.supportsHelm : undefined;
 }
 
 /**
@@ -109,9 +110,61 @@ export function pinnedVersions(tool: ToolName): string[] {
   return Object.keys(pins()[tool]).filter((k) => !k.startsWith("$"));
 }
 
+/** Is this version pinned (pins.json, or the project's `pins`)? Any other well-formed one is built on demand. */
+export function isPinned(tool: ToolName, version: string): boolean {
+  return pinnedVersions(tool).includes(version);
+}
+
+/** The oldest Helm major helmdrill can build: helm.sh/helm/v3 (Helm 2 was another module, k8s.io/helm). */
+const OLDEST_HELM_MAJOR = 3;
+
+/** The Go module a version is built from on demand: helm.sh/helm/v<major>, github.com/helmfile/helmfile(/v<major> from 2). */
+export function onDemandModule(tool: ToolName, version: string): string {
+  const major = semver.major(version);
+  if (tool === "helm") return `helm.sh/helm/v${major}`;
+  return major >= 2 ? `github.com/helmfile/helmfile/v${major}` : "github.com/helmfile/helmfile";
+}
+
 /**
- * Turns user input such as "3.18.0,4.1.4" or "v4.1.4" into pinned versions, or explains
- * exactly what is wrong.
+ * The recipe of a version that is not pinned, built from the Go module proxy on first use: the
+ * recipe of the pinned Go-module builds of the same tool (package, ldflags with the version and
+ * the module's own path, dropped replaces), at this version's module. Without such a pin, the
+ * recipe those pins use (Helm: ./cmd/helm, internal/version stamped; helmfile: ., go.szostok.io/version).
+ * An unpinned helmfile drives Helm 3 before 1.2.0 (the first with Helm 4 support), Helm 3 and 4 from it.
+ */
+export function onDemandPin(tool: ToolName, version: string): GoToolPin {
+  const module = onDemandModule(tool, version);
+  const recipes = Object.values(pins()[tool]).filter((p): p is GoToolPin => p.source === "go-module");
+  const like = recipes.find((p) => p.module === module) ?? recipes[0];
+  const fallback =
+    tool === "helm"
+      ? {
+          package: "./cmd/helm",
+          ldflags:
+            "-s -w -X {module}/internal/version.version={version} -X {module}/internal/version.gitTreeState=clean",
+        }
+      : { package: ".", ldflags: "-s -w -X go.szostok.io/version.version={version}" };
+  const ldflags = like ? (like.ldflags ?? "-s -w").replaceAll(like.module, "{module}") : fallback.ldflags;
+  return {
+    source: "go-module",
+    module,
+    version: `v${version}`,
+    package: like?.package ?? fallback.package,
+    ldflags: ldflags.replaceAll("{module}", module),
+    ...(like?.dropReplace ? { dropReplace: like.dropReplace } : {}),
+    ...(tool === "helmfile" ? { supportsHelm: semver.lt(version, "1.2.0") ? ">=3.0.0 <4" : ">=3.0.0 <5" } : {}),
+  };
+}
+
+/** A version's pin: pinned, else the on-demand recipe (see `onDemandPin`). */
+export function toolPinFor(tool: ToolName, version: string): ToolPin {
+  return pins()[tool][version] ?? onDemandPin(tool, version);
+}
+
+/**
+ * Turns user input such as "3.18.0,4.1.4" or "v4.1.4" into versions: pinned ones, or any other
+ * well-formed version, which is built from the Go module proxy on first use (tools/on-demand.ts).
+ * Malformed input, and a Helm older than helmdrill can build, is one clear error.
  */
 export function parseVersionList(tool: ToolName, input: string | readonly string[] | undefined): string[] {
   const known = pinnedVersions(tool);
@@ -124,17 +177,18 @@ export function parseVersionList(tool: ToolName, input: string | readonly string
       out.push(...known);
       continue;
     }
-    const v = semver.clean(raw);
+    // Strict: "3.20" or "latest" is no version (semver.clean would also take "=3.20.2" or " v3.20.2 ").
+    const v = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(raw) ? semver.valid(raw.replace(/^v/, "")) : null;
     if (!v) {
       throw new HelmdrillError(
         `malformed ${tool} version "${raw}"`,
-        `write a full version such as ${known[0]} (pinned ${tool} versions: ${known.join(", ")})`,
+        `write a full version such as ${known[0]} (pinned ${tool} versions: ${known.join(", ")}; any other the Go module proxy serves is built on first use)`,
       );
     }
-    if (!known.includes(v)) {
+    if (tool === "helm" && !known.includes(v) && semver.major(v) < OLDEST_HELM_MAJOR) {
       throw new HelmdrillError(
-        `unknown ${tool} version "${raw}": it is not pinned`,
-        `pinned ${tool} versions: ${known.join(", ")}; to add one, give it an entry in pins.json (npm package or Go module)`,
+        `helm ${v} cannot be built: helmdrill builds Helm from helm.sh/helm/v${OLDEST_HELM_MAJOR} and later`,
+        `Helm 2 is the write-ups' documented baseline column, never run; pinned helm versions: ${known.join(", ")}`,
       );
     }
     if (!out.includes(v)) out.push(v);

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import type { HelmdrillConfig } from "../config.ts";
 import { describeError } from "../errors.ts";
 import { run } from "../exec.ts";
-import { minorsFor, pins } from "../pins.ts";
+import { isPinned, minorsFor, pins } from "../pins.ts";
 import { dockerReachable } from "../provision/docker.ts";
 import { findNodeImage } from "../provision/node-image.ts";
 import { findKindNodeImage, kindCliPath } from "../provision/kind-node.ts";
@@ -87,7 +87,9 @@ export async function doctor(config: HelmdrillConfig): Promise<DoctorCheck[]> {
   for (const [tool, version, args] of want) {
     const p = toolPath(config.cacheDir, tool as "helm", version);
     if (!existsSync(p)) {
-      add({ name: `${tool} ${version}`, ok: false, detail: `missing (${p})`, fix: provisionFix });
+      const onDemand = tool !== "kubectl" && !isPinned(tool as "helm" | "helmfile", version);
+      const fix = onDemand ? `not pinned: \`helmdrill run --${tool} ${version}\` builds it on first use` : provisionFix;
+      add({ name: `${tool} ${version}`, ok: false, detail: `missing (${p})`, fix });
       continue;
     }
     const r = await run([p, ...args], { timeoutMs: 30_000 });

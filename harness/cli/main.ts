@@ -2,7 +2,7 @@ import { readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
-import { findConfigFile, loadConfig, loadProject, type ConfigOverrides } from "../config.ts";
+import { findConfigFile, loadConfig, loadProject, shardOption, type ConfigOverrides } from "../config.ts";
 import { COMPONENTS, pinnedKubernetesMinors, pins } from "../pins.ts";
 import { checkScenarioNames, loadCatalogue } from "../dsl/catalogue.ts";
 import { describeError, HelmdrillError } from "../errors.ts";
@@ -12,9 +12,11 @@ import { kindClusterName } from "../cluster/index.ts";
 import { compareRuns } from "./compare.ts";
 import { doctor } from "./doctor.ts";
 import { init } from "./init.ts";
+import { mergeShards } from "./merge.ts";
 import { runSuite } from "./run.ts";
 import { upgradeCheck } from "./upgrade-check.ts";
 import { walk } from "./walk.ts";
+import { versions } from "./versions.ts";
 import { isEntryPoint } from "../entry-point.ts";
 
 /**
@@ -60,8 +62,16 @@ const clusterOptions = (cmd: Command) =>
     .option("--kubeconfig <file>", "kubeconfig for --cluster existing")
     .option("--context <name>", "context for --cluster existing")
     .option("--allow-existing-cluster", "opt in to installing and uninstalling releases on the named existing cluster")
-    .option("--helm <versions>", "comma-separated Helm versions (default: all pinned)", commaList)
-    .option("--helmfile <versions>", "comma-separated Helmfile versions (default: all pinned)", commaList)
+    .option(
+      "--helm <versions>",
+      "comma-separated Helm versions: pinned, or any the Go module proxy serves (built on first use, locked in helmdrill.lock; default: the pinned defaults)",
+      commaList,
+    )
+    .option(
+      "--helmfile <versions>",
+      "comma-separated Helmfile versions, pinned or built on first use like --helm's (default: the pinned defaults)",
+      commaList,
+    )
     .option("--keep", "keep the cluster and the namespace of a failed scenario for inspection")
     .option("--config <file>", "the project's helmdrill.config.ts (default: found from the working directory upwards)");
 
@@ -72,10 +82,11 @@ async function configFor(o: Record<string, unknown>) {
 }
 
 /**
- * upgrade-check needs no project, but uses one when there is one: `--config`, else a config found
- * from the working directory upwards — its pins, targets and images, as every other command does.
+ * upgrade-check and merge need no project, but use one when there is one: `--config`, else a config
+ * found from the working directory upwards — its pins, targets, images and reports directory, as
+ * every other command does.
  */
-async function upgradeCheckConfig(o: Record<string, unknown>) {
+async function configIfAny(o: Record<string, unknown>) {
   const configPath = (o.config as string | undefined) ?? findConfigFile();
   return configPath ? configFor({ ...o, config: configPath }) : loadConfig(overrides(o));
 }
@@ -138,13 +149,51 @@ export function program(): Command {
       "--strict",
       "fail, not skip, what cannot run here (a target, a driver), and an expectation no pinned version reaches (also HELMDRILL_STRICT=1; CI runs it)",
     )
+    .option(
+      "--shard <i/n>",
+      "run part i of n of the selection's runs (scenario × target × cluster), into <reports>/shard-<i>-of-<n>/ for `helmdrill merge` (default: GitLab's CI_NODE_INDEX/CI_NODE_TOTAL when set)",
+    )
+    .option(
+      "--shard-durations <report>",
+      "balance the shards by each run's time in a previous run's reports directory (or its runs.json); every shard must get the same one",
+    )
     .addHelpText(
       "after",
       "\nExit codes: 0 every scenario matched; 1 a scenario failed (or could not run); 2 bad input or environment;\n" +
         "3 the cluster died under the run (node container exited, API server gone) and nothing else failed.",
     )
+    // A usage error is bad input (2), never the 1 of a failed scenario.
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (o) => {
-      process.exitCode = await runSuite(await configFor(o), { provision: o.provision !== false });
+      const shard = shardOption(o.shard);
+      process.exitCode = await runSuite(
+        { ...(await configFor(o)), shard },
+        { provision: o.provision !== false, shardDurations: o.shardDurations },
+      );
+    });
+
+  p.command("merge")
+    .argument(
+      "<dirs...>",
+      "the shards' parts: the shard-<i>-of-<n>/ directories `run --shard` wrote, or directories holding them",
+    )
+    .description(
+      "merge the parts of a sharded run into one report, as one unsharded run writes it: the matrix, runs.json, transcripts, one JUnit file, one Allure results directory",
+    )
+    .option("--out <dir>", "where to write the merged reports (default: the config's reports, else reports/)")
+    .option("--config <file>", "the project's helmdrill.config.ts (default: found from the working directory upwards)")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 every merged run passed; 1 a run failed, a shard did not finish or left runs unrecorded;\n" +
+        "2 bad input (parts of different splits or selections, a shard missing or given twice); 3 only lost clusters.",
+    )
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+    .action(async (dirs: string[], o) => {
+      const config = await configIfAny(o);
+      const result = await mergeShards(dirs, { out: o.out ?? config.reportsDir, baseline: config.project?.baseline });
+      for (const problem of result.problems) process.stderr.write(`helmdrill merge: ${problem}\n`);
+      console.log(result.summary);
+      process.exitCode = result.exitCode;
     });
 
   p.command("list")
@@ -183,7 +232,7 @@ export function program(): Command {
     .option("--reports <dir>", "where to write reports (default: reports/)")
     .option("--no-provision", "do not provision missing tools and images first")
     .action(async (chart: string, o) => {
-      const config = oneCluster(await upgradeCheckConfig(o), "upgrade-check");
+      const config = oneCluster(await configIfAny(o), "upgrade-check");
       process.exitCode = await upgradeCheck(
         config,
         {
@@ -277,6 +326,19 @@ export function program(): Command {
     )
     .action(async (dir: string, o) => {
       for (const line of await init(dir, { chart: o.chart, release: o.release })) console.log(line);
+    });
+
+  p.command("versions")
+    .description(
+      "what this machine can run, per tool: the pinned defaults, what is built and cached (and helmdrill.lock's entries), the versions built on demand (Helm, helmfile: what the Go module proxy serves), and the cache's size",
+    )
+    .option("--json", "the same as JSON")
+    .option(
+      "--config <file>",
+      "the project's helmdrill.config.ts (its pins and helmdrill.lock; default: found from the working directory upwards)",
+    )
+    .action(async (o) => {
+      process.stdout.write(await versions(await configIfAny(o), { json: Boolean(o.json) }));
     });
 
   p.command("clean")

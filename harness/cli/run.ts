@@ -1,24 +1,39 @@
-import { cpSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { mergeFiles } from "junit-report-merger";
-import { configToEnv, type ClusterKind, type HelmdrillConfig, type Project } from "../config.ts";
+import { configToEnv, type HelmdrillConfig, type Project } from "../config.ts";
 import { HelmdrillError } from "../errors.ts";
 import { info } from "../log.ts";
 import { provision } from "../provision/index.ts";
 import { buildProjectImages } from "../provision/images.ts";
 import { ExistingClusterProvider } from "../cluster/existing.ts";
 import { runReaper } from "../util/reaper.ts";
-import { checkScenarioNames, loadCatalogue } from "../dsl/catalogue.ts";
+import { checkScenarioNames, loadCatalogue, type CatalogueEntry } from "../dsl/catalogue.ts";
+import {
+  assignShards,
+  legSlug,
+  planRuns,
+  shardDirName,
+  shardManifest,
+  type PlannedShard,
+  type RunLeg,
+  type Shard,
+  type ShardManifest,
+} from "../dsl/shard.ts";
 import { resolveTools } from "../tools/index.ts";
+import { ensureOnDemandTools } from "../tools/on-demand.ts";
 import { summaryLine } from "../report/ci-summary.ts";
 import { baselineLabel, writeReports, type CollectedRuns } from "../report/reporter.ts";
 import type { Matrix } from "../report/model.ts";
 import { combineVerdicts, EXIT_CODE, legVerdict, testFacts, type RunVerdict } from "../report/verdict.ts";
 import type { ScenarioRun } from "../dsl/scenario.ts";
-import { minorsFor } from "../pins.ts";
+import { minorsFor, PACKAGE_ROOT } from "../pins.ts";
+import { loadRunDurations, MANIFEST } from "../report/shards.ts";
 import { clusterTestOptions, helmdrillReporters, RUN_OPTIONS, scenarioPlugin } from "../vitest/preset.ts";
 import { checkDocker } from "./preflight.ts";
 import { lintFixtures } from "../util/fixtures.ts";
+
+export { legSlug, type RunLeg };
 
 /**
  * `helmdrill run`: preflight (config, scenario names, versions, Docker, opt-in, charts),
@@ -28,11 +43,21 @@ import { lintFixtures } from "../util/fixtures.ts";
  * then one matrix over all of them. Returns the exit code: 0 when every scenario matched its
  * expectations on every cluster; 1 when one did not (or a test could not run); 3 when the only
  * failures were runs whose cluster died under them (see report/verdict.ts).
+ *
+ * With `config.shard` (`--shard i/n`) it runs one part of the selection's runs (see dsl/shard.ts)
+ * into `<reports>/shard-<i>-of-<n>/`, with its manifest (shard.json) for `helmdrill merge`; a leg
+ * or a scenario file none of whose runs fell to the shard is not started.
  */
 export async function runSuite(
   config: HelmdrillConfig & { project: Project },
-  options: { provision: boolean },
+  options: { provision: boolean; shardDurations?: string },
 ): Promise<number> {
+  const startedAt = Date.now();
+  if (options.shardDurations !== undefined && !config.shard)
+    throw new HelmdrillError(
+      "--shard-durations balances the parts of a sharded run: it needs --shard i/n (or CI_NODE_INDEX/CI_NODE_TOTAL)",
+      "add --shard i/n, or leave --shard-durations out",
+    );
   const catalogue = await loadCatalogue(config.project);
   checkScenarioNames(catalogue, config.scenarios);
   const drives = (e: (typeof catalogue)[number]) =>
@@ -48,7 +73,35 @@ export async function runSuite(
   }
   const { legs, notes } = runLegs(config);
   for (const n of notes) info(n);
-  if (config.cluster === "existing") {
+  const part = config.shard ? planShard(config, config.shard, legs, selected, options.shardDurations) : undefined;
+  if (part) {
+    // The shard's directory is its own: an earlier run's part must not mix into this one.
+    rmSync(part.dir, { recursive: true, force: true });
+    writeManifest(part.dir, part.manifest);
+    config = { ...config, reportsDir: part.dir, shard: part.shard };
+    const { index, total, runs, plan, balancedBy } = part.manifest;
+    info(`shard ${index}/${total}: ${runs.length} of the selection's ${plan.length} runs (balanced by ${balancedBy})`);
+    if (runs.length === 0) {
+      info(
+        `shard ${index}/${total} has no run: ${plan.length} runs over ${total} shards — an empty part, nothing started`,
+      );
+      writeReports({ runs: [], coverage: [] }, part.dir, baselineLabel(config.project.baseline));
+      writeManifest(part.dir, {
+        ...part.manifest,
+        result: { verdict: "passed", durationMs: Date.now() - startedAt, summary: [] },
+      });
+      console.log(`reports: ${part.dir}/ (an empty part, for helmdrill merge)`);
+      return EXIT_CODE.passed;
+    }
+  }
+  const mine = (leg: RunLeg, e?: CatalogueEntry) =>
+    !part ||
+    part.manifest.plan.some(
+      (r) => r.shard === part.shard.index && r.leg === legSlug(leg) && (!e || r.scenario === e.spec.id),
+    );
+  // A shard starts only the clusters its runs are on.
+  const ownLegs = legs.filter((leg) => mine(leg));
+  if (config.cluster === "existing" && ownLegs.length > 0) {
     // Refuse (and fail fast on an unreachable API server) before anything is started.
     const started = await new ExistingClusterProvider(config.existing).start((m) => info(m));
     await started.stop();
@@ -56,8 +109,14 @@ export async function runSuite(
   // From here on the run owns things (builds, a cluster, temp kubeconfigs): Ctrl-C, SIGTERM or
   // a crash removes them.
   const reaper = runReaper(config.runId);
+  // Versions pins.json does not pin: built on first use (a version that cannot be had stops the run
+  // here, before provisioning), and checked against the project's helmdrill.lock.
+  await ensureOnDemandTools(
+    { cacheDir: config.cacheDir, root: config.root, helm: config.helmVersions, helmfile: config.helmfileVersions },
+    { build: options.provision },
+  );
   // Provisioning comes first: on a fresh machine it is what installs and starts the engine.
-  const started = legs.filter((l) => l.cluster !== "existing") as { cluster: "k3s" | "kind"; kubernetes: string }[];
+  const started = ownLegs.filter((l) => l.cluster !== "existing") as { cluster: "k3s" | "kind"; kubernetes: string }[];
   if (options.provision) {
     await provision({
       clusters: [...new Set(started.map((l) => l.cluster))],
@@ -65,12 +124,13 @@ export async function runSuite(
       noDocker: started.length === 0,
     });
   }
-  for (const leg of legs) await checkDocker({ ...config, cluster: leg.cluster, kubernetes: [leg.kubernetes] });
+  for (const leg of ownLegs) await checkDocker({ ...config, cluster: leg.cluster, kubernetes: [leg.kubernetes] });
   if (started.length > 0) await buildProjectImages(config.project, (m) => info(`images: ${m}`));
   const tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
   await lintFixtures(Object.values(tools.helm).at(-1)!, config.fixturesDir);
 
   const { startVitest } = await import("vitest/node");
+  // Laid out by the whole selection's legs, so every shard's part is laid out as an unsharded run.
   const multi = legs.length > 1;
   const collected: CollectedRuns = { runs: [], coverage: [] };
   const summaries: string[] = [];
@@ -80,7 +140,8 @@ export async function runSuite(
   if (multi)
     for (const stale of ["junit.xml", "vitest-results.json", "allure-results"])
       rmSync(path.join(config.reportsDir, stale), { recursive: true, force: true });
-  for (const leg of legs) {
+  for (const leg of ownLegs) {
+    const files = selected.filter((e) => mine(leg, e));
     // One vitest run per cluster: its own reports under reports/clusters/<cluster>/ when there are several.
     const legConfig = {
       ...config,
@@ -91,7 +152,7 @@ export async function runSuite(
     };
     Object.assign(process.env, configToEnv({ ...legConfig, progress: true }));
     info(
-      `running ${selected.length} scenario(s)${config.drivers.length ? ` through ${config.drivers.join(", ")}` : ""} on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, ` +
+      `running ${files.length} scenario(s)${config.drivers.length ? ` through ${config.drivers.join(", ")}` : ""} on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, ` +
         `cluster ${leg.cluster}${leg.cluster === "existing" ? "" : ` (Kubernetes ${leg.kubernetes})`}`,
     );
     const results = path.join(legConfig.reportsDir, "vitest-results.json");
@@ -99,7 +160,7 @@ export async function runSuite(
     // The project's own vitest config (if any) is not read: a run is exactly helmdrill's preset.
     const vitest = await startVitest(
       "test",
-      selected.map((e) => e.file),
+      files.map((e) => e.file),
       {
         ...clusterTestOptions(config.project),
         ...RUN_OPTIONS,
@@ -137,10 +198,10 @@ export async function runSuite(
     writeReports(collected, r, baselineLabel(config.project.baseline));
     await mergeLegResults(
       r,
-      legs.map((leg) => path.join(r, "clusters", legSlug(leg))),
+      ownLegs.map((leg) => path.join(r, "clusters", legSlug(leg))),
     );
     info(
-      `${collected.runs.length} scenario runs on ${legs.map(legSlug).join(", ")}; JUnit and Allure results of every cluster in ${r}/, each cluster's alone in ${r}/clusters/`,
+      `${collected.runs.length} scenario runs on ${ownLegs.map(legSlug).join(", ")}; JUnit and Allure results of every cluster in ${r}/, each cluster's alone in ${r}/clusters/`,
     );
   }
   for (const line of summaries) console.log(line);
@@ -148,7 +209,60 @@ export async function runSuite(
     `reports: ${r}/conformance/matrix.md (and .html), transcripts in ${r}/transcripts/, JUnit in ${r}/junit.xml, Allure results in ${r}/allure-results/`,
   );
   reaper.release();
-  return EXIT_CODE[combineVerdicts(verdicts)];
+  const verdict = combineVerdicts(verdicts);
+  if (part) {
+    const result = { verdict, durationMs: Date.now() - startedAt, summary: summaries };
+    writeManifest(part.dir, { ...part.manifest, result });
+    console.log(
+      `shard ${part.shard.index}/${part.shard.total}: ${verdict} in ${Math.round(result.durationMs / 1000)} s — merge the parts with \`helmdrill merge\``,
+    );
+  }
+  return EXIT_CODE[verdict];
+}
+
+const helmdrillVersion = (): string =>
+  (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
+
+/**
+ * `--shard i/n`: every run of the selection planned (dsl/shard.ts) and split, balanced by a
+ * previous run's durations when `durationsFrom` names one; this shard's part and its manifest.
+ */
+export function planShard(
+  config: Pick<HelmdrillConfig, "reportsDir" | "drivers" | "helmVersions" | "helmfileVersions" | "strict">,
+  shard: Shard,
+  legs: readonly RunLeg[],
+  selected: readonly CatalogueEntry[],
+  durationsFrom?: string,
+): { dir: string; manifest: ShardManifest; shard: PlannedShard } {
+  const plan = planRuns(legs, selected, config);
+  const loaded = durationsFrom !== undefined ? loadRunDurations(durationsFrom) : undefined;
+  const known = loaded ? plan.filter((r) => loaded.durations.has(r.key)).length : 0;
+  const dir = path.join(config.reportsDir, shardDirName(shard));
+  const manifest = shardManifest(shard, plan, assignShards(plan, shard.total, loaded?.durations), {
+    helmdrill: helmdrillVersion(),
+    selection: {
+      scenarios: [...new Set(plan.map((r) => r.scenario))],
+      drivers: config.drivers,
+      helm: config.helmVersions,
+      helmfile: config.helmfileVersions,
+      legs: legs.map(legSlug),
+      strict: config.strict,
+    },
+    balancedBy: loaded
+      ? `the durations in ${durationsFrom} (${known} of ${plan.length} runs known; the others count their mean)`
+      : "run count (round-robin)",
+  });
+  const file = path.join(dir, MANIFEST);
+  return {
+    dir,
+    manifest,
+    shard: { ...shard, manifest: file, runs: manifest.runs, scenarioTests: manifest.scenarioTests },
+  };
+}
+
+function writeManifest(dir: string, manifest: ShardManifest): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 /**
@@ -163,16 +277,6 @@ export async function mergeLegResults(reportsDir: string, legDirs: string[]): Pr
     const allure = path.join(d, "allure-results");
     if (existsSync(allure)) cpSync(allure, path.join(reportsDir, "allure-results"), { recursive: true });
   }
-}
-
-export interface RunLeg {
-  cluster: ClusterKind;
-  kubernetes: string;
-}
-
-/** "k3s-1.34", "kind-1.34", "existing". */
-export function legSlug(leg: RunLeg): string {
-  return leg.cluster === "existing" ? "existing" : `${leg.cluster}-${leg.kubernetes}`;
 }
 
 /**

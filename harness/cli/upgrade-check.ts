@@ -17,6 +17,7 @@ import { provision } from "../provision/index.ts";
 import { resolveChart, type ResolvedChart, type SourceContext } from "../sources/chart-source.ts";
 import { releaseSelectors, summarizeRendered } from "../sources/rendered.ts";
 import { resolveTools, toolFor } from "../tools/index.ts";
+import { ensureOnDemandTools } from "../tools/on-demand.ts";
 import { lintCharts } from "../util/fixtures.ts";
 import { runSuite } from "./run.ts";
 
@@ -95,6 +96,11 @@ export async function upgradeCheck(
   if (!/^\d+(ms|s|m|h)(\d+(s|m))?$/.test(o.timeout))
     throw new HelmdrillError(`--timeout ${o.timeout} is not a duration helm takes`, "e.g. 5m, 90s, 1m30s");
   const reaper = runReaper(config.runId);
+  // An unpinned --helm (e.g. 3.19.5): built on first use and checked against helmdrill.lock, as `run` does.
+  await ensureOnDemandTools(
+    { cacheDir: config.cacheDir, root: config.root, helm: config.helmVersions, helmfile: config.helmfileVersions },
+    { build: options.provision },
+  );
   if (options.provision)
     await provision({
       clusters: config.cluster === "existing" ? [] : [config.cluster],

@@ -14,6 +14,7 @@ import { resolveFlux } from "../tools/flux.ts";
 import { documentedText, STATE_ICON, stepResultText } from "../report/model.ts";
 import { renderSnapshot } from "../probes/resources.ts";
 import { resolveTools } from "../tools/index.ts";
+import { ensureOnDemandTools } from "../tools/on-demand.ts";
 import { helmDiffForRun } from "../tools/helm-diff.ts";
 import { openDrill, providedFor, type Drill } from "../vitest/drill.ts";
 import { checkDocker } from "./preflight.ts";
@@ -114,6 +115,16 @@ export async function walk(config: HelmdrillConfig, spec: ScenarioSpec, options:
   const id = spec.id;
   const target = walkTarget(spec, config, options);
   await checkDocker(config);
+  // An unpinned version: built on first use and checked against helmdrill.lock, as `run` does.
+  await ensureOnDemandTools(
+    {
+      cacheDir: config.cacheDir,
+      root: config.root,
+      helm: target.driver === "flux" ? config.helmVersions : [target.helm],
+      helmfile: target.helmfile ? [target.helmfile] : [],
+    },
+    { build: true },
+  );
   // A flux target's `helm` is helm-controller's library; the pinned Helm versions read its history.
   const tools = resolveTools(
     config.cacheDir,

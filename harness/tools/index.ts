@@ -16,7 +16,7 @@ import { scratchDir } from "../util/scratch.ts";
 import { HelmdrillError } from "../errors.ts";
 import { runChecked } from "../exec.ts";
 import type { HelmDiffForRun } from "./helm-diff.ts";
-import { pins, type NpmToolPin, type ToolName } from "../pins.ts";
+import { isPinned, pins, type NpmToolPin, type ToolName } from "../pins.ts";
 import { goBuildInModule } from "./build.ts";
 
 // Kept here for the modules that import it from the tools' index (provision/kind-node.ts).
@@ -59,9 +59,13 @@ export function toolFor(tools: ResolvedTools, tool: "helm" | "helmfile", version
 /** Paths of the configured versions, or a clear error naming what is missing. */
 export function resolveTools(cacheDir: string, helmVersions: string[], helmfileVersions: string[]): ResolvedTools {
   const missing: string[] = [];
+  const unpinned: string[] = [];
   const pick = (tool: ToolKind, version: string) => {
     const p = toolPath(cacheDir, tool, version);
-    if (!existsSync(p)) missing.push(`${tool} ${version} (${p})`);
+    if (!existsSync(p)) {
+      missing.push(`${tool} ${version} (${p})`);
+      if (tool !== "kubectl" && !isPinned(tool, version)) unpinned.push(`${tool} ${version}`);
+    }
     return p;
   };
   const tools: ResolvedTools = {
@@ -70,7 +74,12 @@ export function resolveTools(cacheDir: string, helmVersions: string[], helmfileV
     helmfile: Object.fromEntries(helmfileVersions.map((v) => [v, pick("helmfile", v)])),
   };
   if (missing.length > 0) {
-    throw new HelmdrillError(`tools not provisioned: ${missing.join(", ")}`, "run `npm run provision` first");
+    throw new HelmdrillError(
+      `tools not provisioned: ${missing.join(", ")}`,
+      unpinned.length
+        ? `run \`npm run provision\` first; ${unpinned.join(", ")} (not pinned) ${unpinned.length > 1 ? "are" : "is"} built on first use by \`helmdrill run\``
+        : "run `npm run provision` first",
+    );
   }
   return tools;
 }

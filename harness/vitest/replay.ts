@@ -11,7 +11,8 @@ import {
   type ScenarioSpec,
   type StepRecord,
 } from "../dsl/scenario.ts";
-import { targetLabel, targetsFor, type Target } from "../dsl/target.ts";
+import { targetLabel, type Target } from "../dsl/target.ts";
+import { chosenDrivers, inShard, legSlug, ownsScenarioTests, runKey, scenarioTargets } from "../dsl/shard.ts";
 import { describeError } from "../errors.ts";
 import { stepProgress } from "../log.ts";
 import { helmfileSupportsHelm, pinnedKubernetesVersions, pinnedVersions } from "../pins.ts";
@@ -106,7 +107,7 @@ export const SCENARIO_TIMEOUT_MS = 15 * 60_000;
 export function replay(spec: ScenarioSpec): void {
   const { config } = inject("helmdrill");
   // --driver: only those drivers' targets run; a scenario none of them drives is skipped whole.
-  const chosen = (spec.drivers ?? ["helm"]).filter((d) => config.drivers.length === 0 || config.drivers.includes(d));
+  const chosen = chosenDrivers(spec, config.drivers);
   const selected = (config.scenarios.length === 0 || config.scenarios.includes(spec.id)) && chosen.length > 0;
   describe.skipIf(!selected).concurrent(`${spec.id} — ${spec.title}`, () => {
     const { tools } = inject("helmdrill");
@@ -121,7 +122,10 @@ export function replay(spec: ScenarioSpec): void {
       helmfileSupportsHelm,
     );
     const { cluster } = inject("helmdrill");
-    if (config.strict) {
+    // `run --shard`: only this shard's runs are registered (the others are other shards' tests,
+    // not skipped ones here); the scenario's coverage test goes with its first planned run.
+    const leg = legSlug({ cluster: config.cluster, kubernetes: config.kubernetes[0] ?? "" });
+    if (config.strict && ownsScenarioTests(config.shard, leg, spec.id)) {
       // --strict: an expectation no pinned version reaches, or a gap a pinned target falls in, fails.
       test("every expectation is reached by a pinned version (--strict)", () => {
         const failing = strictCoverageFailures(coverage);
@@ -135,14 +139,11 @@ export function replay(spec: ScenarioSpec): void {
     const fluxUnavailable = drivers.includes("flux") ? resolveFlux(config.cacheDir).unavailable : undefined;
     const byLabel = new Map<string, Target>();
     // Every target runs on this run's cluster: its Kubernetes version is what `kubernetes:` expectations are keyed by.
-    for (const target of targetsFor(
-      drivers,
-      config,
-      helmfileSupportsHelm,
-      applyUnusable,
-      spec.migrations,
-      fluxUnavailable,
-    ).map((t) => ({ ...t, kubernetes: cluster.kubernetes }))) {
+    for (const target of scenarioTargets(spec, drivers, config, { applyUnusable, fluxUnavailable }).map((t) => ({
+      ...t,
+      kubernetes: cluster.kubernetes,
+    }))) {
+      if (!inShard(config.shard, runKey(leg, spec.id, targetLabel(target)))) continue;
       byLabel.set(targetLabel(target), target);
       if (target.unavailable) {
         // Reported, never a silent gap: the matrix shows every step of this column as not run, with

@@ -114,8 +114,16 @@ describe("helmdrill rejects bad input clearly", () => {
     );
   });
 
-  it("an unknown Helm version", async () => {
-    expectCleanError(await helmdrill(["run", "--helm", "3.99.0"]), /unknown helm version "3.99.0": it is not pinned/);
+  it("a Helm version that is not pinned and that the Go module proxy does not serve", async () => {
+    // Well-formed, so it is built on demand — and helm.sh/helm/v3 has no v3.99.0: the reason, exit 2.
+    expectCleanError(
+      await helmdrill(["run", "--helm", "3.99.0"]),
+      /helm 3\.99\.0 cannot be had: (helm\.sh\/helm\/v3 v3\.99\.0 is not served by the Go module proxy|the Go module proxy did not answer)/,
+    );
+  });
+
+  it("a malformed Helm version", async () => {
+    expectCleanError(await helmdrill(["run", "--helm", "3.99"]), /malformed helm version "3\.99"/);
   });
 
   it("an unknown Kubernetes version, with the pinned ones", async () => {

@@ -5,3 +5,10 @@
  * and change the counts a test checks. A test that wants strict child runs says so itself.
  */
 delete process.env.HELMDRILL_STRICT;
+/**
+ * Sharding too is the outer run's business: in a GitLab `parallel:` job CI_NODE_INDEX/CI_NODE_TOTAL
+ * would make every child `helmdrill run` a shard of its own selection.
+ */
+delete process.env.CI_NODE_INDEX;
+delete process.env.CI_NODE_TOTAL;
+delete process.env.HELMDRILL_SHARD_MANIFEST;

@@ -2,13 +2,15 @@
  * The example CI workflows (examples/ci/) and the YAML in the docs name the Node and Go versions
  * the README requires — the README once asked for Go ≥ 1.26.6 while its example set up Go 1.26,
  * which cannot provision. Requirements are read from the README (and package.json's engines),
- * versions from the workflow files as YAML.
+ * versions from the workflow files as YAML. And every `helmdrill` command they run is one the
+ * README's command list shows, with options the command has.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import semver from "semver";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { program } from "../../harness/cli/main.ts";
 import { PACKAGE_ROOT } from "../../harness/pins.ts";
 
 const read = (rel: string) => readFileSync(path.join(PACKAGE_ROOT, rel), "utf8");
@@ -151,5 +153,84 @@ describe("the Node and Go versions the CI examples name", () => {
       "old docs/ci.md: go 1.26 < 1.26.6",
     ]);
     expect(tooOld(docsVersions(), required, engines)).toEqual([]);
+  });
+});
+
+interface HelmdrillCall {
+  command: string;
+  options: string[];
+  where: string;
+}
+
+/** `helmdrill <command> --option …` in shell lines (comments left out). */
+function helmdrillCalls(lines: readonly string[], where: string): HelmdrillCall[] {
+  return lines
+    .map((l) => l.replace(/^\s*#.*$/, ""))
+    .flatMap((line) =>
+      [...line.matchAll(/\bhelmdrill ([a-z][a-z-]*)([^|;&#\n]*)/g)].map(([, command, rest]) => ({
+        command: command!,
+        options: [...rest!.matchAll(/(?:^|\s)(--[a-z][a-z-]*)/g)].map((m) => m[1]!),
+        where,
+      })),
+    );
+}
+
+/** The shell the example workflows run: GitHub's `run:` steps, GitLab's scripts. */
+function exampleCalls(): HelmdrillCall[] {
+  const github = parse(read("examples/ci/github-nightly.yml")) as { jobs: Record<string, { steps: GithubStep[] }> };
+  const gitlab = parse(read("examples/ci/gitlab-nightly.yml")) as Record<string, { script?: string[] }>;
+  return [
+    ...Object.entries(github.jobs).flatMap(([job, { steps }]) =>
+      helmdrillCalls(
+        steps.flatMap((s) => (s.run ?? "").split("\n")),
+        `github-nightly.yml ${job}`,
+      ),
+    ),
+    ...Object.entries(gitlab).flatMap(([job, j]) =>
+      helmdrillCalls(
+        (Array.isArray(j?.script) ? j.script : []).flatMap((l) => l.split("\n")),
+        `gitlab-nightly.yml ${job}`,
+      ),
+    ),
+  ];
+}
+
+/** What is wrong with each call: a command the README's list does not show, an option the command does not have. */
+function undocumented(calls: readonly HelmdrillCall[], readme: string, cli = program()): string[] {
+  const block = /## The CLI, exit codes and settings\n+```bash\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+  const listed = new Set(helmdrillCalls(block.split("\n"), "README").map((c) => c.command));
+  return calls.flatMap((c) => {
+    const command = cli.commands.find((k) => k.name() === c.command);
+    if (!listed.has(c.command) || !command)
+      return [`${c.where}: helmdrill ${c.command} is not in the README's command list`];
+    const have = new Set(command.options.flatMap((o) => [o.long, o.negate ? o.long : undefined]));
+    return c.options.filter((o) => !have.has(o)).map((o) => `${c.where}: helmdrill ${c.command} has no ${o}`);
+  });
+}
+
+describe("the commands the CI examples run", () => {
+  it("are found: run (sharded), merge and compare", () => {
+    const calls = exampleCalls();
+    expect([...new Set(calls.map((c) => c.command))].sort()).toEqual(["compare", "merge", "run"]);
+    expect(calls.find((c) => c.command === "run" && c.where.startsWith("github"))?.options).toEqual([
+      "--strict",
+      "--shard",
+      "--reports",
+    ]);
+  });
+
+  it("are in the README's command list, each with options its command has", () => {
+    expect(undocumented(exampleCalls(), read("README.md"))).toEqual([]);
+  });
+
+  it("the check flags a command the README does not show and an option a command lacks", () => {
+    const calls = helmdrillCalls(
+      ["npx helmdrill run --shard 1/2 --shards 2 && npx helmdrill list", "  # npx helmdrill nothing --at-all"],
+      "demo",
+    );
+    expect(undocumented(calls, read("README.md"))).toEqual([
+      "demo: helmdrill run has no --shards",
+      "demo: helmdrill list is not in the README's command list",
+    ]);
   });
 });

@@ -16,18 +16,29 @@ describe("pins and version lists", () => {
   it("accepts v-prefixed, de-duplicated lists", () => {
     expect(parseVersionList("helm", "v4.1.4, 3.18.0,4.1.4")).toEqual(["4.1.4", "3.18.0"]);
   });
-  it("rejects unknown and malformed versions with a hint", () => {
-    expect(() => parseVersionList("helm", "3.99.0")).toThrow(/unknown helm version "3.99.0"/);
-    expect(() => parseVersionList("helm", "three")).toThrow(/malformed helm version "three"/);
+  it("accepts a well-formed version that is not pinned: it is built on demand", () => {
+    expect(parseVersionList("helm", "3.20.2,v4.3.2,4.1.4")).toEqual(["3.20.2", "4.3.2", "4.1.4"]);
+    expect(parseVersionList("helmfile", ["1.2.0"])).toEqual(["1.2.0"]);
+    expect(parseVersionList("helm", "4.0.0-rc.1")).toEqual(["4.0.0-rc.1"]);
+  });
+  it("rejects malformed versions, and Helm 2, with a hint", () => {
+    for (const bad of ["three", "3.20", "latest", "=3.20.2", "3.20.2.1", "3.20.2+build"])
+      expect(() => parseVersionList("helm", bad), bad).toThrow(
+        new RegExp(`malformed helm version "${bad.replace(/[.+]/g, "\\$&")}"`),
+      );
+    expect(() => parseVersionList("helm", "2.16.5")).toThrow(
+      /helm 2\.16\.5 cannot be built: helmdrill builds Helm from helm\.sh\/helm\/v3/,
+    );
     const error = (() => {
       try {
-        parseVersionList("helmfile", "0.106.3");
+        parseVersionList("helmfile", "latest");
       } catch (e) {
         return e;
       }
     })();
     expect(error).toBeInstanceOf(HelmdrillError);
-    expect((error as HelmdrillError).describe()).toMatch(/pinned helmfile versions: 0\.167\.1, 1\.8\.0/);
+    expect((error as HelmdrillError).exitCode).toBe(2);
+    expect((error as HelmdrillError).describe()).toMatch(/pinned helmfile versions: 0\.167\.1, 1\.8\.0; any other/);
   });
   it("every pinned helm has a checksum and an npm integrity or a Go module", () => {
     for (const [v, pin] of Object.entries(pins().helm)) {
