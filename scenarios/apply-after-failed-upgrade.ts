@@ -21,7 +21,10 @@ export default defineScenario({
   title: "helmfile apply after a failed upgrade: nothing to do, still FAILED",
   summary:
     "Re-running a failed upgrade with unchanged values: helmfile sync retries it and fails again; helmfile apply sees no diff against the failed revision, skips the sync and exits 0 while the release stays FAILED.",
-  source: { file: "000_6791ce9c9c9433c6.txt", section: "Scenario 1: Failed Upgrade (re-run through helmfile apply; not in the write-up)" },
+  source: {
+    file: "000_6791ce9c9c9433c6.txt",
+    section: "Scenario 1: Failed Upgrade (re-run through helmfile apply; not in the write-up)",
+  },
   release: "my-release",
   drivers: ["helmfile"],
   steps: [
@@ -32,7 +35,11 @@ export default defineScenario({
 
     step("Upgrade enabling the Service and the Deployment: the bad image fails it after the 20 s timeout")
       .does(sync({ set: FAILED_VALUES, args: ARGS }))
-      .documents({ outcome: "fails", text: "Error: UPGRADE FAILED: timed out waiting for the condition", release: "my-release 2 FAILED" })
+      .documents({
+        outcome: "fails",
+        text: "Error: UPGRADE FAILED: timed out waiting for the condition",
+        release: "my-release 2 FAILED",
+      })
       .expect(
         failsWithExit(1, /failed processing release my-release/, /UPGRADE FAILED/),
         history("deployed", "failed"),
@@ -51,7 +58,9 @@ export default defineScenario({
         history("deployed", "failed", "failed").when(SYNC),
         succeeds()
           .when(APPLY)
-          .drift("helmfile apply compares with the failed revision, finds no changes and skips the sync: exit 0 while the release stays FAILED"),
+          .drift(
+            "helmfile apply compares with the failed revision, finds no changes and skips the sync: exit 0 while the release stays FAILED",
+          ),
         history("deployed", "failed").when(APPLY),
         resources({ serviceaccount: [NAME], service: [], deployment: [] }),
       ),

@@ -26,7 +26,9 @@ export default defineScenario({
       .expect(releaseAbsent(), resources(NOTHING)),
 
     step("Install with the Deployment and the Service enabled and --atomic: it fails and purges itself")
-      .explain("--atomic implies --wait. When the Deployment is not ready within 20 s, Helm uninstalls the release it just created.")
+      .explain(
+        "--atomic implies --wait. When the Deployment is not ready within 20 s, Helm uninstalls the release it just created.",
+      )
       .does(sync({ set: { deploymentEnabled: true, serviceEnabled: true }, args: ATOMIC }))
       .whileRunning(resources({ serviceaccount: [NAME], service: [NAME], deployment: [NAME] }))
       .documents({
@@ -35,15 +37,22 @@ export default defineScenario({
         release: "<no results>",
       })
       .expect(
-        fails(/release my-release failed, and has been uninstalled due to atomic being set/, /context deadline exceeded/)
+        fails(
+          /release my-release failed, and has been uninstalled due to atomic being set/,
+          /context deadline exceeded/,
+        )
           .when({ driver: ["helm", "helmfile"], helm: ">=3.12.0 <4" })
           .drift("Helm 3 words it `…has been uninstalled due to atomic being set: context deadline exceeded`"),
         fails(/release my-release failed, and has been uninstalled due to rollback-on-failure being set/)
           .when({ helm: ">=4" })
           .drift("Helm 4 renamed --atomic to --rollback-on-failure, and the message with it"),
-        fails(/InstallFailed: Helm install failed for release \S+\/my-release with chart local-chart@0\.1\.0: .*context deadline exceeded/)
+        fails(
+          /InstallFailed: Helm install failed for release \S+\/my-release with chart local-chart@0\.1\.0: .*context deadline exceeded/,
+        )
           .when({ driver: "flux" })
-          .drift("Flux says --atomic as install.remediation.remediateLastFailure: it uninstalls the failed release and reports both in the HelmRelease's conditions"),
+          .drift(
+            "Flux says --atomic as install.remediation.remediateLastFailure: it uninstalls the failed release and reports both in the HelmRelease's conditions",
+          ),
         releaseAbsent(),
       ),
 
@@ -54,7 +63,11 @@ export default defineScenario({
     step("Install again (nothing enabled) with --atomic: revision 1 deploys")
       .does(sync({ args: ATOMIC }))
       .documents({ outcome: "succeeds", release: "my-release 1 DEPLOYED" })
-      .expect(succeeds(), release({ revision: 1, status: "deployed" }), resources({ serviceaccount: [NAME], service: [], deployment: [] })),
+      .expect(
+        succeeds(),
+        release({ revision: 1, status: "deployed" }),
+        resources({ serviceaccount: [NAME], service: [], deployment: [] }),
+      ),
 
     step("Upgrade enabling the Service with --atomic: revision 2 deploys")
       .does(sync({ set: { serviceEnabled: true }, args: ATOMIC }))

@@ -11,14 +11,19 @@ export default defineScenario({
   title: "Atomic upgrade rolled back on failed readiness",
   summary:
     "The v2 chart's database never passes its readiness probe. `helm upgrade --atomic --timeout 30s` waits, gives up, and rolls back: revision 2 failed, revision 3 is a rollback to 1, and the old pod never stopped serving.",
-  source: { file: "004_30748cb077af98f7.txt", section: "실습 2 (exercise 2); 002 Part 5: Atomic with Upgrade Operations" },
+  source: {
+    file: "004_30748cb077af98f7.txt",
+    section: "실습 2 (exercise 2); 002 Part 5: Atomic with Upgrade Operations",
+  },
   release: RELEASE,
   selector: "kiamol=ch12",
   steps: [
     installV1(),
 
     step("`helm upgrade --atomic --timeout 30s todo-list v2`: the new database never becomes ready; Helm rolls back")
-      .explain("Kubernetes starts an 11.8 pod beside the 11.6 one (maxUnavailable 0); its readiness probe keeps failing, so after 30 s Helm rolls the release back and the 11.8 pod goes away.")
+      .explain(
+        "Kubernetes starts an 11.8 pod beside the 11.6 one (maxUnavailable 0); its readiness probe keeps failing, so after 30 s Helm rolls the release back and the 11.8 pod goes away.",
+      )
       .does(helm("upgrade", "--atomic", "--timeout", "30s", RELEASE, chart("v2")))
       .whileRunning(podsInclude(DB_PODS, DB_11_8))
       .documents({
@@ -27,8 +32,12 @@ export default defineScenario({
         release: "rolled back; only the postgres:11.6-alpine pod remains",
       })
       .expect(
-        fails("UPGRADE FAILED: release todo-list failed, and has been rolled back due to atomic being set: context deadline exceeded").when({ helm: ">=3.12.0 <4" }),
-        fails(/UPGRADE FAILED: release todo-list failed, and has been rolled back due to rollback-on-failure being set/).when({ helm: ">=4" }).drift("Helm 4 names --rollback-on-failure and the resource that was not ready"),
+        fails(
+          "UPGRADE FAILED: release todo-list failed, and has been rolled back due to atomic being set: context deadline exceeded",
+        ).when({ helm: ">=3.12.0 <4" }),
+        fails(/UPGRADE FAILED: release todo-list failed, and has been rolled back due to rollback-on-failure being set/)
+          .when({ helm: ">=4" })
+          .drift("Helm 4 names --rollback-on-failure and the resource that was not ready"),
         history("superseded", "failed", ["deployed", "Rollback to 1"]),
         podsRunImages(DB_PODS, DB_11_6),
       ),

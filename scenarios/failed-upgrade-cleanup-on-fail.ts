@@ -6,7 +6,17 @@
  * a Deployment with an unpullable image times out after 20 s; `--cleanup-on-fail` deletes
  * the two new objects; the next upgrade (Service only) succeeds as revision 3.
  */
-import { defineScenario, exitsWith, fails, failsWithExit, history, release, resources, step, succeeds } from "../harness/index.ts";
+import {
+  defineScenario,
+  exitsWith,
+  fails,
+  failsWithExit,
+  history,
+  release,
+  resources,
+  step,
+  succeeds,
+} from "../harness/index.ts";
 import { diff, sync } from "./shared/write-up-000.ts";
 
 const NAME = "my-release-local-chart";
@@ -18,7 +28,9 @@ const CLI_DRIVERS = { driver: ["helm", "helmfile"] } as const;
 const fluxDiff = () =>
   exitsWith(2, /helm\.toolkit\.fluxcd\.io\/name/)
     .when({ driver: "flux" })
-    .drift("helm-controller labels every object it applies (helm.toolkit.fluxcd.io/name, /namespace); `helm diff` from the CLI renders without them, so it reports changes for a release Flux manages");
+    .drift(
+      "helm-controller labels every object it applies (helm.toolkit.fluxcd.io/name, /namespace); `helm diff` from the CLI renders without them, so it reports changes for a release Flux manages",
+    );
 
 export default defineScenario({
   id: "failed-upgrade-cleanup-on-fail",
@@ -30,7 +42,9 @@ export default defineScenario({
   drivers: ["helm", "helmfile", "flux"],
   steps: [
     step("Install: only the ServiceAccount is rendered")
-      .explain("With both toggles off, local-chart renders just a ServiceAccount. `helmfile sync` (or `helm upgrade --install`) installs revision 1.")
+      .explain(
+        "With both toggles off, local-chart renders just a ServiceAccount. `helmfile sync` (or `helm upgrade --install`) installs revision 1.",
+      )
       .does(sync({ args: ARGS }))
       .documents({ outcome: "succeeds", release: "my-release 1 DEPLOYED" })
       .expect(
@@ -53,16 +67,26 @@ export default defineScenario({
       })
       .expect(
         fails(/UPGRADE FAILED/).when({ driver: "helm" }),
-        fails(/UPGRADE FAILED: context deadline exceeded/).when({ driver: ["helm", "helmfile"], helm: ">=3.12.0 <4" }).drift("Helm ≥3.12 reports `context deadline exceeded` instead of `timed out waiting for the condition`"),
-        fails(/resource Deployment\/\S+\/my-release-local-chart not ready/).when({ helm: ">=4" }).drift("Helm 4's kstatus waiter names the Deployment that was not ready"),
+        fails(/UPGRADE FAILED: context deadline exceeded/)
+          .when({ driver: ["helm", "helmfile"], helm: ">=3.12.0 <4" })
+          .drift("Helm ≥3.12 reports `context deadline exceeded` instead of `timed out waiting for the condition`"),
+        fails(/resource Deployment\/\S+\/my-release-local-chart not ready/)
+          .when({ helm: ">=4" })
+          .drift("Helm 4's kstatus waiter names the Deployment that was not ready"),
         // helmfile exits 1 when a release fails (2 is --detailed-exitcode with changes, 3 no release matched).
         failsWithExit(1, /failed processing release my-release/, /UPGRADE FAILED/).when({ driver: "helmfile" }),
         // helmfile's failed-releases table, as the write-up's 0.106.3 printed it — retitled in 1.x.
         fails(/^FAILED RELEASES:$/m).when({ driver: "helmfile", helmfile: "<1.0.0" }),
-        fails(/^=+ Failed Releases =+$/m).when({ driver: "helmfile", helmfile: ">=1.7.0" }).drift("helmfile 1.x retitled the failed-releases table `==== Failed Releases ====`"),
-        fails(/Released UpgradeFailed: Helm upgrade failed for release \S+\/my-release with chart local-chart@0\.1\.0: .*context deadline exceeded/)
+        fails(/^=+ Failed Releases =+$/m)
+          .when({ driver: "helmfile", helmfile: ">=1.7.0" })
+          .drift("helmfile 1.x retitled the failed-releases table `==== Failed Releases ====`"),
+        fails(
+          /Released UpgradeFailed: Helm upgrade failed for release \S+\/my-release with chart local-chart@0\.1\.0: .*context deadline exceeded/,
+        )
           .when({ driver: "flux" })
-          .drift("Flux reports the failure in the HelmRelease's conditions (Released=False UpgradeFailed, Stalled=True RetriesExceeded) with Helm's own error"),
+          .drift(
+            "Flux reports the failure in the HelmRelease's conditions (Released=False UpgradeFailed, Stalled=True RetriesExceeded) with Helm's own error",
+          ),
         history("deployed", "failed"),
       ),
 
@@ -78,7 +102,12 @@ export default defineScenario({
       )
       .does(diff({ set: FAILED_VALUES }))
       .documents({ outcome: "n/a" })
-      .expect(exitsWith(0).when(CLI_DRIVERS), fluxDiff(), history("deployed", "failed"), resources({ serviceaccount: [NAME], service: [], deployment: [] })),
+      .expect(
+        exitsWith(0).when(CLI_DRIVERS),
+        fluxDiff(),
+        history("deployed", "failed"),
+        resources({ serviceaccount: [NAME], service: [], deployment: [] }),
+      ),
 
     step("Upgrade enabling only the Service: revision 3 deploys")
       .does(sync({ set: { serviceEnabled: true }, args: ARGS }))
@@ -90,7 +119,9 @@ export default defineScenario({
       ),
 
     step("`diff --detailed-exitcode` with unchanged values (Service only): exit 0")
-      .explain("With revision 3 deployed, the same values diff clean (0); the next step enables the Deployment, a change (2). Read-only: nothing is upgraded.")
+      .explain(
+        "With revision 3 deployed, the same values diff clean (0); the next step enables the Deployment, a change (2). Read-only: nothing is upgraded.",
+      )
       .does(diff({ set: { serviceEnabled: true } }))
       .documents({ outcome: "n/a" })
       .expect(exitsWith(0).when(CLI_DRIVERS), fluxDiff(), history("superseded", "failed", "deployed")),
@@ -100,7 +131,7 @@ export default defineScenario({
       .documents({ outcome: "n/a" })
       .expect(exitsWith(2, /deployment/i), history("superseded", "failed", "deployed")),
 
-    step("`diff --detailed-exitcode` with values that break the chart: exit 1, an error — not \"changes\"")
+    step('`diff --detailed-exitcode` with values that break the chart: exit 1, an error — not "changes"')
       .explain(
         "A typo in the pipeline's `--set` (`image=broken` where the chart expects `image.repository`) makes the template fail. " +
           "A gate must tell this apart from exit 2: 1 means the diff could not be computed at all. Nothing is upgraded.",

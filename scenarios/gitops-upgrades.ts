@@ -10,12 +10,26 @@
  * image tag) → an upgrade; a change to the chart (0.2.0 → 0.2.1) → another upgrade, with the
  * new chart in `helm history`.
  */
-import { defineScenario, fluxCondition, fluxRelease, history, object, release, resources, step, succeeds } from "../harness/index.ts";
+import {
+  defineScenario,
+  fluxCondition,
+  fluxRelease,
+  history,
+  object,
+  release,
+  resources,
+  step,
+  succeeds,
+} from "../harness/index.ts";
 
 const RELEASE = "podinfo-dev";
 const REPOSITORY = "gitops";
 const OBJECTS = { deployment: [RELEASE], service: [RELEASE] };
-const values = (build: string) => ({ image: { repository: "helmdrill.local/busybox", tag: "1.35.0" }, build, replicaCount: 1 });
+const values = (build: string) => ({
+  image: { repository: "helmdrill.local/busybox", tag: "1.35.0" },
+  build,
+  replicaCount: 1,
+});
 
 export default defineScenario({
   id: "gitops-upgrades",
@@ -27,7 +41,9 @@ export default defineScenario({
   drivers: ["flux"],
   steps: [
     step("Apply the HelmRelease `podinfo-dev` (podinfo 0.2.0, build dev-kb9lm91e): the controller installs it")
-      .explain("Instead of running helm, we declare the release: a HelmRepository and a HelmRelease. helm-controller notices the object and runs the install.")
+      .explain(
+        "Instead of running helm, we declare the release: a HelmRepository and a HelmRelease. helm-controller notices the object and runs the install.",
+      )
       .does(fluxRelease({ repository: REPOSITORY, chart: "podinfo", version: "0.2.0", values: values("dev-kb9lm91e") }))
       .documents({ outcome: "succeeds", release: "podinfo-dev r1 (Install complete)" })
       .expect(
@@ -40,13 +56,19 @@ export default defineScenario({
 
     step("CI pushed a new image: the HelmRelease's values change (build dev-9ij63o4c) and the controller upgrades")
       .does(fluxRelease({ repository: REPOSITORY, chart: "podinfo", version: "0.2.0", values: values("dev-9ij63o4c") }))
-      .documents({ outcome: "succeeds", text: "1 superseded podinfo-0.2.0 Install complete / 2 deployed podinfo-0.2.0 Upgrade complete", release: "podinfo-dev r2 deployed" })
+      .documents({
+        outcome: "succeeds",
+        text: "1 superseded podinfo-0.2.0 Install complete / 2 deployed podinfo-0.2.0 Upgrade complete",
+        release: "podinfo-dev r2 deployed",
+      })
       .expect(
         succeeds(),
         history(["superseded", "Install complete"], ["deployed", "Upgrade complete"]),
         release({ chart: "podinfo-0.2.0" }),
         resources(OBJECTS),
-        object(`deployment/${RELEASE}`).matches({ spec: { template: { metadata: { labels: { "podinfo/build": "dev-9ij63o4c" } } } } }),
+        object(`deployment/${RELEASE}`).matches({
+          spec: { template: { metadata: { labels: { "podinfo/build": "dev-9ij63o4c" } } } },
+        }),
         fluxCondition("Ready", "True", "UpgradeSucceeded"),
       ),
 
@@ -59,7 +81,11 @@ export default defineScenario({
       })
       .expect(
         succeeds(),
-        history(["superseded", "Install complete"], ["superseded", "Upgrade complete"], ["deployed", "Upgrade complete"]),
+        history(
+          ["superseded", "Install complete"],
+          ["superseded", "Upgrade complete"],
+          ["deployed", "Upgrade complete"],
+        ),
         release({ chart: "podinfo-0.2.1" }),
         resources(OBJECTS),
         fluxCondition("Ready", "True", "UpgradeSucceeded"),

@@ -26,7 +26,9 @@ export default defineScenario({
       .expect(succeeds(), jobComplete(TEST_JOB), logsShow(`job-name=${TEST_JOB}`, "(1 row)")),
 
     step("`helm test todo-list` again: the old Job is replaced and the suite passes again")
-      .explain("The default hook delete policy (before-hook-creation) deletes the previous test Job before creating it again, so the suite can be re-run at any time — as 001 does after DNS propagates.")
+      .explain(
+        "The default hook delete policy (before-hook-creation) deletes the previous test Job before creating it again, so the suite can be re-run at any time — as 001 does after DNS propagates.",
+      )
       .does(helm("test", RELEASE, "--timeout", "60s"))
       .documents({ outcome: "succeeds" })
       .expect(succeeds(), jobComplete(TEST_JOB), logsShow(`job-name=${TEST_JOB}`, "(1 row)")),

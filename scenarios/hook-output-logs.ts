@@ -7,7 +7,18 @@
  * version added it; this scenario asks every pinned Helm: 3.18.0 prints the log lines as they
  * are, 4.1.4 through its logger, 3.17.3 not at all.
  */
-import { defineScenario, fails, helm, history, jobComplete, jobFailed, logsShow, step, succeeds, without } from "../harness/index.ts";
+import {
+  defineScenario,
+  fails,
+  helm,
+  history,
+  jobComplete,
+  jobFailed,
+  logsShow,
+  step,
+  succeeds,
+  without,
+} from "../harness/index.ts";
 import { RELEASE, chart, installV1, upgradeToV3 } from "./shared/todo-list.ts";
 
 const CHECK_JOB = "todo-list-db-check";
@@ -24,7 +35,10 @@ export default defineScenario({
   title: "A hook's logs in Helm's output (hook-output-log-policy)",
   summary:
     "The v4 chart's pre-upgrade check fails as in exercise 4. Without an output-log policy Helm's output says only that the hook failed; with `helm.sh/hook-output-log-policy: hook-failed` Helm prints the Job's log — the veto's reason — itself (from Helm 3.18), and with `hook-succeeded` the log of a check that passed. Helm 4 prints the lines through its logger (`level=INFO msg=\"…\"`); Helm 3.17 ignores the annotation.",
-  source: { file: "004_30748cb077af98f7.txt", section: "실습 4 (exercise 4), read from Helm's output (HIP-0019; not in the write-up)" },
+  source: {
+    file: "004_30748cb077af98f7.txt",
+    section: "실습 4 (exercise 4), read from Helm's output (HIP-0019; not in the write-up)",
+  },
   release: RELEASE,
   selector: "kiamol=ch12",
   steps: [
@@ -32,7 +46,9 @@ export default defineScenario({
     upgradeToV3(2),
 
     step("`helm upgrade todo-list v4` as Kiamol wrote it: vetoed, and Helm's output does not say why")
-      .explain("The check Job's reason is only in its pod's log (`kubectl logs -l job-name=todo-list-db-check`); Helm reports the failed hook.")
+      .explain(
+        "The check Job's reason is only in its pod's log (`kubectl logs -l job-name=todo-list-db-check`); Helm reports the failed hook.",
+      )
       .does(helm("upgrade", "--timeout", "2m", RELEASE, chart("v4")))
       .expect(
         fails(/UPGRADE FAILED: pre-upgrade hooks failed/, without("CANNOT UPGRADE")),
@@ -42,23 +58,54 @@ export default defineScenario({
       ),
 
     step("The same upgrade with `hook-output-log-policy: hook-failed` on the check Job: Helm prints the veto's reason")
-      .explain("Helm looks up the failed Job's pods and copies their log into its own output before reporting the failure; a Helm without HIP-0019 ignores the annotation.")
+      .explain(
+        "Helm looks up the failed Job's pods and copies their log into its own output before reporting the failure; a Helm without HIP-0019 ignores the annotation.",
+      )
       .does(helm("upgrade", "--timeout", "2m", RELEASE, chart("v4"), "--set", logPolicy("hook-failed")))
       .expect(
         fails(/UPGRADE FAILED: pre-upgrade hooks failed/, line(VETO)).when({ helm: ">=3.18.0 <4" }),
-        fails(/UPGRADE FAILED: pre-upgrade hooks failed/, `level=INFO msg="${VETO}"`).when({ helm: ">=4" }).drift(HELM4_LOGGER),
-        fails(/UPGRADE FAILED: pre-upgrade hooks failed/, without("CANNOT UPGRADE")).when({ helm: "<3.18.0" }).drift(BEFORE_HIP_0019),
-        history("superseded", "deployed", ["failed", /pre-upgrade hooks failed/], ["failed", /pre-upgrade hooks failed/]),
+        fails(/UPGRADE FAILED: pre-upgrade hooks failed/, `level=INFO msg="${VETO}"`)
+          .when({ helm: ">=4" })
+          .drift(HELM4_LOGGER),
+        fails(/UPGRADE FAILED: pre-upgrade hooks failed/, without("CANNOT UPGRADE"))
+          .when({ helm: "<3.18.0" })
+          .drift(BEFORE_HIP_0019),
+        history(
+          "superseded",
+          "deployed",
+          ["failed", /pre-upgrade hooks failed/],
+          ["failed", /pre-upgrade hooks failed/],
+        ),
         jobFailed(CHECK_JOB, "BackoffLimitExceeded"),
       ),
 
-    step("`--set upgrade.expectedDbVersion=11.8` with `hook-output-log-policy: hook-succeeded`: the check passes and Helm prints what it checked")
-      .does(helm("upgrade", "--timeout", "2m", RELEASE, chart("v4"), "--set", "upgrade.expectedDbVersion=11.8", "--set", logPolicy("hook-succeeded")))
+    step(
+      "`--set upgrade.expectedDbVersion=11.8` with `hook-output-log-policy: hook-succeeded`: the check passes and Helm prints what it checked",
+    )
+      .does(
+        helm(
+          "upgrade",
+          "--timeout",
+          "2m",
+          RELEASE,
+          chart("v4"),
+          "--set",
+          "upgrade.expectedDbVersion=11.8",
+          "--set",
+          logPolicy("hook-succeeded"),
+        ),
+      )
       .expect(
         succeeds(line(OK)).when({ helm: ">=3.18.0 <4" }),
         succeeds(`level=INFO msg="${OK}"`).when({ helm: ">=4" }).drift(HELM4_LOGGER),
         succeeds(without("OK TO UPGRADE")).when({ helm: "<3.18.0" }).drift(BEFORE_HIP_0019),
-        history("superseded", "superseded", ["failed", /pre-upgrade hooks failed/], ["failed", /pre-upgrade hooks failed/], ["deployed", "Upgrade complete"]),
+        history(
+          "superseded",
+          "superseded",
+          ["failed", /pre-upgrade hooks failed/],
+          ["failed", /pre-upgrade hooks failed/],
+          ["deployed", "Upgrade complete"],
+        ),
         jobComplete(CHECK_JOB),
       ),
   ],

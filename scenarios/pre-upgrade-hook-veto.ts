@@ -4,7 +4,17 @@
  * backoffLimit 0) that checks the live database version; the database is already 11.8, the
  * check wants 11.6, so the Job fails and Helm never touches the workload.
  */
-import { defineScenario, fails, helm, history, jobFailed, logsShow, podsRunImages, resources, step } from "../harness/index.ts";
+import {
+  defineScenario,
+  fails,
+  helm,
+  history,
+  jobFailed,
+  logsShow,
+  podsRunImages,
+  resources,
+  step,
+} from "../harness/index.ts";
 import { DB_11_8, DB_PODS, RELEASE, chart, installV1, upgradeToV3 } from "./shared/todo-list.ts";
 
 const CHECK_JOB = "todo-list-db-check";
@@ -28,10 +38,18 @@ export default defineScenario({
           "Helm returns as soon as the Job fails, so the 2-minute timeout costs nothing; it only keeps a slow pod start on a busy machine from turning the veto into a timeout.",
       )
       .does(helm("upgrade", "--timeout", "2m", RELEASE, chart("v4")))
-      .documents({ outcome: "fails", text: "Job failed: BackoffLimitExceeded", release: "todo-list 3 PENDING_UPGRADE (Helm 2)" })
+      .documents({
+        outcome: "fails",
+        text: "Job failed: BackoffLimitExceeded",
+        release: "todo-list 3 PENDING_UPGRADE (Helm 2)",
+      })
       .expect(
-        fails(/UPGRADE FAILED: pre-upgrade hooks failed/, /job todo-list-db-check failed: BackoffLimitExceeded/).when({ helm: "<4" }).drift("Helm 3 marks the revision failed (Helm 2 left it PENDING_UPGRADE)"),
-        fails(/UPGRADE FAILED: pre-upgrade hooks failed/).when({ helm: ">=4" }).drift("Helm 4 reports the hook Job through its kstatus waiter"),
+        fails(/UPGRADE FAILED: pre-upgrade hooks failed/, /job todo-list-db-check failed: BackoffLimitExceeded/)
+          .when({ helm: "<4" })
+          .drift("Helm 3 marks the revision failed (Helm 2 left it PENDING_UPGRADE)"),
+        fails(/UPGRADE FAILED: pre-upgrade hooks failed/)
+          .when({ helm: ">=4" })
+          .drift("Helm 4 reports the hook Job through its kstatus waiter"),
         history("superseded", "deployed", ["failed", /pre-upgrade hooks failed/]),
         jobFailed(CHECK_JOB, "BackoffLimitExceeded"),
         logsShow(`job-name=${CHECK_JOB}`, VETO),
@@ -46,9 +64,19 @@ export default defineScenario({
         release: "rolled back to the previous revision",
       })
       .expect(
-        fails(/has been rolled back due to atomic being set: pre-upgrade hooks failed/, /BackoffLimitExceeded/).when({ helm: "<4" }),
-        fails(/has been rolled back due to rollback-on-failure being set: pre-upgrade hooks failed/).when({ helm: ">=4" }).drift("Helm 4 names --rollback-on-failure"),
-        history("superseded", "superseded", ["failed", /pre-upgrade hooks failed/], ["failed", /pre-upgrade hooks failed/], ["deployed", "Rollback to 2"]),
+        fails(/has been rolled back due to atomic being set: pre-upgrade hooks failed/, /BackoffLimitExceeded/).when({
+          helm: "<4",
+        }),
+        fails(/has been rolled back due to rollback-on-failure being set: pre-upgrade hooks failed/)
+          .when({ helm: ">=4" })
+          .drift("Helm 4 names --rollback-on-failure"),
+        history(
+          "superseded",
+          "superseded",
+          ["failed", /pre-upgrade hooks failed/],
+          ["failed", /pre-upgrade hooks failed/],
+          ["deployed", "Rollback to 2"],
+        ),
         jobFailed(CHECK_JOB, "BackoffLimitExceeded"),
         podsRunImages(DB_PODS, DB_11_8),
         resources({ job: [CHECK_JOB], configmap: ["todo-list-db-check-scripts"] }),

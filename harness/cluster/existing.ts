@@ -27,7 +27,10 @@ export class ExistingClusterProvider implements ClusterProvider {
       "name both and opt in: --cluster existing --kubeconfig FILE --context NAME --allow-existing-cluster " +
       "(or HELMDRILL_KUBECONFIG, HELMDRILL_CONTEXT, HELMDRILL_ALLOW_EXISTING_CLUSTER=1)";
     if (!kubeconfig || !context) {
-      throw new HelmdrillError("refusing to use an existing cluster without an explicitly named kubeconfig and context", how);
+      throw new HelmdrillError(
+        "refusing to use an existing cluster without an explicitly named kubeconfig and context",
+        how,
+      );
     }
     if (!optIn) {
       throw new HelmdrillError(
@@ -40,11 +43,21 @@ export class ExistingClusterProvider implements ClusterProvider {
     try {
       kc = kubeConfigFromYaml(readFileSync(kubeconfig, "utf8"));
     } catch (error) {
-      throw new HelmdrillError(`kubeconfig ${kubeconfig} cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+      throw new HelmdrillError(
+        `kubeconfig ${kubeconfig} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     const ctx = kc.getContextObject(context);
     if (!ctx) {
-      throw new HelmdrillError(`context "${context}" is not in ${kubeconfig}`, `contexts there: ${kc.getContexts().map((c) => c.name).join(", ") || "none"}`);
+      throw new HelmdrillError(
+        `context "${context}" is not in ${kubeconfig}`,
+        `contexts there: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(", ") || "none"
+        }`,
+      );
     }
     kc.setCurrentContext(context);
     const cluster = kc.getCluster(ctx.cluster);
@@ -74,7 +87,8 @@ export class ExistingClusterProvider implements ClusterProvider {
       kubeconfig: yaml,
       kubeconfigPath: written.file,
       createdByHelmdrill: false,
-      describe: () => `existing context ${context} (${server}); helmdrill created only namespaces labelled io.helmdrill.run`,
+      describe: () =>
+        `existing context ${context} (${server}); helmdrill created only namespaces labelled io.helmdrill.run`,
       stop: async () => written.remove(),
       [Symbol.asyncDispose]: async () => written.remove(),
     };

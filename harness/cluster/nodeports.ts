@@ -27,12 +27,17 @@ async function ensureLedger(core: CoreV1Api): Promise<V1ConfigMap> {
     if (!isNotFound(error)) throw error;
   }
   try {
-    await core.createNamespace({ body: { metadata: { name: LEDGER_NAMESPACE, labels: { "io.helmdrill.role": "system" } } } });
+    await core.createNamespace({
+      body: { metadata: { name: LEDGER_NAMESPACE, labels: { "io.helmdrill.role": "system" } } },
+    });
   } catch (error) {
     if (!isConflict(error)) throw error;
   }
   try {
-    return await core.createNamespacedConfigMap({ namespace: LEDGER_NAMESPACE, body: { metadata: { name: LEDGER }, data: {} } });
+    return await core.createNamespacedConfigMap({
+      namespace: LEDGER_NAMESPACE,
+      body: { metadata: { name: LEDGER }, data: {} },
+    });
   } catch (error) {
     if (!isConflict(error)) throw error;
     return core.readNamespacedConfigMap({ name: LEDGER, namespace: LEDGER_NAMESPACE });
@@ -51,11 +56,16 @@ export async function allocateNodePort(core: CoreV1Api, ownerNamespace: string):
   for (let attempt = 0; attempt < 30; attempt++) {
     const ledger = await ensureLedger(core);
     const [services, namespaces] = await Promise.all([core.listServiceForAllNamespaces(), core.listNamespace()]);
-    const used = new Set(services.items.flatMap((s) => (s.spec?.ports ?? []).map((p) => p.nodePort).filter((p): p is number => Boolean(p))));
+    const used = new Set(
+      services.items.flatMap((s) =>
+        (s.spec?.ports ?? []).map((p) => p.nodePort).filter((p): p is number => Boolean(p)),
+      ),
+    );
     const alive = new Set(namespaces.items.map((n) => n.metadata?.name));
     const data = Object.fromEntries(Object.entries(ledger.data ?? {}).filter(([, ns]) => alive.has(ns)));
     const port = pickPort(used, data);
-    if (port === undefined) throw new Error(`no free NodePort in ${STATIC_BAND.first}-${STATIC_BAND.last} (in use: ${[...used].join(", ")})`);
+    if (port === undefined)
+      throw new Error(`no free NodePort in ${STATIC_BAND.first}-${STATIC_BAND.last} (in use: ${[...used].join(", ")})`);
     data[String(port)] = ownerNamespace;
     try {
       await core.replaceNamespacedConfigMap({

@@ -37,12 +37,18 @@ async function aptInstall(packages: string[], progress: (m: string) => void): Pr
   if (!succeeded(r)) {
     progress("apt-get update");
     await runChecked(["apt-get", "update"], { env, timeoutMs: 600_000 });
-    r = await runChecked(["apt-get", "install", "-y", "--no-install-recommends", ...packages], { env, timeoutMs: 900_000 });
+    r = await runChecked(["apt-get", "install", "-y", "--no-install-recommends", ...packages], {
+      env,
+      timeoutMs: 900_000,
+    });
   }
 }
 
 /** Installs Debian packages whose marker binaries are missing (root on Debian only). */
-export async function ensureDebianPackages(wanted: Record<string, string>, progress: (m: string) => void): Promise<void> {
+export async function ensureDebianPackages(
+  wanted: Record<string, string>,
+  progress: (m: string) => void,
+): Promise<void> {
   const missing = Object.entries(wanted)
     .filter(([, binary]) => !existsSync(binary))
     .map(([pkg]) => pkg);

@@ -1,5 +1,16 @@
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked, runPipelineChecked, succeeded } from "../exec.ts";
@@ -23,24 +34,35 @@ export async function imageExists(ref: string): Promise<boolean> {
 /** A busybox root filesystem in a temp dir: /bin/busybox, every applet as a symlink, /tmp, /etc. */
 async function busyboxRootfs(): Promise<string> {
   const root = scratchDir("rootfs");
-  for (const dir of ["bin", "tmp", "etc", "www", "proc", "sys", "dev", "root"]) mkdirSync(path.join(root, dir), { recursive: true });
+  for (const dir of ["bin", "tmp", "etc", "www", "proc", "sys", "dev", "root"])
+    mkdirSync(path.join(root, dir), { recursive: true });
   chmodSync(path.join(root, "tmp"), 0o1777);
   copyFileSync(BUSYBOX, path.join(root, "bin", "busybox"));
   chmodSync(path.join(root, "bin", "busybox"), 0o755);
   const list = await runChecked([BUSYBOX, "--list"]);
-  for (const applet of list.stdout.split("\n").map((s) => s.trim()).filter(Boolean)) {
+  for (const applet of list.stdout
+    .split("\n")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (applet !== "busybox") symlinkSync("busybox", path.join(root, "bin", applet));
   }
-  writeFileSync(path.join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
+  writeFileSync(
+    path.join(root, "etc", "passwd"),
+    "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+  );
   writeFileSync(path.join(root, "etc", "group"), "root:x:0:\nnobody:x:65534:\n");
   return root;
 }
 
 async function importRootfs(root: string, ref: string, changes: string[]): Promise<void> {
-  await runPipelineChecked(["tar", "-C", root, "-c", "."], ["docker", "import", ...changes.flatMap((c) => ["--change", c]), "-", ref], {
-    what: `docker import ${ref}`,
-    timeoutMs: 300_000,
-  });
+  await runPipelineChecked(
+    ["tar", "-C", root, "-c", "."],
+    ["docker", "import", ...changes.flatMap((c) => ["--change", c]), "-", ref],
+    {
+      what: `docker import ${ref}`,
+      timeoutMs: 300_000,
+    },
+  );
 }
 
 const LABEL = 'LABEL io.helmdrill.built-by="helmdrill provision"';
@@ -68,7 +90,12 @@ export async function buildWorkloadImages(progress: (m: string) => void): Promis
     const root = await busyboxRootfs();
     try {
       writeFileSync(path.join(root, "www", "version"), `PostgreSQL ${version}\n`);
-      await importRootfs(root, ref, ['CMD ["httpd", "-f", "-p", "5432", "-h", "/www"]', "ENV PATH=/bin", "EXPOSE 5432", LABEL]);
+      await importRootfs(root, ref, [
+        'CMD ["httpd", "-f", "-p", "5432", "-h", "/www"]',
+        "ENV PATH=/bin",
+        "EXPOSE 5432",
+        LABEL,
+      ]);
       built.push(ref);
     } finally {
       rmSync(root, { recursive: true, force: true });
@@ -78,8 +105,19 @@ export async function buildWorkloadImages(progress: (m: string) => void): Promis
     const root = scratchDir("pause");
     try {
       const cc = await run(["cc", "--version"]);
-      if (!succeeded(cc)) throw new HelmdrillError("a C compiler (cc) is needed to build the pause image", "install gcc (Debian: apt-get install gcc libc6-dev)");
-      await runChecked(["cc", "-static", "-O2", "-o", path.join(root, "pause"), path.join(NODE_IMAGE_SOURCES, "pause.c")]);
+      if (!succeeded(cc))
+        throw new HelmdrillError(
+          "a C compiler (cc) is needed to build the pause image",
+          "install gcc (Debian: apt-get install gcc libc6-dev)",
+        );
+      await runChecked([
+        "cc",
+        "-static",
+        "-O2",
+        "-o",
+        path.join(root, "pause"),
+        path.join(NODE_IMAGE_SOURCES, "pause.c"),
+      ]);
       await importRootfs(root, images.pause, ['ENTRYPOINT ["/pause"]', LABEL]);
       built.push(images.pause);
     } finally {
@@ -101,14 +139,17 @@ export function digestOf(refs: string[]): string {
 export async function saveImages(cacheDir: string, name: string, refs: string[]): Promise<string> {
   const ids: string[] = [];
   for (const ref of refs) {
-    const r = await runChecked(["docker", "image", "inspect", "--format", "{{.Id}}", ref], { what: `image ${ref} (run npm run provision)` });
+    const r = await runChecked(["docker", "image", "inspect", "--format", "{{.Id}}", ref], {
+      what: `image ${ref} (run npm run provision)`,
+    });
     ids.push(`${ref}@${r.stdout.trim()}`);
   }
   const dir = path.join(cacheDir, "images");
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}-${digestOf(ids)}.tar`);
   if (existsSync(file)) return file;
-  for (const old of readdirSync(dir).filter((f) => f.startsWith(`${name}-`))) rmSync(path.join(dir, old), { force: true });
+  for (const old of readdirSync(dir).filter((f) => f.startsWith(`${name}-`)))
+    rmSync(path.join(dir, old), { force: true });
   await runChecked(["docker", "save", "-o", `${file}.tmp`, ...refs], { timeoutMs: 300_000 });
   renameSync(`${file}.tmp`, file);
   return file;
@@ -129,12 +170,18 @@ export const projectArchiveName = (project: Pick<Project, "root">) => `project-$
 export async function buildProjectImages(project: Project, progress: (m: string) => void): Promise<void> {
   for (const b of project.images.build) {
     progress(`docker build -t ${b.tag} ${b.context}`);
-    await runChecked(["docker", "build", "-t", b.tag, ...(b.dockerfile ? ["-f", b.dockerfile] : []), b.context], { timeoutMs: 15 * 60_000, what: `docker build of ${b.tag} (images.build in ${project.file})` });
+    await runChecked(["docker", "build", "-t", b.tag, ...(b.dockerfile ? ["-f", b.dockerfile] : []), b.context], {
+      timeoutMs: 15 * 60_000,
+      what: `docker build of ${b.tag} (images.build in ${project.file})`,
+    });
   }
   const missing: string[] = [];
   for (const ref of project.images.preload) if (!(await imageExists(ref))) missing.push(ref);
   if (missing.length > 0) {
-    throw new HelmdrillError(`image${missing.length > 1 ? "s" : ""} ${missing.join(", ")} named in images.preload of ${project.file} ${missing.length > 1 ? "are" : "is"} not present locally`, "build or load it first (docker build / docker load), or give its build context under images.build");
+    throw new HelmdrillError(
+      `image${missing.length > 1 ? "s" : ""} ${missing.join(", ")} named in images.preload of ${project.file} ${missing.length > 1 ? "are" : "is"} not present locally`,
+      "build or load it first (docker build / docker load), or give its build context under images.build",
+    );
   }
 }
 

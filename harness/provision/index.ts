@@ -7,7 +7,12 @@ import { installFlux } from "../tools/flux.ts";
 import { ensureDocker } from "./docker.ts";
 import { buildWorkloadImages, saveImages, workloadImageRefs } from "./images.ts";
 import { ensureNodeImage } from "./node-image.ts";
-import { componentImageRefs, ensureComponentImages, ensureMirrorStorage, inClusterComponentImages } from "./components.ts";
+import {
+  componentImageRefs,
+  ensureComponentImages,
+  ensureMirrorStorage,
+  inClusterComponentImages,
+} from "./components.ts";
 import { ensureKindNodeImage, installKindCli } from "./kind-node.ts";
 import { runReaper } from "../util/reaper.ts";
 import { minorsFor, pinnedKubernetesMinors, pins } from "../pins.ts";
@@ -18,7 +23,9 @@ import { withCacheLock } from "../cache.ts";
  * `npm run provision`: everything a run needs, each phase skipped when its result exists.
  * Prints a timing line per phase and a summary table at the end.
  */
-export async function provision(options: { clusters?: readonly ("k3s" | "kind")[]; kubernetes?: readonly string[]; noDocker?: boolean } = {}): Promise<PhaseTiming[]> {
+export async function provision(
+  options: { clusters?: readonly ("k3s" | "kind")[]; kubernetes?: readonly string[]; noDocker?: boolean } = {},
+): Promise<PhaseTiming[]> {
   // Node images for these providers (default: both, as npm test's kind test needs kind's too)
   // and these Kubernetes minors (default: every pinned one, as npm test runs each).
   const clusters = options.noDocker ? [] : (options.clusters ?? ["k3s", "kind"]);
@@ -30,9 +37,19 @@ export async function provision(options: { clusters?: readonly ("k3s" | "kind")[
     try {
       // Every phase writes into the shared cache: under its lock (another `helmdrill run`, `npm test`).
       const detail = await phase(name, (p) => withCacheLock(config.cacheDir, () => fn(p), { progress: p }));
-      timings.push({ name, outcome: /^(cached|already|engine)/.test(detail) ? "skipped" : "done", durationMs: Math.round(performance.now() - t0), detail });
+      timings.push({
+        name,
+        outcome: /^(cached|already|engine)/.test(detail) ? "skipped" : "done",
+        durationMs: Math.round(performance.now() - t0),
+        detail,
+      });
     } catch (error) {
-      timings.push({ name, outcome: "failed", durationMs: Math.round(performance.now() - t0), detail: describeError(error) });
+      timings.push({
+        name,
+        outcome: "failed",
+        durationMs: Math.round(performance.now() - t0),
+        detail: describeError(error),
+      });
       throw error;
     }
   };
@@ -45,28 +62,42 @@ export async function provision(options: { clusters?: readonly ("k3s" | "kind")[
     // A failed helm-diff build does not stop provisioning: its targets are reported as not run.
     await timed("helm-diff plugin", async (p) => {
       const r = await installHelmDiff(config.cacheDir, p);
-      if (r.outcome === "failed") p(`✖ ${r.detail}\n  helmfile apply targets will be reported as not run with this reason; the rest of the suite runs`);
-      return r.outcome === "cached" ? `cached: ${r.detail}` : r.outcome === "installed" ? `installed: ${r.detail}` : `FAILED (not fatal): ${r.detail.split("\n")[0]}`;
+      if (r.outcome === "failed")
+        p(
+          `✖ ${r.detail}\n  helmfile apply targets will be reported as not run with this reason; the rest of the suite runs`,
+        );
+      return r.outcome === "cached"
+        ? `cached: ${r.detail}`
+        : r.outcome === "installed"
+          ? `installed: ${r.detail}`
+          : `FAILED (not fatal): ${r.detail.split("\n")[0]}`;
     });
     // Flux's controllers (the flux driver): a failed build is not fatal either; flux targets are then not run.
     await timed("flux controllers", async (p) => {
       const r = await installFlux(config.cacheDir, p);
-      if (r.outcome === "failed") p(`✖ ${r.detail}\n  flux targets will be reported as not run with this reason; the rest of the suite runs`);
-      return r.outcome === "cached" ? `cached: ${r.detail}` : r.outcome === "installed" ? `installed: ${r.detail}` : `FAILED (not fatal): ${r.detail.split("\n")[0]}`;
+      if (r.outcome === "failed")
+        p(`✖ ${r.detail}\n  flux targets will be reported as not run with this reason; the rest of the suite runs`);
+      return r.outcome === "cached"
+        ? `cached: ${r.detail}`
+        : r.outcome === "installed"
+          ? `installed: ${r.detail}`
+          : `FAILED (not fatal): ${r.detail.split("\n")[0]}`;
     });
-    if (!options.noDocker) await timed("workload images", async (p) => {
-      const built = await buildWorkloadImages(p);
-      const archive = await saveImages(config.cacheDir, "workloads", workloadImageRefs());
-      return built.length === 0 ? `cached: ${archive}` : `built ${built.join(", ")} → ${archive}`;
-    });
+    if (!options.noDocker)
+      await timed("workload images", async (p) => {
+        const built = await buildWorkloadImages(p);
+        const archive = await saveImages(config.cacheDir, "workloads", workloadImageRefs());
+        return built.length === 0 ? `cached: ${archive}` : `built ${built.join(", ")} → ${archive}`;
+      });
     // The packaged components (CoreDNS, local-path-provisioner, MetalLB, metrics-server, the
     // registry mirror) and the mirror's storage holding every workload and component image.
-    if (!options.noDocker) await timed("packaged components", async (p) => {
-      const built = await ensureComponentImages(config.cacheDir, p);
-      await saveImages(config.cacheDir, "components", inClusterComponentImages());
-      await ensureMirrorStorage(config.cacheDir, [...workloadImageRefs(), ...inClusterComponentImages()], p);
-      return built.length === 0 ? `cached: ${componentImageRefs().join(", ")}` : `built ${built.join(", ")}`;
-    });
+    if (!options.noDocker)
+      await timed("packaged components", async (p) => {
+        const built = await ensureComponentImages(config.cacheDir, p);
+        await saveImages(config.cacheDir, "components", inClusterComponentImages());
+        await ensureMirrorStorage(config.cacheDir, [...workloadImageRefs(), ...inClusterComponentImages()], p);
+        return built.length === 0 ? `cached: ${componentImageRefs().join(", ")}` : `built ${built.join(", ")}`;
+      });
     if (clusters.includes("k3s")) {
       for (const minor of minors.filter((m) => minorsFor("k3s").includes(m))) {
         await timed(`k3s node image (Kubernetes ${minor})`, async (p) => {
@@ -77,7 +108,10 @@ export async function provision(options: { clusters?: readonly ("k3s" | "kind")[
     }
     const kindMinors = minors.filter((m) => minorsFor("kind").includes(m));
     if (clusters.includes("kind") && kindMinors.length) {
-      await timed("kind CLI", async (p) => `${await installKindCli(config.cacheDir, p)}: kind ${pins().cluster.kind.cli.version}`);
+      await timed(
+        "kind CLI",
+        async (p) => `${await installKindCli(config.cacheDir, p)}: kind ${pins().cluster.kind.cli.version}`,
+      );
       for (const minor of kindMinors) {
         await timed(`kind node image (Kubernetes ${minor})`, async (p) => {
           const r = await ensureKindNodeImage(config.cacheDir, minor, p);
@@ -88,7 +122,9 @@ export async function provision(options: { clusters?: readonly ("k3s" | "kind")[
   } finally {
     process.stderr.write("\nprovisioning summary:\n");
     for (const t of timings) {
-      process.stderr.write(`  ${t.outcome.padEnd(8)} ${formatDuration(t.durationMs).padStart(12)}  ${t.name}: ${t.detail ?? ""}\n`);
+      process.stderr.write(
+        `  ${t.outcome.padEnd(8)} ${formatDuration(t.durationMs).padStart(12)}  ${t.name}: ${t.detail ?? ""}\n`,
+      );
     }
   }
   return timings;

@@ -8,7 +8,15 @@ import { privilegeArgs } from "./privileges.ts";
 import { RUN_LABEL } from "../util/run-label.ts";
 import { scratchDir } from "../util/scratch.ts";
 import { imageExists } from "./images.ts";
-import { buildIdentity, buildKubernetes, buildNodeRootfs, hash, kubeBinDir, upstreamOrBuilt, type NodeImageResult } from "./node-image.ts";
+import {
+  buildIdentity,
+  buildKubernetes,
+  buildNodeRootfs,
+  hash,
+  kubeBinDir,
+  upstreamOrBuilt,
+  type NodeImageResult,
+} from "./node-image.ts";
 
 /**
  * kind, offline (issue #11): the kind CLI from the Go module proxy, and a kind node image.
@@ -29,7 +37,12 @@ export function kindCliPath(cacheDir: string): string {
 }
 
 /** A Go program built once per pinned version into the cache (bin/NAME-VERSION). */
-export async function goBinary(cacheDir: string, name: string, pin: GoToolPin, progress: (m: string) => void): Promise<{ path: string; built: boolean }> {
+export async function goBinary(
+  cacheDir: string,
+  name: string,
+  pin: GoToolPin,
+  progress: (m: string) => void,
+): Promise<{ path: string; built: boolean }> {
   const dest = path.join(cacheDir, "bin", `${name}-${pin.version}`);
   if (existsSync(dest)) return { path: dest, built: false };
   await goBuildInModule(cacheDir, pin, dest, (pin.ldflags ?? "-s -w").replaceAll("{version}", pin.version), progress);
@@ -85,16 +98,44 @@ const scratchImage = (binary: string, from: string, entrypoint = false) => ({
 });
 
 /** Maps every image kubeadm lists (and kind's sandbox image) to a local build, or says which pin is off. */
-async function plannedImages(cacheDir: string, rootfs: string, minor: string, progress: (m: string) => void): Promise<NodeImagePart[]> {
+async function plannedImages(
+  cacheDir: string,
+  rootfs: string,
+  minor: string,
+  progress: (m: string) => void,
+): Promise<NodeImagePart[]> {
   const k = kubernetesPin(minor);
   const kind = kindPin(minor);
   const bin = kubeBinDir(cacheDir, minor);
-  const listed = await runChecked([path.join(bin, "kubeadm"), "config", "images", "list", "--kubernetes-version", k.version]);
-  const sandbox = /sandbox_image\s*=\s*"([^"]+)"/.exec(readFileSync(path.join(await kindModuleDir(), "images", "base", "files", "etc", "containerd", "config.toml"), "utf8"))?.[1];
-  const wanted = [...new Set([...listed.stdout.split("\n").map((s) => s.trim()).filter(Boolean), ...(sandbox ? [sandbox] : [])])];
+  const listed = await runChecked([
+    path.join(bin, "kubeadm"),
+    "config",
+    "images",
+    "list",
+    "--kubernetes-version",
+    k.version,
+  ]);
+  const sandbox = /sandbox_image\s*=\s*"([^"]+)"/.exec(
+    readFileSync(
+      path.join(await kindModuleDir(), "images", "base", "files", "etc", "containerd", "config.toml"),
+      "utf8",
+    ),
+  )?.[1];
+  const wanted = [
+    ...new Set([
+      ...listed.stdout
+        .split("\n")
+        .map((s) => s.trim())
+        .filter(Boolean),
+      ...(sandbox ? [sandbox] : []),
+    ]),
+  ];
   const parts: NodeImagePart[] = [];
   for (const ref of wanted) {
-    const name = ref.replace(/:[^:/]+$/, "").split("/").pop()!;
+    const name = ref
+      .replace(/:[^:/]+$/, "")
+      .split("/")
+      .pop()!;
     const tag = ref.split(":").pop()!;
     if (/^kube-(apiserver|controller-manager|scheduler)$/.test(name)) {
       parts.push({ ref, context: scratchImage(name, path.join(bin, name)) });
@@ -103,19 +144,30 @@ async function plannedImages(cacheDir: string, rootfs: string, minor: string, pr
       parts.push({
         ref,
         context: {
-          Dockerfile: [`FROM ${rootfs}`, "COPY kube-proxy /usr/local/bin/kube-proxy", 'LABEL io.helmdrill.built-by="helmdrill provision"', ""].join("\n"),
+          Dockerfile: [
+            `FROM ${rootfs}`,
+            "COPY kube-proxy /usr/local/bin/kube-proxy",
+            'LABEL io.helmdrill.built-by="helmdrill provision"',
+            "",
+          ].join("\n"),
           "kube-proxy": { copyFrom: path.join(bin, "kube-proxy") },
         },
       });
     } else if (name === "etcd") {
       if (tag.replace(/-\d+$/, "") !== kind.etcd.version.replace(/^v/, "")) {
-        throw new HelmdrillError(`kubeadm ${k.version} asks for etcd ${tag}, but pins.json builds etcd ${kind.etcd.version}`, `set cluster.kubernetes.minors["${minor}"].kind.etcd in pins.json to the version kubeadm lists`);
+        throw new HelmdrillError(
+          `kubeadm ${k.version} asks for etcd ${tag}, but pins.json builds etcd ${kind.etcd.version}`,
+          `set cluster.kubernetes.minors["${minor}"].kind.etcd in pins.json to the version kubeadm lists`,
+        );
       }
       const etcd = await goBinary(cacheDir, "etcd", kind.etcd, progress);
       parts.push({ ref, context: scratchImage("etcd", etcd.path) });
     } else if (name === "coredns") {
       if (tag !== kind.coredns.version) {
-        throw new HelmdrillError(`kubeadm ${k.version} asks for CoreDNS ${tag}, but pins.json builds CoreDNS ${kind.coredns.version}`, `set cluster.kubernetes.minors["${minor}"].kind.coredns in pins.json to the version kubeadm lists`);
+        throw new HelmdrillError(
+          `kubeadm ${k.version} asks for CoreDNS ${tag}, but pins.json builds CoreDNS ${kind.coredns.version}`,
+          `set cluster.kubernetes.minors["${minor}"].kind.coredns in pins.json to the version kubeadm lists`,
+        );
       }
       const coredns = await goBinary(cacheDir, "coredns", kind.coredns, progress);
       parts.push({ ref, context: scratchImage("coredns", coredns.path, true) });
@@ -131,7 +183,9 @@ async function plannedImages(cacheDir: string, rootfs: string, minor: string, pr
 let kindModule: Promise<string> | undefined;
 async function kindModuleDir(): Promise<string> {
   const pin = pins().cluster.kind.cli;
-  kindModule ??= runChecked(["go", "mod", "download", "-json", `${pin.module}@${pin.version}`], { timeoutMs: 600_000 }).then((r) => (JSON.parse(r.stdout) as { Dir: string }).Dir);
+  kindModule ??= runChecked(["go", "mod", "download", "-json", `${pin.module}@${pin.version}`], {
+    timeoutMs: 600_000,
+  }).then((r) => (JSON.parse(r.stdout) as { Dir: string }).Dir);
   return kindModule;
 }
 
@@ -179,9 +233,17 @@ function baseDockerfile(rootfs: string, kubernetesVersion: string): string {
 
 const ENTRYPOINT = '["/usr/local/bin/helmdrill-privileges", "/usr/local/bin/entrypoint", "/sbin/init"]';
 
-async function assembleKindNode(cacheDir: string, ref: string, minor: string, progress: (m: string) => void): Promise<void> {
+async function assembleKindNode(
+  cacheDir: string,
+  ref: string,
+  minor: string,
+  progress: (m: string) => void,
+): Promise<void> {
   const k = kubernetesPin(minor);
-  const rootfs = await buildNodeRootfs(cacheDir, progress, { name: "kind-node", packages: pins().cluster.kind.packages });
+  const rootfs = await buildNodeRootfs(cacheDir, progress, {
+    name: "kind-node",
+    packages: pins().cluster.kind.packages,
+  });
   const parts = await plannedImages(cacheDir, rootfs, minor, progress);
   const ctx = scratchDir("kind-node-build");
   const temporaryTags: string[] = [];
@@ -197,31 +259,63 @@ async function assembleKindNode(cacheDir: string, ref: string, minor: string, pr
       writeContext(dir, part.context);
       progress(`docker build ${part.ref}`);
       temporaryTags.push(part.ref);
-      await runChecked(["docker", "build", "-q", "-t", part.ref, dir], { env: { DOCKER_BUILDKIT: "0" }, timeoutMs: 600_000 });
+      await runChecked(["docker", "build", "-q", "-t", part.ref, dir], {
+        env: { DOCKER_BUILDKIT: "0" },
+        timeoutMs: 600_000,
+      });
     }
     mkdirSync(path.join(ctx, "node", "images"), { recursive: true });
     progress(`docker save ${parts.length} images`);
-    await runChecked(["docker", "save", "-o", path.join(ctx, "node", "images", "control-plane.tar"), ...parts.map((p) => p.ref)], { timeoutMs: 600_000 });
+    await runChecked(
+      ["docker", "save", "-o", path.join(ctx, "node", "images", "control-plane.tar"), ...parts.map((p) => p.ref)],
+      { timeoutMs: 600_000 },
+    );
 
     // 2. The node: kind's base files + Kubernetes binaries + helmdrill's CNI configuration.
     const node = path.join(ctx, "node");
-    cpSync(path.join(await kindModuleDir(), "images", "base", "files"), path.join(node, "base-files"), { recursive: true });
+    cpSync(path.join(await kindModuleDir(), "images", "base", "files"), path.join(node, "base-files"), {
+      recursive: true,
+    });
     await runChecked(["chmod", "-R", "u+w", path.join(node, "base-files")]);
-    for (const c of ["kubeadm", "kubelet", "kubectl"]) copyFileSync(path.join(kubeBinDir(cacheDir, minor), c), path.join(node, c));
+    for (const c of ["kubeadm", "kubelet", "kubectl"])
+      copyFileSync(path.join(kubeBinDir(cacheDir, minor), c), path.join(node, c));
     for (const f of readdirSync(KIND_NODE_SOURCES)) copyFileSync(path.join(KIND_NODE_SOURCES, f), path.join(node, f));
     writeFileSync(path.join(node, "Dockerfile"), baseDockerfile(rootfs, k.version));
     progress(`docker build ${stage}`);
-    await runChecked(["docker", "build", "-q", "-t", stage, node], { env: { DOCKER_BUILDKIT: "0" }, timeoutMs: 900_000 });
+    await runChecked(["docker", "build", "-q", "-t", stage, node], {
+      env: { DOCKER_BUILDKIT: "0" },
+      timeoutMs: 900_000,
+    });
 
     // 3. Import the images into the node's containerd, as kind's build container does, and commit.
     progress("importing the images into the node's containerd (build container)");
     const imported = await run(
-      ["docker", "run", "--name", builder, "--label", `${RUN_LABEL}=provision`, ...(await privilegeArgs()), "--tmpfs", "/run", "--entrypoint", "/bin/bash", stage, "/kind/bin/helmdrill-import-images.sh"],
+      [
+        "docker",
+        "run",
+        "--name",
+        builder,
+        "--label",
+        `${RUN_LABEL}=provision`,
+        ...(await privilegeArgs()),
+        "--tmpfs",
+        "/run",
+        "--entrypoint",
+        "/bin/bash",
+        stage,
+        "/kind/bin/helmdrill-import-images.sh",
+      ],
       { timeoutMs: 900_000 },
     );
-    if (!succeeded(imported)) throw new HelmdrillError("importing the control-plane images into the kind node failed", tail(`${imported.stdout}\n${imported.stderr}`, 15));
+    if (!succeeded(imported))
+      throw new HelmdrillError(
+        "importing the control-plane images into the kind node failed",
+        tail(`${imported.stdout}\n${imported.stderr}`, 15),
+      );
     progress(`imported: ${imported.stdout.trim().split("\n").join(", ")}`);
-    await runChecked(["docker", "commit", "--change", `ENTRYPOINT ${ENTRYPOINT}`, "--change", "CMD []", builder, ref], { timeoutMs: 600_000 });
+    await runChecked(["docker", "commit", "--change", `ENTRYPOINT ${ENTRYPOINT}`, "--change", "CMD []", builder, ref], {
+      timeoutMs: 600_000,
+    });
   } finally {
     await run(["docker", "rm", "-f", "-v", builder]);
     await run(["docker", "rmi", stage, ...temporaryTags]);
@@ -230,11 +324,19 @@ async function assembleKindNode(cacheDir: string, ref: string, minor: string, pr
 }
 
 /** Picks a minor's kind node image, building it offline when the upstream one is neither here nor pullable. */
-export async function ensureKindNodeImage(cacheDir: string, minor: string, progress: (m: string) => void): Promise<NodeImageResult> {
+export async function ensureKindNodeImage(
+  cacheDir: string,
+  minor: string,
+  progress: (m: string) => void,
+): Promise<NodeImageResult> {
   const kind = pins().cluster.kind;
   const built = builtKindNodeImageRef(minor);
-  return upstreamOrBuilt({ upstream: kindPin(minor).upstreamNodeImage, built, repository: kind.nodeImageRepository }, progress, async () => {
-    await buildKubernetes(cacheDir, progress, [...pins().cluster.kubernetes.components, ...kind.components], minor);
-    await assembleKindNode(cacheDir, built, minor, progress);
-  });
+  return upstreamOrBuilt(
+    { upstream: kindPin(minor).upstreamNodeImage, built, repository: kind.nodeImageRepository },
+    progress,
+    async () => {
+      await buildKubernetes(cacheDir, progress, [...pins().cluster.kubernetes.components, ...kind.components], minor);
+      await assembleKindNode(cacheDir, built, minor, progress);
+    },
+  );
 }

@@ -1,5 +1,14 @@
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { HelmdrillError } from "../errors.ts";
 import { run, runChecked, runPipelineChecked, succeeded } from "../exec.ts";
@@ -57,20 +66,28 @@ function allComponents(): string[] {
  * -controller-manager, -scheduler, kubelet, kube-proxy) from k8s.io/kubernetes; binaries
  * already built are kept.
  */
-export async function buildKubernetes(cacheDir: string, progress: (m: string) => void, components = pins().cluster.kubernetes.components, minor?: string): Promise<"cached" | "built"> {
+export async function buildKubernetes(
+  cacheDir: string,
+  progress: (m: string) => void,
+  components = pins().cluster.kubernetes.components,
+  minor?: string,
+): Promise<"cached" | "built"> {
   const k = kubernetesPin(minor);
   const out = kubeBinDir(cacheDir, minor);
   const missing = components.filter((c) => !existsSync(path.join(out, c)));
   if (missing.length === 0) return "cached";
   const go = await run(["go", "env", "GOVERSION"]);
-  if (!succeeded(go)) throw new HelmdrillError("the Go toolchain is not on PATH", "building the node image needs Go ≥ " + k.goDirective);
+  if (!succeeded(go))
+    throw new HelmdrillError("the Go toolchain is not on PATH", "building the node image needs Go ≥ " + k.goDirective);
 
   // k8s.io/kubernetes replaces every k8s.io/* staging module with ./staging/…, which only
   // exists in its own repository. A wrapper module maps each to its published v0.x.y.
   progress(`go mod download ${k.module}@${k.version}`);
   const dl = await runChecked(["go", "mod", "download", "-json", `${k.module}@${k.version}`], { timeoutMs: 1_200_000 });
   const { GoMod } = JSON.parse(dl.stdout) as { GoMod: string };
-  const staging = [...readFileSync(GoMod, "utf8").matchAll(/^\s*(k8s\.io\/[\w.-]+)\s+=>\s+\.\/staging\//gm)].map((m) => m[1]!);
+  const staging = [...readFileSync(GoMod, "utf8").matchAll(/^\s*(k8s\.io\/[\w.-]+)\s+=>\s+\.\/staging\//gm)].map(
+    (m) => m[1]!,
+  );
   if (staging.length === 0) throw new HelmdrillError(`no staging replacements found in ${GoMod}`);
   const src = path.join(cacheDir, "build", `kube-${k.version}`);
   mkdirSync(src, { recursive: true });
@@ -91,7 +108,16 @@ export async function buildKubernetes(cacheDir: string, progress: (m: string) =>
   const goModPath = path.join(src, "go.mod");
   // The marker is written only after `go mod tidy` finished: an interrupted tidy is redone.
   const tidied = path.join(src, ".tidy-done");
-  const tools = ["//go:build tools", "", "package tools", "", "import (", ...allComponents().map((c) => `\t_ "${k.module}/cmd/${c}"`), ")", ""].join("\n");
+  const tools = [
+    "//go:build tools",
+    "",
+    "package tools",
+    "",
+    "import (",
+    ...allComponents().map((c) => `\t_ "${k.module}/cmd/${c}"`),
+    ")",
+    "",
+  ].join("\n");
   const toolsPath = path.join(src, "tools.go");
   const stale = !existsSync(toolsPath) || readFileSync(toolsPath, "utf8") !== tools;
   if (stale || !existsSync(goModPath) || !readFileSync(goModPath, "utf8").startsWith(goMod) || !existsSync(tidied)) {
@@ -105,17 +131,34 @@ export async function buildKubernetes(cacheDir: string, progress: (m: string) =>
   const [gitMajor, gitMinor] = k.version.replace(/^v/, "").split(".");
   const ld = ["-s", "-w"];
   for (const pkg of ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"]) {
-    ld.push(`-X ${pkg}.gitVersion=${k.version}`, `-X ${pkg}.gitMajor=${gitMajor}`, `-X ${pkg}.gitMinor=${gitMinor}`, `-X ${pkg}.gitTreeState=clean`);
+    ld.push(
+      `-X ${pkg}.gitVersion=${k.version}`,
+      `-X ${pkg}.gitMajor=${gitMajor}`,
+      `-X ${pkg}.gitMinor=${gitMinor}`,
+      `-X ${pkg}.gitTreeState=clean`,
+    );
   }
   progress(`go build ${missing.join(" ")} (${go.stdout.trim()}); cold: tens of minutes on 2 cores`);
   const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  await runChecked(["go", "build", "-trimpath", "-ldflags", ld.join(" "), "-o", `${tmp}/`, ...missing.map((c) => `${k.module}/cmd/${c}`)], {
-    cwd: src,
-    env: { CGO_ENABLED: "0" },
-    timeoutMs: 5_400_000,
-  });
+  await runChecked(
+    [
+      "go",
+      "build",
+      "-trimpath",
+      "-ldflags",
+      ld.join(" "),
+      "-o",
+      `${tmp}/`,
+      ...missing.map((c) => `${k.module}/cmd/${c}`),
+    ],
+    {
+      cwd: src,
+      env: { CGO_ENABLED: "0" },
+      timeoutMs: 5_400_000,
+    },
+  );
   // Each binary is renamed into place whole: an interrupted build leaves none half-written.
   mkdirSync(out, { recursive: true });
   for (const c of missing) renameSync(path.join(tmp, c), path.join(out, c));
@@ -124,34 +167,61 @@ export async function buildKubernetes(cacheDir: string, progress: (m: string) =>
 }
 
 /** debootstrap → docker import, cached as an image named by the package list. */
-export async function buildNodeRootfs(cacheDir: string, progress: (m: string) => void, flavour: { name: string; packages: string[] } = { name: "node", packages: pins().cluster.debian.packages }): Promise<string> {
+export async function buildNodeRootfs(
+  cacheDir: string,
+  progress: (m: string) => void,
+  flavour: { name: string; packages: string[] } = { name: "node", packages: pins().cluster.debian.packages },
+): Promise<string> {
   const d = { ...pins().cluster.debian, packages: flavour.packages };
   const ref = `helmdrill.local/${flavour.name}-rootfs:${d.suite}-${hash([d.mirror, ...d.packages])}`;
   if (await imageExists(ref)) return ref;
-  if (process.getuid?.() !== 0) throw new HelmdrillError("building the node root filesystem needs root (debootstrap)", "run `npm run provision` as root once");
+  if (process.getuid?.() !== 0)
+    throw new HelmdrillError(
+      "building the node root filesystem needs root (debootstrap)",
+      "run `npm run provision` as root once",
+    );
   await ensureDebianPackages({ debootstrap: "/usr/sbin/debootstrap" }, progress);
   const target = path.join(cacheDir, "rootfs", `${flavour.name}-${d.suite}`);
   rmSync(target, { recursive: true, force: true });
   mkdirSync(path.dirname(target), { recursive: true });
   progress(`debootstrap --variant=minbase ${d.suite} (+${d.packages.length} packages)`);
-  await runChecked(["debootstrap", "--variant=minbase", `--include=${d.packages.join(",")}`, d.suite, target, d.mirror], {
-    timeoutMs: 1_800_000,
-  });
-  for (const junk of ["usr/share/doc", "usr/share/man", "usr/share/locale", "var/cache/apt/archives", "var/lib/apt/lists"]) {
+  await runChecked(
+    ["debootstrap", "--variant=minbase", `--include=${d.packages.join(",")}`, d.suite, target, d.mirror],
+    {
+      timeoutMs: 1_800_000,
+    },
+  );
+  for (const junk of [
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/locale",
+    "var/cache/apt/archives",
+    "var/lib/apt/lists",
+  ]) {
     rmSync(path.join(target, junk), { recursive: true, force: true });
   }
   progress(`docker import ${ref}`);
-  await runPipelineChecked(["tar", "-C", target, "-c", "."], ["docker", "import", "-", ref], { timeoutMs: 600_000, what: `docker import ${ref}` });
+  await runPipelineChecked(["tar", "-C", target, "-c", "."], ["docker", "import", "-", ref], {
+    timeoutMs: 600_000,
+    what: `docker import ${ref}`,
+  });
   rmSync(target, { recursive: true, force: true });
   return ref;
 }
 
 /** Adds the Kubernetes binaries, entrypoint, containerd/CNI config and the pause image. */
-async function assembleNodeImage(cacheDir: string, base: string, ref: string, progress: (m: string) => void, minor: string): Promise<void> {
+async function assembleNodeImage(
+  cacheDir: string,
+  base: string,
+  ref: string,
+  progress: (m: string) => void,
+  minor: string,
+): Promise<void> {
   const ctx = scratchDir("node-build");
   try {
     const k = kubernetesPin(minor);
-    for (const c of [...k.components, ...NODE_EXTRAS]) copyFileSync(path.join(kubeBinDir(cacheDir, minor), c), path.join(ctx, c));
+    for (const c of [...k.components, ...NODE_EXTRAS])
+      copyFileSync(path.join(kubeBinDir(cacheDir, minor), c), path.join(ctx, c));
     for (const f of readdirSync(NODE_IMAGE_SOURCES)) copyFileSync(path.join(NODE_IMAGE_SOURCES, f), path.join(ctx, f));
     copyFileSync(await saveImages(cacheDir, "pause", [pins().images.pause]), path.join(ctx, "pause.tar"));
     writeFileSync(
@@ -186,18 +256,28 @@ export interface NodeImageResult {
 
 /** Picks the node image the k3s provider will start, building it if needed. */
 /** Picks the node image of one Kubernetes minor (default: the pinned default), building it if needed. */
-export async function ensureNodeImage(cacheDir: string, override: string | undefined, progress: (m: string) => void, minor = pins().cluster.kubernetes.default): Promise<NodeImageResult> {
+export async function ensureNodeImage(
+  cacheDir: string,
+  override: string | undefined,
+  progress: (m: string) => void,
+  minor = pins().cluster.kubernetes.default,
+): Promise<NodeImageResult> {
   if (override) {
-    if (!(await imageExists(override))) throw new HelmdrillError(`node image ${override} (HELMDRILL_K3S_IMAGE) is not present locally`);
+    if (!(await imageExists(override)))
+      throw new HelmdrillError(`node image ${override} (HELMDRILL_K3S_IMAGE) is not present locally`);
     return { ref: override, how: "override" };
   }
   const built = builtNodeImageRef(minor);
   const k = kubernetesPin(minor);
-  return upstreamOrBuilt({ upstream: k.k3sUpstreamImage, built, repository: pins().cluster.k3s.nodeImageRepository }, progress, async () => {
-    await buildKubernetes(cacheDir, progress, [...k.components, ...NODE_EXTRAS], minor);
-    const base = await buildNodeRootfs(cacheDir, progress);
-    await assembleNodeImage(cacheDir, base, built, progress, minor);
-  });
+  return upstreamOrBuilt(
+    { upstream: k.k3sUpstreamImage, built, repository: pins().cluster.k3s.nodeImageRepository },
+    progress,
+    async () => {
+      await buildKubernetes(cacheDir, progress, [...k.components, ...NODE_EXTRAS], minor);
+      const base = await buildNodeRootfs(cacheDir, progress);
+      await assembleNodeImage(cacheDir, base, built, progress, minor);
+    },
+  );
 }
 
 /**
@@ -215,7 +295,9 @@ export async function upstreamOrBuilt(
   progress(`docker pull ${image.upstream}`);
   const pull = await run(["docker", "pull", image.upstream], { timeoutMs: 180_000 });
   if (succeeded(pull)) return { ref: image.upstream, how: "upstream-pulled" };
-  progress(`pull failed (${(pull.stderr.trim().split("\n").pop() ?? "").slice(0, 160)}); building ${image.built} offline`);
+  progress(
+    `pull failed (${(pull.stderr.trim().split("\n").pop() ?? "").slice(0, 160)}); building ${image.built} offline`,
+  );
   await build();
   await removeOtherTags(image.repository, image.built, progress);
   return { ref: image.built, how: "built" };
@@ -229,7 +311,10 @@ export async function upstreamOrBuilt(
 async function removeOtherTags(repository: string, keep: string, progress: (m: string) => void): Promise<void> {
   const list = await run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repository]);
   const minorOf = (ref: string) => /:v(\d+\.\d+)\./.exec(ref)?.[1];
-  const stale = list.stdout.split("\n").map((s) => s.trim()).filter((ref) => ref && ref !== keep && !ref.endsWith(":<none>") && minorOf(ref) === minorOf(keep));
+  const stale = list.stdout
+    .split("\n")
+    .map((s) => s.trim())
+    .filter((ref) => ref && ref !== keep && !ref.endsWith(":<none>") && minorOf(ref) === minorOf(keep));
   if (stale.length === 0) return;
   progress(`removing superseded node images: ${stale.join(", ")}`);
   await run(["docker", "rmi", ...stale]);

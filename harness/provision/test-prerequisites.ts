@@ -32,7 +32,12 @@ export function onPath(command: string, pathEnv = process.env.PATH ?? ""): boole
 
 export const TEST_PREREQUISITES: readonly TestPrerequisite[] = [
   // The test opens this path (playwright-core with Debian's Chromium; no browser download).
-  { pkg: "chromium", present: () => existsSync("/usr/bin/chromium"), marker: "/usr/bin/chromium", neededBy: "tests/unit/matrix-html.browser.test.ts" },
+  {
+    pkg: "chromium",
+    present: () => existsSync("/usr/bin/chromium"),
+    marker: "/usr/bin/chromium",
+    neededBy: "tests/unit/matrix-html.browser.test.ts",
+  },
   { pkg: "tmux", present: () => onPath("tmux"), marker: "/usr/bin/tmux", neededBy: "tests/cluster/walk.tmux.test.ts" },
   {
     pkg: "shellcheck",
@@ -47,11 +52,16 @@ export interface Host {
   aptGet: boolean;
 }
 
-const thisHost = (): Host => ({ root: process.getuid?.() === 0, aptGet: onPath("apt-get") && existsSync("/etc/debian_version") });
+const thisHost = (): Host => ({
+  root: process.getuid?.() === 0,
+  aptGet: onPath("apt-get") && existsSync("/etc/debian_version"),
+});
 
 /** The error for a host that lacks some and cannot install them: what is missing, for which test, and how to get it. */
 export function cannotInstall(missing: readonly TestPrerequisite[], host: Host): HelmdrillError {
-  const why = !host.aptGet ? "this host has no apt-get (Debian's package manager)" : "installing Debian packages needs root";
+  const why = !host.aptGet
+    ? "this host has no apt-get (Debian's package manager)"
+    : "installing Debian packages needs root";
   return new HelmdrillError(
     `npm test needs ${missing.map((p) => `${p.pkg} (${p.neededBy})`).join(" and ")}, and cannot install ${missing.length > 1 ? "them" : "it"}: ${why}`,
     host.aptGet
@@ -70,10 +80,12 @@ export async function ensureTestPrerequisites(
   if (!host.root || !host.aptGet) throw cannotInstall(missing, host);
   await ensureDebianPackages(Object.fromEntries(missing.map((p) => [p.pkg, p.marker])), progress);
   const still = missing.filter((p) => !p.present());
-  if (still.length > 0) throw new HelmdrillError(`apt-get installed ${still.map((p) => p.pkg).join(", ")}, yet ${still.map((p) => p.marker).join(", ")} is not there`);
+  if (still.length > 0)
+    throw new HelmdrillError(
+      `apt-get installed ${still.map((p) => p.pkg).join(", ")}, yet ${still.map((p) => p.marker).join(", ")} is not there`,
+    );
   return `installed: ${missing.map((p) => p.pkg).join(", ")}`;
 }
-
 
 if (isEntryPoint(import.meta.url)) {
   phase("test prerequisites (chromium, tmux, shellcheck)", (p) => ensureTestPrerequisites(p)).then(

@@ -76,7 +76,6 @@ export async function expectedScenarioDocs(
   };
 }
 
-
 if (isEntryPoint(import.meta.url)) {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
   expectedScenarioDocs(root).then(

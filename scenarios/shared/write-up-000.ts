@@ -61,10 +61,26 @@ export function sync(options: SyncOptions = {}): Action {
     run: (ctx: ActionContext) => {
       const t = ctx.target;
       if (t.driver === "helm") {
-        return ctx.runners.helm(["upgrade", "--install", RELEASE, ctx.fixture(CHART), "--wait", "--timeout", TIMEOUT, ...sets, ...args]);
+        return ctx.runners.helm([
+          "upgrade",
+          "--install",
+          RELEASE,
+          ctx.fixture(CHART),
+          "--wait",
+          "--timeout",
+          TIMEOUT,
+          ...sets,
+          ...args,
+        ]);
       }
       if (t.driver === "flux") {
-        return fluxRelease({ repository: CHART, chart: CHART, version: "0.1.0", values: setsToValues(options.set ?? {}), spec: fluxSpec(args) }).run(ctx);
+        return fluxRelease({
+          repository: CHART,
+          chart: CHART,
+          version: "0.1.0",
+          values: setsToValues(options.set ?? {}),
+          spec: fluxSpec(args),
+        }).run(ctx);
       }
       if (t.style === "defaults" || t.style === "apply") {
         const unsupported = args.filter((a) => a !== "--cleanup-on-fail" && a !== "--atomic");
@@ -94,9 +110,16 @@ export function diff(options: Pick<SyncOptions, "set"> = {}): Action {
     run: (ctx: ActionContext) => {
       const t = ctx.target;
       // Through Flux the gate asks the same question of the release the controller manages.
-      if (t.driver === "helm" || t.driver === "flux") return ctx.runners.helm(["diff", "upgrade", RELEASE, ctx.fixture(CHART), "--detailed-exitcode", ...sets]);
+      if (t.driver === "helm" || t.driver === "flux")
+        return ctx.runners.helm(["diff", "upgrade", RELEASE, ctx.fixture(CHART), "--detailed-exitcode", ...sets]);
       const file = t.style === "args" ? "helmfile.yaml.gotmpl" : "helmfile.cleanup-on-fail.yaml.gotmpl";
-      return ctx.runners.helmfile(["-f", ctx.fixture(path.join(HELMFILE_DIR, file)), "diff", "--detailed-exitcode", ...sets]);
+      return ctx.runners.helmfile([
+        "-f",
+        ctx.fixture(path.join(HELMFILE_DIR, file)),
+        "diff",
+        "--detailed-exitcode",
+        ...sets,
+      ]);
     },
   };
 }

@@ -22,7 +22,10 @@ const BUSYBOX = pins().images.busybox;
  * tests under its own run id (its container label or kind cluster name, so a test finds its node
  * alone), with the run's tools and scratch root; stopped after them (stop is idempotent).
  */
-export function clusterBeside(runId: string, overrides: Partial<HelmdrillConfig>): { cluster: () => StartedCluster; provided: () => HelmdrillProvided } {
+export function clusterBeside(
+  runId: string,
+  overrides: Partial<HelmdrillConfig>,
+): { cluster: () => StartedCluster; provided: () => HelmdrillProvided } {
   const base = inject("helmdrill");
   let cluster: StartedCluster | undefined;
   let provided: HelmdrillProvided | undefined;
@@ -43,7 +46,10 @@ const deployment = (name: string, container: Record<string, unknown>) => ({
   spec: {
     replicas: 1,
     selector: { matchLabels: labels(name) },
-    template: { metadata: { labels: labels(name) }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", ...container }] } },
+    template: {
+      metadata: { labels: labels(name) },
+      spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", ...container }] },
+    },
   },
 });
 /** busybox httpd serving `text` at / on 8080, Ready once it answers. */
@@ -58,13 +64,23 @@ const job = (name: string, script: string, backoffLimit: number) => ({
   metadata: { name },
   spec: {
     backoffLimit,
-    template: { spec: { restartPolicy: "Never", terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: BUSYBOX, command: ["sh", "-c", script] }] } },
+    template: {
+      spec: {
+        restartPolicy: "Never",
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: "c", image: BUSYBOX, command: ["sh", "-c", script] }],
+      },
+    },
   },
 });
 
-export function clusterFacts(title: string, provided: () => HelmdrillProvided, options: { timeout?: number } = {}): void {
+export function clusterFacts(
+  title: string,
+  provided: () => HelmdrillProvided,
+  options: { timeout?: number } = {},
+): void {
   const test = drillTestOn(provided);
-    describe(title, options, () => {
+  describe(title, options, () => {
     test("has a Ready node", async ({ drill }) => {
       const nodes = await drill.kube.core.listNode();
       expect(nodes.items.length).toBeGreaterThan(0);
@@ -79,22 +95,39 @@ export function clusterFacts(title: string, provided: () => HelmdrillProvided, o
       });
       const r = await poll(
         () => drill.kube.apps.readNamespacedDeployment({ name: "web", namespace: drill.namespace }),
-        (d) => (d.status?.conditions?.some((c) => c.type === "Available" && c.status === "True") ? undefined : `conditions ${JSON.stringify(d.status?.conditions)}`),
+        (d) =>
+          d.status?.conditions?.some((c) => c.type === "Available" && c.status === "True")
+            ? undefined
+            : `conditions ${JSON.stringify(d.status?.conditions)}`,
         { timeoutMs: 90_000 },
       );
       expect(r.ok, r.lastProblem).toBe(true);
     });
 
-    test("routes a pod's request to another pod through its Service's ClusterIP (kube-proxy + CNI)", async ({ drill }) => {
+    test("routes a pod's request to another pod through its Service's ClusterIP (kube-proxy + CNI)", async ({
+      drill,
+    }) => {
       await drill.kube.apps.createNamespacedDeployment({
         namespace: drill.namespace,
         body: httpServer("echo", "routed"),
       });
-      const svc = await drill.kube.core.createNamespacedService({ namespace: drill.namespace, body: { metadata: { name: "echo" }, spec: { selector: labels("echo"), ports: [{ port: 80, targetPort: 8080 }] } } });
-      await drill.kube.batch.createNamespacedJob({ namespace: drill.namespace, body: job("client", `test "$(wget -qO- http://${svc.spec?.clusterIP}:80/)" = routed`, 20) });
+      const svc = await drill.kube.core.createNamespacedService({
+        namespace: drill.namespace,
+        body: {
+          metadata: { name: "echo" },
+          spec: { selector: labels("echo"), ports: [{ port: 80, targetPort: 8080 }] },
+        },
+      });
+      await drill.kube.batch.createNamespacedJob({
+        namespace: drill.namespace,
+        body: job("client", `test "$(wget -qO- http://${svc.spec?.clusterIP}:80/)" = routed`, 20),
+      });
       const r = await poll(
         () => drill.kube.batch.readNamespacedJob({ name: "client", namespace: drill.namespace }),
-        (j) => (j.status?.succeeded ? undefined : `job status ${JSON.stringify({ failed: j.status?.failed, conditions: j.status?.conditions })}`),
+        (j) =>
+          j.status?.succeeded
+            ? undefined
+            : `job status ${JSON.stringify({ failed: j.status?.failed, conditions: j.status?.conditions })}`,
         { timeoutMs: 90_000 },
       );
       expect(r.ok, r.lastProblem).toBe(true);
@@ -106,18 +139,28 @@ export function clusterFacts(title: string, provided: () => HelmdrillProvided, o
         () => drill.kube.batch.readNamespacedJob({ name: "exit-one", namespace: drill.namespace }),
         (j) => {
           const failed = j.status?.conditions?.find((c) => c.type === "Failed" && c.status === "True");
-          return failed?.reason === "BackoffLimitExceeded" ? undefined : `conditions ${JSON.stringify(j.status?.conditions ?? [])}`;
+          return failed?.reason === "BackoffLimitExceeded"
+            ? undefined
+            : `conditions ${JSON.stringify(j.status?.conditions ?? [])}`;
         },
         { timeoutMs: 90_000 },
       );
       expect(r.ok, r.lastProblem).toBe(true);
     });
 
-    test("keeps a Deployment with an unpullable image unavailable in ErrImagePull/ImagePullBackOff", async ({ drill }) => {
-      await drill.kube.apps.createNamespacedDeployment({ namespace: drill.namespace, body: deployment("bad", { image: pins().images.unpullable }) });
+    test("keeps a Deployment with an unpullable image unavailable in ErrImagePull/ImagePullBackOff", async ({
+      drill,
+    }) => {
+      await drill.kube.apps.createNamespacedDeployment({
+        namespace: drill.namespace,
+        body: deployment("bad", { image: pins().images.unpullable }),
+      });
       const r = await poll(
         () => drill.kube.core.listNamespacedPod({ namespace: drill.namespace, labelSelector: "app=bad" }),
-        (pods) => (pods.items.some((p) => /ErrImagePull|ImagePullBackOff/.test(podStatus(p))) ? undefined : `pods: ${pods.items.map(podStatus).join(", ")}`),
+        (pods) =>
+          pods.items.some((p) => /ErrImagePull|ImagePullBackOff/.test(podStatus(p)))
+            ? undefined
+            : `pods: ${pods.items.map(podStatus).join(", ")}`,
         { timeoutMs: 90_000 },
       );
       expect(r.ok, r.lastProblem).toBe(true);
@@ -127,12 +170,17 @@ export function clusterFacts(title: string, provided: () => HelmdrillProvided, o
 
     test("rejects a second Service asking for an allocated NodePort", async ({ drill }) => {
       const port = await allocateNodePort(drill.kube.core, drill.namespace);
-      const service = (name: string) => ({ metadata: { name }, spec: { type: "NodePort", selector: labels("x"), ports: [{ port: 80, nodePort: port }] } });
+      const service = (name: string) => ({
+        metadata: { name },
+        spec: { type: "NodePort", selector: labels("x"), ports: [{ port: 80, nodePort: port }] },
+      });
       await drill.kube.core.createNamespacedService({ namespace: drill.namespace, body: service("first") });
-      const second = await drill.kube.core.createNamespacedService({ namespace: drill.namespace, body: service("second") }).then(
-        () => "created",
-        (e: Error) => e.message,
-      );
+      const second = await drill.kube.core
+        .createNamespacedService({ namespace: drill.namespace, body: service("second") })
+        .then(
+          () => "created",
+          (e: Error) => e.message,
+        );
       expect(second).toMatch(/provided port is already allocated/);
     });
 
@@ -140,7 +188,16 @@ export function clusterFacts(title: string, provided: () => HelmdrillProvided, o
     const versions = Object.keys(inject("helmdrill").tools.helm);
     test.for(versions)("helm %s install --wait of a tiny chart succeeds", async (version, { drill }) => {
       const helm = drill.runners({ driver: "helm", helm: version });
-      const r = await helm.helm(["install", "tiny", path.join(provided().config.fixturesDir, "local-chart"), "--set", "serviceEnabled=true", "--wait", "--timeout", "60s"]);
+      const r = await helm.helm([
+        "install",
+        "tiny",
+        path.join(provided().config.fixturesDir, "local-chart"),
+        "--set",
+        "serviceEnabled=true",
+        "--wait",
+        "--timeout",
+        "60s",
+      ]);
       expect(r.exitCode, r.stderr).toBe(0);
       const v = await helm.helm(["version", "--short"]);
       expect(v.stdout).toContain(`v${version}`);

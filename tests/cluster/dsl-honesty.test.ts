@@ -16,28 +16,50 @@ import cleanupOnFail from "../../scenarios/failed-upgrade-cleanup-on-fail.ts";
 const helmVersion = inject("helmdrill").config.helmVersions.at(-1)!;
 const target = { driver: "helm" as const, helm: helmVersion };
 const stub = (...steps: Step[]) =>
-  defineScenario({ id: "honesty", title: "wrong on purpose", summary: "", source: { file: "-", section: "-" }, release: "my-release", steps });
+  defineScenario({
+    id: "honesty",
+    title: "wrong on purpose",
+    summary: "",
+    source: { file: "-", section: "-" },
+    release: "my-release",
+    steps,
+  });
 
 describe("expectations that do not hold fail, with the real observation", () => {
   test("a wrong outcome, release state and resource set are each reported", async ({ drill }) => {
-    const wrong = stub(step("install succeeds, but we claim it fails").does(sync()).expect(fails(/UPGRADE FAILED/)));
+    const wrong = stub(
+      step("install succeeds, but we claim it fails")
+        .does(sync())
+        .expect(fails(/UPGRADE FAILED/)),
+    );
     const run1 = await executeScenario(wrong, target, drill.environment(target));
     expect(run1.status).toBe("failed");
     expect(run1.steps[0]!.checks[0]).toMatchObject({ ok: false, observed: "succeeded (exit 0)" });
 
-    const wrongState = stub(step("claims revision 7 and a Deployment").expect(release({ revision: 7 }), resources({ serviceaccount: [], deployment: ["nope"] }, { timeoutMs: 3000 })));
+    const wrongState = stub(
+      step("claims revision 7 and a Deployment").expect(
+        release({ revision: 7 }),
+        resources({ serviceaccount: [], deployment: ["nope"] }, { timeoutMs: 3000 }),
+      ),
+    );
     const run2 = await executeScenario(wrongState, target, drill.environment(target));
     const [rel, res] = run2.steps[0]!.checks;
     expect(rel).toMatchObject({ ok: false });
     expect(rel!.observed).toMatch(/r1 deployed .*current revision is 1/);
     expect(res).toMatchObject({ ok: false });
     // The real observation, why it does not hold, and how often it was looked at.
-    expect(res!.observed).toMatch(/^serviceaccount: my-release-local-chart; deployment: none — found serviceaccount: \[my-release-local-chart\]; deployment: \[\] \(\d+ observation\(s\) in \d+\.\d s\)$/);
+    expect(res!.observed).toMatch(
+      /^serviceaccount: my-release-local-chart; deployment: none — found serviceaccount: \[my-release-local-chart\]; deployment: \[\] \(\d+ observation\(s\) in \d+\.\d s\)$/,
+    );
     expect(run2.steps[0]!.diagnostics).toMatch(/== diagnostics for namespace/);
   });
 
   test("a step with no expectation for the version under test fails loudly", async ({ drill }) => {
-    const gap = stub(step("only Helm 2 is covered").does(sync()).expect(succeeds().when({ helm: "<3" })));
+    const gap = stub(
+      step("only Helm 2 is covered")
+        .does(sync())
+        .expect(succeeds().when({ helm: "<3" })),
+    );
     const r = await executeScenario(gap, target, drill.environment(target));
     expect(r.status).toBe("failed");
     expect(r.steps[0]!.problem).toMatch(/no expectation for helm .* in: outcome/);
@@ -58,16 +80,33 @@ describe("while an action runs", () => {
     },
   };
 
-  test("a `during` resources check sees an object that existed only briefly, and reports one that never existed", async ({ drill }) => {
-    const seen = stub(step("blink").does(blink).whileRunning(resources({ configmap: ["blink"] }, { selector: "app.kubernetes.io/instance=blink" })).expect(succeeds()));
+  test("a `during` resources check sees an object that existed only briefly, and reports one that never existed", async ({
+    drill,
+  }) => {
+    const seen = stub(
+      step("blink")
+        .does(blink)
+        .whileRunning(resources({ configmap: ["blink"] }, { selector: "app.kubernetes.io/instance=blink" }))
+        .expect(succeeds()),
+    );
     const r1 = await executeScenario(seen, target, drill.environment(target));
-    expect(r1.steps[0]!.checks.find((c) => c.phase === "during")).toMatchObject({ ok: true, observed: "configmap: blink" });
+    expect(r1.steps[0]!.checks.find((c) => c.phase === "during")).toMatchObject({
+      ok: true,
+      observed: "configmap: blink",
+    });
 
-    const never = stub(step("blink").does(blink).whileRunning(resources({ configmap: ["other"] }, { selector: "app.kubernetes.io/instance=blink" })).expect(succeeds()));
+    const never = stub(
+      step("blink")
+        .does(blink)
+        .whileRunning(resources({ configmap: ["other"] }, { selector: "app.kubernetes.io/instance=blink" }))
+        .expect(succeeds()),
+    );
     const r2 = await executeScenario(never, target, drill.environment(target));
     const during = r2.steps[0]!.checks.find((c) => c.phase === "during")!;
     expect(during.ok).toBe(false);
-    expect(during.observed).toMatch(/^configmap: none — found configmap: \[\] \(\d+\.\d s: watch events configmap \d+; \d+ list\(s\)\)$/);
+    expect(during.observed).toMatch(
+      /^configmap: none — found configmap: \[\] \(\d+\.\d s: watch events configmap \d+; \d+ list\(s\)\)$/,
+    );
   });
 });
 

@@ -22,32 +22,68 @@ for (const minor of minorsFor("kind")) {
     // Its own cluster name (helmdrill-<run>-kind134); scratch files stay under the run's own root.
     const { cluster, provided } = clusterBeside(runId, { cluster: "kind", clusters: ["kind"], kubernetes: [minor] });
     const nodeContainers = async () =>
-      (await run(["docker", "ps", "-aq", "--filter", `label=io.x-k8s.kind.cluster=${kindClusterName(runId)}`])).stdout.trim().split("\n").filter(Boolean);
+      (await run(["docker", "ps", "-aq", "--filter", `label=io.x-k8s.kind.cluster=${kindClusterName(runId)}`])).stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean);
 
-    it(`runs the node image helmdrill picked, reporting ${kubernetesPin(minor).version}, with kind's kubeadm-built control plane, kube-proxy and CoreDNS all Ready`, { timeout: 180_000 }, async () => {
-      expect(provided().cluster.runsOn).toMatch(/^kind \((kindest\/node|helmdrill\.local\/kind-node):[^)]+\), Kubernetes v1\.\d+\.\d+$/);
-      expect(provided().cluster.label).toBe(`kind ${minor}`);
-      // The upstream kindest/node may carry another patch of the minor; helmdrill's build is the pinned one.
-      expect(provided().cluster.kubernetes).toMatch(new RegExp(`^${minor.replace(".", "\\.")}\\.\\d+$`));
-      if (provided().cluster.runsOn.includes("helmdrill.local/")) expect(provided().cluster.kubernetes).toBe(kubernetesPin(minor).version.replace(/^v/, ""));
-      expect(await nodeContainers()).toHaveLength(1);
-      // kubeadm's static pods at once; kube-proxy (DaemonSet) and CoreDNS (Deployment) once the controllers ran.
-      const running = await poll(
-        async () => JSON.parse((await run([base.tools.kubectl, "--kubeconfig", cluster().kubeconfigPath, "get", "pods", "-n", "kube-system", "-o", "json"])).stdout || "{}") as { items?: V1Pod[] },
-        (list) => {
-          const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-          const states = (list.items ?? []).map((p) => `${p.metadata?.name}=${ready(p) ? "Ready" : p.status?.phase}`);
-          const missing = ["etcd-", "kube-apiserver-", "kube-controller-manager-", "kube-scheduler-", "kube-proxy-", "coredns-"].filter((c) => !states.some((p) => p.startsWith(c) && p.endsWith("=Ready")));
-          return missing.length === 0 ? undefined : `not Ready yet: ${missing.join(", ")} (pods: ${states.join(", ")})`;
-        },
-        { timeoutMs: 120_000 },
-      );
-      expect(running.ok, running.lastProblem).toBe(true);
-    });
+    it(
+      `runs the node image helmdrill picked, reporting ${kubernetesPin(minor).version}, with kind's kubeadm-built control plane, kube-proxy and CoreDNS all Ready`,
+      { timeout: 180_000 },
+      async () => {
+        expect(provided().cluster.runsOn).toMatch(
+          /^kind \((kindest\/node|helmdrill\.local\/kind-node):[^)]+\), Kubernetes v1\.\d+\.\d+$/,
+        );
+        expect(provided().cluster.label).toBe(`kind ${minor}`);
+        // The upstream kindest/node may carry another patch of the minor; helmdrill's build is the pinned one.
+        expect(provided().cluster.kubernetes).toMatch(new RegExp(`^${minor.replace(".", "\\.")}\\.\\d+$`));
+        if (provided().cluster.runsOn.includes("helmdrill.local/"))
+          expect(provided().cluster.kubernetes).toBe(kubernetesPin(minor).version.replace(/^v/, ""));
+        expect(await nodeContainers()).toHaveLength(1);
+        // kubeadm's static pods at once; kube-proxy (DaemonSet) and CoreDNS (Deployment) once the controllers ran.
+        const running = await poll(
+          async () =>
+            JSON.parse(
+              (
+                await run([
+                  base.tools.kubectl,
+                  "--kubeconfig",
+                  cluster().kubeconfigPath,
+                  "get",
+                  "pods",
+                  "-n",
+                  "kube-system",
+                  "-o",
+                  "json",
+                ])
+              ).stdout || "{}",
+            ) as { items?: V1Pod[] },
+          (list) => {
+            const ready = (p: V1Pod) =>
+              p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+            const states = (list.items ?? []).map((p) => `${p.metadata?.name}=${ready(p) ? "Ready" : p.status?.phase}`);
+            const missing = [
+              "etcd-",
+              "kube-apiserver-",
+              "kube-controller-manager-",
+              "kube-scheduler-",
+              "kube-proxy-",
+              "coredns-",
+            ].filter((c) => !states.some((p) => p.startsWith(c) && p.endsWith("=Ready")));
+            return missing.length === 0
+              ? undefined
+              : `not Ready yet: ${missing.join(", ")} (pods: ${states.join(", ")})`;
+          },
+          { timeoutMs: 120_000 },
+        );
+        expect(running.ok, running.lastProblem).toBe(true);
+      },
+    );
 
     clusterFacts(`the kind ${minor} cluster`, provided, { timeout: 180_000 });
     // What kind lacks offline (issue #20), on the default minor: storage as kind ships it, a load balancer, metrics, a mirror.
-    if (minor === pins().cluster.kubernetes.default) componentFacts(`the kind ${minor} cluster's packaged components`, provided, { timeout: 300_000 });
+    if (minor === pins().cluster.kubernetes.default)
+      componentFacts(`the kind ${minor} cluster's packaged components`, provided, { timeout: 300_000 });
 
     it("leaves no node container and no kind cluster behind", { timeout: 300_000 }, async () => {
       await cluster().stop();

@@ -12,7 +12,10 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import { kubeConfigFromYaml } from "../../harness/cluster/kubeconfig.ts";
 
 const containersLabelled = async (id: string) =>
-  (await run(["docker", "ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${id}`])).stdout.trim().split("\n").filter(Boolean);
+  (await run(["docker", "ps", "-a", "-q", "--filter", `label=${RUN_LABEL}=${id}`])).stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean);
 
 describe("k3s provider lifecycle", () => {
   it("starts a Ready node and removes every container it labelled on dispose", { timeout: 300_000 }, async () => {
@@ -20,7 +23,10 @@ describe("k3s provider lifecycle", () => {
     const runId = `lifecycle-${Date.now().toString(36)}`;
     const archive = await saveImages(config.cacheDir, "workloads", workloadImageRefs());
     {
-      await using cluster = await new K3sProvider().withPreloadedImages(archive).withLabels({ [RUN_LABEL]: runId }).start();
+      await using cluster = await new K3sProvider()
+        .withPreloadedImages(archive)
+        .withLabels({ [RUN_LABEL]: runId })
+        .start();
       const nodes = await kubeConfigFromYaml(cluster.kubeconfig).makeApiClient(CoreV1Api).listNode();
       expect(nodes.items[0]?.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
       expect(await containersLabelled(runId)).toHaveLength(1);
@@ -31,6 +37,8 @@ describe("k3s provider lifecycle", () => {
 
 describe("existing provider", () => {
   it("refuses to start without an explicit opt-in, before contacting anything", async () => {
-    await expect(new ExistingClusterProvider({ kubeconfig: "/etc/kubeconfig", context: "prod", optIn: false }).start()).rejects.toThrow(/explicit opt-in/);
+    await expect(
+      new ExistingClusterProvider({ kubeconfig: "/etc/kubeconfig", context: "prod", optIn: false }).start(),
+    ).rejects.toThrow(/explicit opt-in/);
   });
 });

@@ -13,7 +13,14 @@ const helmVersion = inject("helmdrill").config.helmVersions.at(-1)!;
 const target = { driver: "helm" as const, helm: helmVersion };
 const NAME = "my-release-local-chart";
 const scenario = (...steps: Step[]) =>
-  defineScenario({ id: "lifecycle", title: "step lifecycle", summary: "", source: { file: "-", section: "-" }, release: "my-release", steps });
+  defineScenario({
+    id: "lifecycle",
+    title: "step lifecycle",
+    summary: "",
+    source: { file: "-", section: "-" },
+    release: "my-release",
+    steps,
+  });
 const install = (...extra: string[]) => helm("upgrade", "--install", "my-release", fixture("local-chart"), ...extra);
 const BAD = ["--set", "deploymentEnabled=true", "--wait", "--timeout", "120s"];
 
@@ -35,7 +42,9 @@ describe("cancelling a running command", () => {
     expect(command.stdout + command.stderr).toMatch(/Release my-release has been cancelled|context canceled/);
   });
 
-  test("SIGKILL once the Deployment exists: the release is stuck pending and the next upgrade is refused", async ({ drill }) => {
+  test("SIGKILL once the Deployment exists: the release is stuck pending and the next upgrade is refused", async ({
+    drill,
+  }) => {
     const run = await executeScenario(
       scenario(
         step("install, then upgrade; the runner is killed once the upgrade's Deployment exists")
@@ -46,7 +55,10 @@ describe("cancelling a running command", () => {
           .expect(cancelled("SIGKILL"), history("deployed", "pending-upgrade")),
         step("the next pipeline run is refused while the release is pending")
           .does(install(...BAD))
-          .expect(fails(/another operation \(install\/upgrade\/rollback\) is in progress/), history("deployed", "pending-upgrade")),
+          .expect(
+            fails(/another operation \(install\/upgrade\/rollback\) is in progress/),
+            history("deployed", "pending-upgrade"),
+          ),
       ),
       target,
       drill.environment(target),
@@ -57,11 +69,18 @@ describe("cancelling a running command", () => {
 
   test("a cancel that comes too late is reported as such", async ({ drill }) => {
     const run = await executeScenario(
-      scenario(step("install finishes before the cancel").does(cancel(install(), { after: 120_000 })).expect(cancelled())),
+      scenario(
+        step("install finishes before the cancel")
+          .does(cancel(install(), { after: 120_000 }))
+          .expect(cancelled()),
+      ),
       target,
       drill.environment(target),
     );
-    expect(run.steps[0]!.checks[0]).toMatchObject({ ok: false, observed: "ran to its end (exit 0) before it was cancelled" });
+    expect(run.steps[0]!.checks[0]).toMatchObject({
+      ok: false,
+      observed: "ran to its end (exit 0) before it was cancelled",
+    });
   });
 });
 
@@ -69,7 +88,10 @@ describe("collectors and finally", () => {
   test("collectors run only when the step fails, and their output is attached", async ({ drill }) => {
     const run = await executeScenario(
       scenario(
-        step("install (passes: the collector does not run)").does(install()).collectOnFailure(kubectl("get", "serviceaccounts")).expect(succeeds()),
+        step("install (passes: the collector does not run)")
+          .does(install())
+          .collectOnFailure(kubectl("get", "serviceaccounts"))
+          .expect(succeeds()),
         step("claims a Deployment that is not there (fails: the collector runs)")
           .does(kubectl("get", "serviceaccounts"))
           .collectOnFailure(kubectl("get", "serviceaccounts", "-o", "name"), kubectl("describe", "deployment", "nope"))
@@ -80,12 +102,17 @@ describe("collectors and finally", () => {
     );
     expect(run.steps[0]!.collected).toBeUndefined();
     const collected = run.steps[1]!.collected!;
-    expect(collected.map((c) => c.label)).toEqual(["kubectl get serviceaccounts -o name", "kubectl describe deployment nope"]);
+    expect(collected.map((c) => c.label)).toEqual([
+      "kubectl get serviceaccounts -o name",
+      "kubectl describe deployment nope",
+    ]);
     expect(collected[0]!.output).toContain(`serviceaccount/${NAME}`);
     expect(collected[1]).toMatchObject({ exitCode: 1 });
     expect(collected[1]!.output).toMatch(/NotFound|not found/);
     // Collector commands are not the step's commands.
-    expect(run.steps[1]!.commands.filter((c) => !c.probe).map((c) => c.argv.slice(0, 2).join(" "))).toEqual(["kubectl get"]);
+    expect(run.steps[1]!.commands.filter((c) => !c.probe).map((c) => c.argv.slice(0, 2).join(" "))).toEqual([
+      "kubectl get",
+    ]);
   });
 
   test("a finally runs after a failed step, and the snapshot shows its effect", async ({ drill }) => {

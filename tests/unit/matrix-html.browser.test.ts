@@ -204,16 +204,14 @@ describe("matrix HTML in headless Chromium", () => {
   });
 
   it("gives every cell the expected data-status", async () => {
-    const seen = await page
-      .locator("td.cell")
-      .evaluateAll((tds) =>
-        tds.map((td) => ({
-          step: td.getAttribute("data-step"),
-          column: td.getAttribute("data-column"),
-          status: td.getAttribute("data-status"),
-          cls: td.className,
-        })),
-      );
+    const seen = await page.locator("td.cell").evaluateAll((tds) =>
+      tds.map((td) => ({
+        step: td.getAttribute("data-step"),
+        column: td.getAttribute("data-column"),
+        status: td.getAttribute("data-status"),
+        cls: td.className,
+      })),
+    );
     const actual: Record<string, Record<string, string>> = {};
     for (const c of seen) {
       (actual[c.step!] ??= {})[c.column!] = c.status!;
