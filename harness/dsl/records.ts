@@ -73,6 +73,11 @@ export interface ScenarioRun {
   cluster?: string;
   /** The cluster's short name ("k3s 1.34"): the matrix's cluster dimension when a run spans several. */
   clusterLabel?: string;
+  /**
+   * The project root the run read its charts and helmfiles from (set by the reporter): a path
+   * tools echo in their errors, named `{project}` by `compare` so two checkouts compare equal.
+   */
+  root?: string;
   namespace: string;
   status: "passed" | "failed";
   /** Set when the target could not run here (the reason); its steps are all not run. */

@@ -285,12 +285,16 @@ function varsBeside(matrixFile: string, matrix: ComparableMatrix): RunVars {
   } catch {
     return vars;
   }
-  const parsed = z.array(z.object({ scenario: z.string(), vars: z.record(z.string(), z.unknown()).optional() }));
+  const parsed = z.array(
+    z.object({ scenario: z.string(), vars: z.record(z.string(), z.unknown()).optional(), root: z.string().optional() }),
+  );
   const result = parsed.safeParse(runs);
   if (!result.success || result.data.length !== matrix.runs.length) return vars;
   if (result.data.some((r, i) => r.scenario !== matrix.runs[i]!.scenario)) return vars;
   result.data.forEach((r, i) => {
-    if (r.vars) vars.set(runKey(matrix.runs[i]!.scenario, matrix.runs[i]!.target), r.vars);
+    // The checkout's path too: a helmfile error names its file by absolute path.
+    const own = { ...(r.root ? { project: r.root } : {}), ...r.vars };
+    if (Object.keys(own).length) vars.set(runKey(matrix.runs[i]!.scenario, matrix.runs[i]!.target), own);
   });
   return vars;
 }

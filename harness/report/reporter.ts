@@ -72,10 +72,11 @@ export function writeReports(
 
 export default class HelmdrillReporter implements Reporter {
   onTestRunEnd(modules: readonly TestModule[]): void {
-    const collected = collectRuns(modules);
-    const { runs } = collected;
-    if (runs.length === 0) return;
-    const { reportsDir, project } = loadConfig();
+    const found = collectRuns(modules);
+    if (found.runs.length === 0) return;
+    const { reportsDir, project, root } = loadConfig();
+    const runs = found.runs.map((r) => ({ ...r, root: r.root ?? root }));
+    const collected = { ...found, runs };
     writeReports(collected, reportsDir, baselineLabel(project?.baseline));
     const failed = runs.filter((r) => runStatus(r) === "failed").length;
     const lost = runs.filter((r) => runStatus(r) === "lost").length;

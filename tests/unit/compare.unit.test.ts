@@ -314,6 +314,23 @@ describe("reading the runs to compare", () => {
     expect(loadMatrix(file).vars.size).toBe(0);
   });
 
+  it("two checkouts in different places compare equal: each run's project root is named {project}", () => {
+    const observed = (root: string) => `in ${root}/fixtures/helmfile/helmfile.yaml.gotmpl: failed processing release r`;
+    const run = (dir: string, root: string) => {
+      const m = matrix([{ target: H3, cells: [{ status: "matches", observed: observed(root) }] }]);
+      write(`${dir}/runs.json`, [{ scenario: "failed-upgrade", targetLabel: H3, root }]);
+      return loadMatrix(write(`${dir}/matrix.json`, m));
+    };
+    const c = compareMatrices(run("ci", "/builds/team/charts"), run("laptop", "/home/me/charts"));
+    expect(c.texts).toEqual([]);
+    // A path outside the project root is still a change.
+    const moved = compareMatrices(run("ci2", "/builds/team/charts"), {
+      ...run("laptop2", "/home/me/charts"),
+      vars: new Map(),
+    });
+    expect(moved.texts.map((t) => t.after)).toEqual([observed("/home/me/charts")]);
+  });
+
   it("bad input: one message naming the path and what to give instead", () => {
     const hint = /→ give a reports directory .* or a matrix\.json file/;
     expect(message(() => loadMatrix(path.join(root, "nope")))).toMatch(
