@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { Command } from "commander";
 import { commaList, overrides, program } from "../../harness/cli/main.ts";
 import { loadConfig } from "../../harness/config.ts";
-import { HelmdrillError } from "../../harness/errors.ts";
+import { thrown } from "./bad-input.ts";
 
 /** The options `helmdrill <command> …args` parses to (default: run), without running the command. */
 function parsed(args: string[], command = "run"): Record<string, unknown> {
@@ -20,16 +20,6 @@ function parsed(args: string[], command = "run"): Record<string, unknown> {
   p.parse(["node", "helmdrill", command, ...args]);
   return options;
 }
-
-const thrown = (fn: () => unknown): HelmdrillError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(HelmdrillError);
-    return error as HelmdrillError;
-  }
-  throw new Error("no error");
-};
 
 describe("comma-separated options", () => {
   it("commaList splits, trims, drops empty items and adds a repeated option to the list", () => {

@@ -8,7 +8,6 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compareRuns } from "../../harness/cli/compare.ts";
-import { HelmdrillError } from "../../harness/errors.ts";
 import {
   compareMatrices,
   comparisonExitCode,
@@ -22,6 +21,7 @@ import {
   renderComparisonMarkdown,
 } from "../../harness/report/compare-render.ts";
 import type { CellStatus, Matrix, MatrixCell } from "../../harness/report/model.ts";
+import { described } from "./bad-input.ts";
 
 type CellSpec = CellStatus | Partial<MatrixCell>;
 
@@ -286,15 +286,7 @@ describe("reading the runs to compare", () => {
     writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
     return file;
   };
-  const message = (fn: () => unknown) => {
-    try {
-      fn();
-    } catch (error) {
-      expect(error).toBeInstanceOf(HelmdrillError);
-      return (error as HelmdrillError).describe();
-    }
-    throw new Error("expected a HelmdrillError");
-  };
+  const message = described;
 
   it("a reports directory (conformance/matrix.json), a directory holding matrix.json, or the file", () => {
     const m = matrix([{ target: H3, cells: ["matches"] }]);

@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { HelmdrillError } from "../../harness/errors.ts";
 import {
   emptyLock,
   LOCK_FILE,
@@ -19,6 +18,7 @@ import {
   type BuiltTool,
   type Lock,
 } from "../../harness/tools/lock.ts";
+import { thrown } from "./bad-input.ts";
 
 const SHA_A = "a".repeat(64);
 const SHA_B = "b".repeat(64);
@@ -35,16 +35,6 @@ const built = (over: Partial<BuiltTool> = {}): BuiltTool => ({
   path: "/cache/tools/helm/3.20.2/helm",
   ...over,
 });
-
-const thrown = (fn: () => unknown): HelmdrillError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(HelmdrillError);
-    return error as HelmdrillError;
-  }
-  throw new Error("no error thrown");
-};
 
 const dirs: string[] = [];
 const tempDir = () => {

@@ -23,6 +23,7 @@ import {
 import { resolveTools, toolPath } from "../../harness/tools/index.ts";
 import { ensureOnDemandTools, parseToolchain, unavailableError } from "../../harness/tools/on-demand.ts";
 import { readLock } from "../../harness/tools/lock.ts";
+import { rejected } from "./bad-input.ts";
 
 const dirs: string[] = [];
 const tempDir = (prefix: string) => {
@@ -33,16 +34,6 @@ const tempDir = (prefix: string) => {
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-const rejected = async (p: Promise<unknown>): Promise<HelmdrillError> => {
-  try {
-    await p;
-  } catch (error) {
-    expect(error).toBeInstanceOf(HelmdrillError);
-    return error as HelmdrillError;
-  }
-  throw new Error("no error thrown");
-};
 
 describe("a version that is not pinned is accepted wherever versions are read", () => {
   it("--helm / HELMDRILL_HELM / HELMDRILL_HELMFILE", () => {

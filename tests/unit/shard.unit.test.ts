@@ -30,16 +30,9 @@ import {
 } from "../../harness/dsl/shard.ts";
 import { targetLabel } from "../../harness/dsl/target.ts";
 import { collectRuns } from "../../harness/report/reporter.ts";
+import { described } from "./bad-input.ts";
 
-const error = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(HelmdrillError);
-    return (e as HelmdrillError).describe();
-  }
-  throw new Error("no error thrown");
-};
+const error = described;
 
 const K3S = { cluster: "k3s", kubernetes: "1.34" } as const;
 const KIND = { cluster: "kind", kubernetes: "1.34" } as const;
