@@ -5,7 +5,7 @@
  * container's peak memory (targets: node ≤ 15 s, components ≤ 30 s, ≤ 1 GiB). Prints figures; asserts nothing (targets are read by people, not
  * enforced by timed assertions).
  *
- *   HELMDRILL_BENCH_STARTS=5 HELMDRILL_BENCH_CLUSTERS=k3s,kind HELMDRILL_KUBERNETES=1.33,1.34 npm run bench:cluster
+ *   HELMDRILL_BENCH_STARTS=5 HELMDRILL_BENCH_CLUSTERS=k3s,kind HELMDRILL_KUBERNETES=1.34,1.37 npm run bench:cluster
  */
 import { existsSync, readFileSync } from "node:fs";
 import { providerFor } from "../harness/cluster/index.ts";

@@ -3,7 +3,16 @@ import os from "node:os";
 import path from "node:path";
 import { HelmdrillError } from "./errors.ts";
 import type { Driver } from "./driver.ts";
-import { parseKubernetesList, parseVersionList, pins, type ComponentName } from "./pins.ts";
+import semver from "semver";
+import {
+  minorsFor,
+  parseFluxList,
+  parseKubernetesList,
+  parseVersionList,
+  pinnedKubernetesMinors,
+  pins,
+  type ComponentName,
+} from "./pins.ts";
 import { parseDisabled } from "./project.ts";
 import { PROJECT_ENV, projectFromEnv, useProject, type ClusterKind, type Project } from "./project-env.ts";
 import { parseShardManifest, requestedShard, type PlannedShard, type Shard } from "./dsl/shard.ts";
@@ -44,12 +53,20 @@ export interface HelmdrillConfig {
   fixturesDir: string;
   helmVersions: string[];
   helmfileVersions: string[];
+  /** `--flux 1.4,1.6`: the flux targets (pins.json `flux.targets`) flux scenarios run on; default: `flux.defaults`. */
+  fluxTargets: string[];
   /** The cluster of this vitest run: the first of `clusters`. */
   cluster: ClusterKind;
   /** `--cluster k3s,kind`: `helmdrill run` runs the selection once per cluster (and Kubernetes minor). */
   clusters: ClusterKind[];
-  /** `--kubernetes 1.33,1.34`: pinned minors of the nodes helmdrill starts; a vitest run uses the first. */
+  /** `--kubernetes 1.34,1.37`: pinned minors of the nodes helmdrill starts; a vitest run uses the first. */
   kubernetes: string[];
+  /**
+   * HELMDRILL_MINORS: the pinned minors helmdrill's own provider tests (tests/cluster/kind.test.ts,
+   * kubernetes-minors.test.ts) and `npm run provision` cover — by default the pinned default and the
+   * oldest pinned minor (`default`), every pinned minor with `all`, or a list (`1.35,1.36`).
+   */
+  minorsUnderTest: string[];
   /** Packaged components switched off (`--disable`, `disable:`); none by default. */
   disabled: ComponentName[];
   /** Only for cluster=existing: both must be named and the opt-in given. */
@@ -82,6 +99,7 @@ export interface HelmdrillConfig {
 export interface ConfigOverrides {
   helm?: string | readonly string[];
   helmfile?: string | readonly string[];
+  flux?: string | readonly string[];
   cluster?: string | readonly string[];
   kubernetes?: string | readonly string[];
   disable?: string | readonly string[];
@@ -164,9 +182,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       "helmfile",
       overrides.helmfile ?? env.HELMDRILL_HELMFILE ?? project?.targets.helmfile,
     ),
+    fluxTargets: parseFluxList(overrides.flux ?? env.HELMDRILL_FLUX ?? project?.targets.flux),
     cluster: clusters[0]!,
     clusters,
     kubernetes: parseKubernetesList(overrides.kubernetes ?? env.HELMDRILL_KUBERNETES ?? project?.kubernetes),
+    minorsUnderTest: parseMinorsUnderTest(env.HELMDRILL_MINORS),
     disabled: parseDisabled(overrides.disable ?? env.HELMDRILL_DISABLE ?? project?.disable),
     existing: {
       kubeconfig: overrides.kubeconfig ?? env.HELMDRILL_KUBECONFIG,
@@ -187,6 +207,39 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     progress: overrides.progress ?? truthy(env.HELMDRILL_PROGRESS),
     strict: overrides.strict ?? truthy(env.HELMDRILL_STRICT),
     shard: overrides.shard ?? plannedShard(env.HELMDRILL_SHARD_MANIFEST),
+  };
+}
+
+/**
+ * HELMDRILL_MINORS → the minors helmdrill's own provider tests start and `npm run provision` builds:
+ * unset or `default` → the pinned default and the oldest pinned minor (CI's time budget: each
+ * further minor is a cold node build per provider and two more clusters per run); `all` → every
+ * pinned minor; a list → those (pinned minors only, as `--kubernetes`).
+ */
+export function parseMinorsUnderTest(raw: string | undefined): string[] {
+  const value = (raw ?? "").trim();
+  if (value === "" || value === "default") {
+    const pinned = pinnedKubernetesMinors();
+    return [...new Set([pins().cluster.kubernetes.default, pinned[0]!])].sort((a, b) =>
+      semver.compare(`${a}.0`, `${b}.0`),
+    );
+  }
+  return parseKubernetesList(value).sort((a, b) => semver.compare(`${a}.0`, `${b}.0`));
+}
+
+/**
+ * Which of the minors under test a provider's tests start (`start`), and which of them that
+ * provider has no node pinned for (`missing`: a test says so — skipped, failed under --strict —
+ * never silently left out).
+ */
+export function minorsToStart(
+  cluster: "k3s" | "kind",
+  config: Pick<HelmdrillConfig, "minorsUnderTest">,
+): { start: string[]; missing: string[] } {
+  const has = minorsFor(cluster);
+  return {
+    start: config.minorsUnderTest.filter((m) => has.includes(m)),
+    missing: config.minorsUnderTest.filter((m) => !has.includes(m)),
   };
 }
 
@@ -216,8 +269,10 @@ export function configToEnv(config: HelmdrillConfig): Record<string, string> {
     HELMDRILL_FIXTURES: config.fixturesDir,
     HELMDRILL_HELM: config.helmVersions.join(","),
     HELMDRILL_HELMFILE: config.helmfileVersions.join(","),
+    HELMDRILL_FLUX: config.fluxTargets.join(","),
     HELMDRILL_CLUSTER: config.clusters.join(","),
     HELMDRILL_KUBERNETES: config.kubernetes.join(","),
+    HELMDRILL_MINORS: config.minorsUnderTest.join(","),
     HELMDRILL_DISABLE: config.disabled.join(","),
     HELMDRILL_KEEP: config.keep ? "1" : "0",
     HELMDRILL_SCENARIOS: config.scenarios.join(","),

@@ -30,6 +30,7 @@ export {
 } from "./dsl/step.ts";
 export {
   Check,
+  appliedWith,
   cancelled,
   exitsWith,
   fails,
@@ -39,6 +40,7 @@ export {
   jobComplete,
   jobFailed,
   logsShow,
+  managedBy,
   object,
   podsInState,
   podsInclude,
@@ -56,8 +58,15 @@ export {
   type ResourceSet,
   type TextPattern,
 } from "./dsl/checks.ts";
-export type { Driver, HelmfileStyle, Selector, Target } from "./dsl/target.ts";
+export type { Driver, HelmfileStyle, Migrations, Selector, Target } from "./dsl/target.ts";
 export type { CommandResult } from "./exec.ts";
-export { fluxCondition, fluxRelease, type FluxReleaseOptions, type FluxSession } from "./dsl/flux.ts";
+export {
+  fluxCondition,
+  fluxRelease,
+  switchFlux,
+  type FluxReleaseOptions,
+  type FluxSession,
+  type SwitchFluxOptions,
+} from "./dsl/flux.ts";
 export { upgradeCheckScenarios, type ChartVersionPlan, type UpgradeCheckPlan } from "./dsl/upgrade-check.ts";
 export { serveChartRepository, type ChartRepository, type ChartRepositoryOptions } from "./sources/chart-repo.ts";

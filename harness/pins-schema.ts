@@ -30,6 +30,11 @@ export const goToolPinSchema = z.strictObject({
    * (`./api`) is not inside the published module, so the published version is used instead.
    */
   dropReplace: z.array(z.string().min(1)).optional(),
+  /**
+   * `replace` directives to add before building, module → `module@version`: for a dependency at a
+   * version the Go module proxy refuses, a served version stands in (say so in the pin's comment).
+   */
+  replace: z.record(z.string().min(1), z.string().regex(/^[^@\s]+@v\S+$/, "module@version")).optional(),
 });
 
 export const toolPinSchema = z.discriminatedUnion("source", [npmToolPinSchema, goToolPinSchema]);
@@ -42,6 +47,36 @@ export const projectPinsSchema = z.strictObject({
 
 /** A Flux controller built from its Go module; its CRDs are read from the module (`crds`, a directory in it). */
 const fluxControllerPinSchema = goToolPinSchema.extend({ crds: z.string().min(1) });
+
+/** One flux target: helm-controller with a source-controller it supports, and the Helm library it embeds. */
+const fluxTargetPinSchema = z.strictObject({
+  /** The matrix column: "flux 1.6 (Helm 4 library)". */
+  label: z.string().min(1),
+  helmController: fluxControllerPinSchema,
+  sourceController: fluxControllerPinSchema,
+  /** The Helm library helm-controller embeds (its go.mod's helm.sh/helm/v3 or /v4): the `helm` a flux target is keyed by. */
+  helmLibrary: z.string().min(1),
+});
+
+/** Flux targets by name, a helm-controller minor ("1.4", "1.6"): what `--flux` and `flux:` selectors name. */
+const fluxPinsSchema = z
+  .strictObject({
+    /** The targets a run takes unless `--flux` names others. */
+    defaults: z.array(z.string().min(1)).min(1),
+    targets: z.record(z.string(), fluxTargetPinSchema),
+  })
+  .superRefine((flux, ctx) => {
+    for (const name of Object.keys(flux.targets))
+      if (!/^\d+\.\d+$/.test(name))
+        ctx.addIssue({ code: "custom", path: ["targets", name], message: 'not a helm-controller minor, e.g. "1.6"' });
+    for (const [i, name] of flux.defaults.entries())
+      if (!flux.targets[name])
+        ctx.addIssue({
+          code: "custom",
+          path: ["defaults", i],
+          message: `"${name}" is no flux target (targets: ${Object.keys(flux.targets).join(", ")})`,
+        });
+  });
 
 /** A Go program pinned by module, its version chosen elsewhere (per Kubernetes minor). */
 const goModulePinSchema = goToolPinSchema.omit({ version: true });
@@ -96,12 +131,7 @@ export const pinsSchema = z.strictObject({
   kubectl: npmToolPinSchema.extend({ version: z.string().min(1) }),
   helmfile: z.record(z.string(), toolPinSchema),
   helmDiff: z.record(z.string(), goToolPinSchema),
-  flux: z.strictObject({
-    helmController: fluxControllerPinSchema,
-    sourceController: fluxControllerPinSchema,
-    /** The Helm library helm-controller embeds (its go.mod's helm.sh/helm/v3): the `helm` a flux target is keyed by. */
-    helmLibrary: z.string().min(1),
-  }),
+  flux: fluxPinsSchema,
   cluster: z.strictObject({
     k3s: z.strictObject({ nodeImageRepository: z.string().min(1) }),
     /** Every packaged component, keyed by its --disable name (all of COMPONENTS). */
@@ -147,6 +177,7 @@ export type ComponentName = (typeof COMPONENTS)[number];
 export type ComponentPin = z.infer<typeof componentPinSchema>;
 export type Pins = z.infer<typeof pinsSchema>;
 export type FluxPins = Pins["flux"];
+export type FluxTargetPin = z.infer<typeof fluxTargetPinSchema>;
 
 /** A copy of parsed JSON without its comment keys ("$comment", any key starting with "$"), at every level. */
 export function withoutComments(value: unknown): unknown {

@@ -9,6 +9,7 @@ import {
   withoutComments,
   type ComponentName,
   type ComponentPin,
+  type FluxTargetPin,
   type GoToolPin,
   type KubernetesMinorPin,
   type Pins,
@@ -32,6 +33,7 @@ export {
   type ComponentPin,
   type FluxControllerPin,
   type FluxPins,
+  type FluxTargetPin,
   type GoModulePin,
   type GoToolPin,
   type KindMinorPin,
@@ -196,7 +198,7 @@ export function parseVersionList(tool: ToolName, input: string | readonly string
   return out;
 }
 
-/** Every pinned Kubernetes minor ("1.33", "1.34"), oldest first. */
+/** Every pinned Kubernetes minor ("1.34", "1.35", …), oldest first. */
 export function pinnedKubernetesMinors(): string[] {
   return Object.keys(pins().cluster.kubernetes.minors)
     .filter((k) => !k.startsWith("$"))
@@ -216,7 +218,7 @@ export function kubernetesPin(minor = pins().cluster.kubernetes.default): Kubern
 }
 
 /**
- * "1.33,1.34", "v1.33" or "1.33.5" → pinned minors; "all" → every pinned minor. Anything else
+ * "1.34,1.37", "v1.37" or "1.37.2" → pinned minors; "all" → every pinned minor. Anything else
  * is one clear error naming the pinned ones.
  */
 export function parseKubernetesList(input: string | readonly string[] | undefined): string[] {
@@ -270,7 +272,66 @@ export function minorsFor(cluster: "k3s" | "kind"): string[] {
   return pinnedKubernetesMinors().filter((k) => pins().cluster.kubernetes.minors[k]!.clusters.includes(cluster));
 }
 
-/** Every pinned Kubernetes version without its "v" ("1.33.5", "1.34.4"): what `kubernetes:` ranges are checked against. */
+/** Every pinned Kubernetes version without its "v" ("1.34.4", "1.37.2", …): what `kubernetes:` ranges are checked against. */
 export function pinnedKubernetesVersions(): string[] {
   return pinnedKubernetesMinors().map((m) => kubernetesPin(m).version.replace(/^v/, ""));
+}
+
+// ------------------------------------------------------------------ flux targets
+
+const controllerVersion = (t: FluxTargetPin) => t.helmController.version.replace(/^v/, "");
+
+/** Every pinned flux target ("1.4", "1.6"), oldest helm-controller first. */
+export function pinnedFluxTargets(): string[] {
+  const targets = pins().flux.targets;
+  return Object.keys(targets).sort((a, b) =>
+    semver.compare(controllerVersion(targets[a]!), controllerVersion(targets[b]!)),
+  );
+}
+
+/** One flux target's pin: its controllers, the Helm library and the column label. */
+export function fluxTargetPin(name: string): FluxTargetPin {
+  const pin = pins().flux.targets[name];
+  if (!pin)
+    throw new HelmdrillError(`flux target ${name} is not pinned`, `pinned flux targets: ${describeFluxTargets()}`);
+  return pin;
+}
+
+/** "1.4 (helm-controller 1.4.0, Helm library 3.19.0), 1.6 (…)": what an error about a flux target lists. */
+function describeFluxTargets(): string {
+  return pinnedFluxTargets()
+    .map((n) => {
+      const t = pins().flux.targets[n]!;
+      return `${n} (helm-controller ${controllerVersion(t)}, Helm library ${t.helmLibrary})`;
+    })
+    .join(", ");
+}
+
+/**
+ * `--flux 1.6`, "1.4,1.6", "v1.6", "all", or a target's exact helm-controller version ("1.6.4")
+ * → pinned flux target names, in the order given; nothing → the pinned defaults. Anything else
+ * is one clear error naming the pinned targets.
+ */
+export function parseFluxList(input: string | readonly string[] | undefined): string[] {
+  const items = (typeof input === "string" ? input.split(",") : (input ?? [])).map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) return [...pins().flux.defaults];
+  const known = pinnedFluxTargets();
+  const out: string[] = [];
+  for (const raw of items) {
+    if (raw === "all") {
+      out.push(...known);
+      continue;
+    }
+    const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?$/.exec(raw);
+    const name = m ? `${m[1]}.${m[2]}` : undefined;
+    const pin = name ? pins().flux.targets[name] : undefined;
+    if (!pin || (m![3] !== undefined && controllerVersion(pin) !== `${name}.${m![3]}`)) {
+      throw new HelmdrillError(
+        `flux target ${raw} is not pinned`,
+        `pinned flux targets: ${describeFluxTargets()}; name one by its minor (--flux ${known.at(-1)}), a list, or "all"`,
+      );
+    }
+    out.push(name!);
+  }
+  return [...new Set(out)];
 }

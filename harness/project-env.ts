@@ -18,7 +18,7 @@ export interface Project {
   chartsDir: string;
   images: { preload: string[]; build: { tag: string; context: string; dockerfile?: string }[] };
   pins?: ProjectPins;
-  targets: { helm?: string[]; helmfile?: string[] };
+  targets: { helm?: string[]; helmfile?: string[]; flux?: string[] };
   baseline?: string;
   reportsDir: string;
   cluster?: ClusterKind;

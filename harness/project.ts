@@ -38,14 +38,16 @@ export const projectSchema = z.strictObject({
     .optional(),
   /** Extra tool versions, in pins.json's schema, merged with the built-in pins. */
   pins: projectPinsSchema.optional(),
-  /** Versions a run uses unless --helm/--helmfile say otherwise. */
-  targets: z.strictObject({ helm: versionList.optional(), helmfile: versionList.optional() }).optional(),
+  /** Versions a run uses unless --helm/--helmfile/--flux say otherwise (`flux`: pinned flux targets, e.g. ["1.6"]). */
+  targets: z
+    .strictObject({ helm: versionList.optional(), helmfile: versionList.optional(), flux: versionList.optional() })
+    .optional(),
   /** The label of the matrix's documented column, e.g. "production today: helm 3.17.3". */
   baseline: z.string().min(1).optional(),
   /** Where reports go (default: reports/). */
   reports: z.string().min(1).optional(),
   cluster: z.enum(["k3s", "kind", "existing"]).optional(),
-  /** Kubernetes minors of the nodes helmdrill starts (default: the pinned default), e.g. ["1.33", "1.34"]. */
+  /** Kubernetes minors of the nodes helmdrill starts (default: the pinned default), e.g. ["1.34", "1.37"]. */
   kubernetes: versionList.optional(),
   /**
    * Packaged components to switch off, like k3s's --disable: coredns, local-storage, servicelb,
@@ -105,7 +107,7 @@ export function parseProject(raw: unknown, file: string): Project {
       })),
     },
     pins: c.pins,
-    targets: { helm: c.targets?.helm, helmfile: c.targets?.helmfile },
+    targets: { helm: c.targets?.helm, helmfile: c.targets?.helmfile, flux: c.targets?.flux },
     baseline: c.baseline,
     reportsDir: abs(c.reports ?? "reports"),
     cluster: c.cluster,

@@ -7,6 +7,7 @@
  */
 import { defineScenario, fails, history, release, releaseAbsent, resources, step, succeeds } from "../harness/index.ts";
 import { sync } from "./shared/write-up-000.ts";
+import { fluxTimedOut } from "./shared/flux-wait.ts";
 
 const NAME = "my-release-local-chart";
 const ATOMIC = ["--cleanup-on-fail", "--atomic"];
@@ -44,15 +45,12 @@ export default defineScenario({
           .when({ driver: ["helm", "helmfile"], helm: ">=3.12.0 <4" })
           .drift("Helm 3 words it `…has been uninstalled due to atomic being set: context deadline exceeded`"),
         fails(/release my-release failed, and has been uninstalled due to rollback-on-failure being set/)
-          .when({ helm: ">=4" })
+          .when({ driver: ["helm", "helmfile"], helm: ">=4" })
           .drift("Helm 4 renamed --atomic to --rollback-on-failure, and the message with it"),
-        fails(
-          /InstallFailed: Helm install failed for release \S+\/my-release with chart local-chart@0\.1\.0: .*context deadline exceeded/,
-        )
-          .when({ driver: "flux" })
-          .drift(
-            "Flux says --atomic as install.remediation.remediateLastFailure: it uninstalls the failed release and reports both in the HelmRelease's conditions",
-          ),
+        ...fluxTimedOut(
+          /InstallFailed: Helm install failed for release \S+\/my-release with chart local-chart@0\.1\.0: /,
+          "Flux says --atomic as install.remediation.remediateLastFailure: it uninstalls the failed release and reports both in the HelmRelease's conditions",
+        ),
         releaseAbsent(),
       ),
 

@@ -18,6 +18,7 @@ import {
   succeeds,
 } from "../harness/index.ts";
 import { purge, sync } from "./shared/write-up-000.ts";
+import { fluxTimedOut } from "./shared/flux-wait.ts";
 
 const NAME = "my-release-local-chart";
 const ARGS = ["--cleanup-on-fail"];
@@ -55,14 +56,14 @@ export default defineScenario({
       .expect(
         // `upgrade --install` taking the install path prints no "INSTALLATION FAILED:" prefix.
         fails(/^\s*Error: context deadline exceeded$/m).when({ driver: ["helm", "helmfile"], helm: ">=3.12.0 <4" }),
-        fails(
-          /Released InstallFailed: Helm install failed for release \S+\/my-release with chart local-chart@0\.1\.0: .*context deadline exceeded/,
-        )
-          .when({ driver: "flux" })
-          .drift(
-            "Flux reports the failed install in the HelmRelease's conditions (Released=False InstallFailed) with Helm's own error",
-          ),
-        fails(/^\s*Error: resource Deployment\/\S+\/my-release-local-chart not ready/m).when({ helm: ">=4" }),
+        ...fluxTimedOut(
+          /Released InstallFailed: Helm install failed for release \S+\/my-release with chart local-chart@0\.1\.0: /,
+          "Flux reports the failed install in the HelmRelease's conditions (Released=False InstallFailed) with Helm's own error",
+        ),
+        fails(/^\s*Error: resource Deployment\/\S+\/my-release-local-chart not ready/m).when({
+          driver: ["helm", "helmfile"],
+          helm: ">=4",
+        }),
         history("failed"),
       ),
 

@@ -18,6 +18,7 @@ import {
   succeeds,
 } from "../harness/index.ts";
 import { diff, sync } from "./shared/write-up-000.ts";
+import { fluxTimedOut } from "./shared/flux-wait.ts";
 
 const NAME = "my-release-local-chart";
 const ARGS = ["--cleanup-on-fail"];
@@ -71,7 +72,7 @@ export default defineScenario({
           .when({ driver: ["helm", "helmfile"], helm: ">=3.12.0 <4" })
           .drift("Helm ≥3.12 reports `context deadline exceeded` instead of `timed out waiting for the condition`"),
         fails(/resource Deployment\/\S+\/my-release-local-chart not ready/)
-          .when({ helm: ">=4" })
+          .when({ ...CLI_DRIVERS, helm: ">=4" })
           .drift("Helm 4's kstatus waiter names the Deployment that was not ready"),
         // helmfile exits 1 when a release fails (2 is --detailed-exitcode with changes, 3 no release matched).
         failsWithExit(1, /failed processing release my-release/, /UPGRADE FAILED/).when({ driver: "helmfile" }),
@@ -80,13 +81,10 @@ export default defineScenario({
         fails(/^=+ Failed Releases =+$/m)
           .when({ driver: "helmfile", helmfile: ">=1.7.0" })
           .drift("helmfile 1.x retitled the failed-releases table `==== Failed Releases ====`"),
-        fails(
-          /Released UpgradeFailed: Helm upgrade failed for release \S+\/my-release with chart local-chart@0\.1\.0: .*context deadline exceeded/,
-        )
-          .when({ driver: "flux" })
-          .drift(
-            "Flux reports the failure in the HelmRelease's conditions (Released=False UpgradeFailed, Stalled=True RetriesExceeded) with Helm's own error",
-          ),
+        ...fluxTimedOut(
+          /Released UpgradeFailed: Helm upgrade failed for release \S+\/my-release with chart local-chart@0\.1\.0: /,
+          "Flux reports the failure in the HelmRelease's conditions (Released=False UpgradeFailed, Stalled=True RetriesExceeded) with Helm's own error",
+        ),
         history("deployed", "failed"),
       ),
 

@@ -8,6 +8,10 @@
  *
  * podinfo's test Pod fetches the page through the Service and looks for a text (the build by
  * default); `smokeTest.expect` set to a text the page never shows makes it fail.
+ *
+ * helm-controller 1.4 (Helm 3 library) reports a failed test as Helm 3 does (`pod <name>
+ * failed`); helm-controller 1.6 (Helm 4 library) watches test hooks with kstatus and says which
+ * object ended Failed: `failed early due to stalled resources: [Pod/<ns>/<name> status: 'Failed']`.
  */
 import {
   defineScenario,
@@ -31,6 +35,10 @@ const values = (build: string, expect = "") => ({
   replicaCount: 1,
   smokeTest: { expect },
 });
+const POD_FAILED_14 = /pod podinfo-dev-smoke failed/;
+const POD_FAILED_16 = /failed early due to stalled resources: \[Pod\/\S+\/podinfo-dev-smoke status: 'Failed'\]/;
+const KSTATUS =
+  "helm-controller 1.6 (Helm 4 library) watches the test hook with kstatus: it names the Pod whose status is Failed, where Helm 3 said pod … failed";
 const gated = (extra: Record<string, unknown> = {}) => ({
   timeout: "60s",
   test: { enable: true, ...extra },
@@ -81,9 +89,9 @@ export default defineScenario({
           "With remediateLastFailure and strategy rollback, the failed test is the failure that gets remediated: revision 3 rolls back to 1.",
       )
       .expect(
-        fails(
-          /TestSuccess TestFailed: Helm test failed for release \S+\/podinfo-dev\.v2 with chart podinfo@0\.2\.1: [\s\S]*pod podinfo-dev-smoke failed/,
-        ),
+        fails(/TestSuccess TestFailed: Helm test failed for release \S+\/podinfo-dev\.v2 with chart podinfo@0\.2\.1: /),
+        fails(POD_FAILED_14).when({ flux: "1.4" }),
+        fails(POD_FAILED_16).when({ flux: ">=1.6" }).drift(KSTATUS),
         fluxCondition("Remediated", "True", "RollbackSucceeded"),
         // Helm's history does not know the test failed: revision 2 is just superseded by the rollback.
         history(["superseded", "Install complete"], ["superseded", "Upgrade complete"], ["deployed", "Rollback to 1"]),
@@ -114,7 +122,8 @@ export default defineScenario({
       .expect(
         succeeds(),
         fluxCondition("Ready", "True"),
-        fluxCondition("TestSuccess", "False", "TestFailed", /pod podinfo-dev-smoke failed/),
+        fluxCondition("TestSuccess", "False", "TestFailed", POD_FAILED_14).when({ flux: "1.4" }),
+        fluxCondition("TestSuccess", "False", "TestFailed", POD_FAILED_16).when({ flux: ">=1.6" }).drift(KSTATUS),
         history(
           ["superseded", "Install complete"],
           ["superseded", "Upgrade complete"],

@@ -9,8 +9,14 @@
  * the automation changes the HelmRelease's values (here: the `build` value standing in for the
  * image tag) → an upgrade; a change to the chart (0.2.0 → 0.2.1) → another upgrade, with the
  * new chart in `helm history`.
+ *
+ * On each flux target: helm-controller 1.4 (Helm 3 library) applies client-side and records
+ * nothing about it; helm-controller 1.6 (Helm 4 library) installs with server-side apply (its
+ * default since 1.5) and its upgrades follow the last revision (`upgrade.serverSideApply: auto`),
+ * each revision's storage Secret saying so.
  */
 import {
+  appliedWith,
   defineScenario,
   fluxCondition,
   fluxRelease,
@@ -23,6 +29,17 @@ import {
 } from "../harness/index.ts";
 
 const RELEASE = "podinfo-dev";
+const HELM3 = "client-side (Helm 3: not recorded)";
+const SSA = "server-side";
+const SERVER_SIDE =
+  "helm-controller 1.6 (Helm 4 library) applies server-side by default and records it in the release (apply_method ssa)";
+/** How each revision so far was applied, per flux target. */
+const applied = (revisions: number) => [
+  appliedWith(...Array<string>(revisions).fill(HELM3)).when({ flux: "1.4" }),
+  appliedWith(...Array<string>(revisions).fill(SSA))
+    .when({ flux: ">=1.6" })
+    .drift(SERVER_SIDE),
+];
 const REPOSITORY = "gitops";
 const OBJECTS = { deployment: [RELEASE], service: [RELEASE] };
 const values = (build: string) => ({
@@ -52,6 +69,7 @@ export default defineScenario({
         release({ chart: "podinfo-0.2.0" }),
         resources(OBJECTS),
         fluxCondition("Ready", "True", "InstallSucceeded"),
+        ...applied(1),
       ),
 
     step("CI pushed a new image: the HelmRelease's values change (build dev-9ij63o4c) and the controller upgrades")
@@ -70,6 +88,7 @@ export default defineScenario({
           spec: { template: { metadata: { labels: { "podinfo/build": "dev-9ij63o4c" } } } },
         }),
         fluxCondition("Ready", "True", "UpgradeSucceeded"),
+        ...applied(2),
       ),
 
     step("A change to the chart (podinfo 0.2.0 → 0.2.1): the controller upgrades to the new chart")
@@ -89,6 +108,7 @@ export default defineScenario({
         release({ chart: "podinfo-0.2.1" }),
         resources(OBJECTS),
         fluxCondition("Ready", "True", "UpgradeSucceeded"),
+        ...applied(3),
       ),
   ],
 });

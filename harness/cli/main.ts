@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { findConfigFile, loadConfig, loadProject, shardOption, type ConfigOverrides } from "../config.ts";
-import { COMPONENTS, pinnedKubernetesMinors, pins } from "../pins.ts";
+import { COMPONENTS, pinnedFluxTargets, pinnedKubernetesMinors, pins } from "../pins.ts";
 import { checkScenarioNames, loadCatalogue } from "../dsl/catalogue.ts";
 import { describeError, HelmdrillError } from "../errors.ts";
 import { run } from "../exec.ts";
@@ -51,7 +51,7 @@ const clusterOptions = (cmd: Command) =>
     )
     .option(
       "--kubernetes <minors>",
-      `Kubernetes minor of the node helmdrill starts, pinned: ${pinnedKubernetesMinors().join(", ")} (default ${pins().cluster.kubernetes.default}); \`run\` takes a list (1.33,1.34) or "all"`,
+      `Kubernetes minor of the node helmdrill starts, pinned: ${pinnedKubernetesMinors().join(", ")} (default ${pins().cluster.kubernetes.default}); \`run\` takes a list (1.34,1.37) or "all"`,
       commaList,
     )
     .option(
@@ -70,6 +70,11 @@ const clusterOptions = (cmd: Command) =>
     .option(
       "--helmfile <versions>",
       "comma-separated Helmfile versions, pinned or built on first use like --helm's (default: the pinned defaults)",
+      commaList,
+    )
+    .option(
+      "--flux <targets>",
+      `comma-separated flux targets (helm-controller minors), pinned: ${pinnedFluxTargets().join(", ")} (default ${pins().flux.defaults.join(", ")}); or "all"`,
       commaList,
     )
     .option("--keep", "keep the cluster and the namespace of a failed scenario for inspection")
@@ -111,6 +116,7 @@ export function overrides(o: Record<string, unknown>): ConfigOverrides {
   return {
     helm: list("helm"),
     helmfile: list("helmfile"),
+    flux: list("flux"),
     cluster: list("cluster"),
     kubernetes: list("kubernetes"),
     disable: list("disable"),
@@ -282,9 +288,11 @@ export function program(): Command {
       checkScenarioNames(catalogue, [id]);
       const helm = o.helm?.length ? config.helmVersions.at(-1) : undefined;
       const helmfile = o.helmfile?.length ? config.helmfileVersions.at(-1) : undefined;
+      const flux = o.flux?.length ? config.fluxTargets.at(-1) : undefined;
       process.exitCode = await walk(config, catalogue.find((e) => e.spec.id === id)!.spec, {
         helm,
         helmfile,
+        flux,
         driver: o.driver,
         style: o.style,
         pause: o.pause !== false,
@@ -300,6 +308,11 @@ export function program(): Command {
     .option("--slower <percent>", "name runs that took more than this many percent longer than before", "50")
     .option("--html <file>", "also write the comparison as an HTML page")
     .option("--fail-on-change", "exit 1 on any change, not only on new failures")
+    .option(
+      "--as <old=new>",
+      "read the previous run's version old as new (comma-separated or repeated), e.g. --as 3.18.0=3.21.4: what changes when a team moves from one version to the next",
+      commaList,
+    )
     .addHelpText(
       "after",
       "\nExit codes: 0 no new failure; 1 new failures (a cell that was not failed and now is), or with\n" +

@@ -39,7 +39,7 @@ export { legSlug, type RunLeg };
  * `helmdrill run`: preflight (config, scenario names, versions, Docker, opt-in, charts),
  * provisioning (idempotent), the project's images, then its scenarios through vitest's Node
  * API and helmdrill's preset — once per selected cluster and Kubernetes minor (`--cluster
- * k3s,kind --kubernetes 1.33,1.34`), one after the other, each on a cluster of its own, and
+ * k3s,kind --kubernetes 1.34,1.37`), one after the other, each on a cluster of its own, and
  * then one matrix over all of them. Returns the exit code: 0 when every scenario matched its
  * expectations on every cluster; 1 when one did not (or a test could not run); 3 when the only
  * failures were runs whose cluster died under them (see report/verdict.ts).
@@ -152,7 +152,7 @@ export async function runSuite(
     };
     Object.assign(process.env, configToEnv({ ...legConfig, progress: true }));
     info(
-      `running ${files.length} scenario(s)${config.drivers.length ? ` through ${config.drivers.join(", ")}` : ""} on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, ` +
+      `running ${files.length} scenario(s)${config.drivers.length ? ` through ${config.drivers.join(", ")}` : ""} on helm ${config.helmVersions.join(", ")}, helmfile ${config.helmfileVersions.join(", ")}, flux ${config.fluxTargets.join(", ")}, ` +
         `cluster ${leg.cluster}${leg.cluster === "existing" ? "" : ` (Kubernetes ${leg.kubernetes})`}`,
     );
     const results = path.join(legConfig.reportsDir, "vitest-results.json");
@@ -228,7 +228,10 @@ const helmdrillVersion = (): string =>
  * previous run's durations when `durationsFrom` names one; this shard's part and its manifest.
  */
 export function planShard(
-  config: Pick<HelmdrillConfig, "reportsDir" | "drivers" | "helmVersions" | "helmfileVersions" | "strict">,
+  config: Pick<
+    HelmdrillConfig,
+    "reportsDir" | "drivers" | "helmVersions" | "helmfileVersions" | "fluxTargets" | "strict"
+  >,
   shard: Shard,
   legs: readonly RunLeg[],
   selected: readonly CatalogueEntry[],
@@ -245,6 +248,7 @@ export function planShard(
       drivers: config.drivers,
       helm: config.helmVersions,
       helmfile: config.helmfileVersions,
+      flux: config.fluxTargets,
       legs: legs.map(legSlug),
       strict: config.strict,
     },

@@ -4,7 +4,17 @@ import semver from "semver";
 import type { HelmdrillConfig } from "../config.ts";
 import { describeError } from "../errors.ts";
 import { run } from "../exec.ts";
-import { kubernetesPin, onDemandModule, pinnedKubernetesMinors, pinnedVersions, pins, type ToolName } from "../pins.ts";
+import {
+  fluxTargetPin,
+  kubernetesPin,
+  onDemandModule,
+  pinnedFluxTargets,
+  pinnedKubernetesMinors,
+  pinnedVersions,
+  pins,
+  type ToolName,
+} from "../pins.ts";
+import { fluxLabel, resolveFlux } from "../tools/flux.ts";
 import { dockerReachable } from "../provision/docker.ts";
 import { findKindNodeImage } from "../provision/kind-node.ts";
 import { findNodeImage } from "../provision/node-image.ts";
@@ -29,7 +39,14 @@ export interface VersionFacts {
   /** `go list -m -versions` of each module versions are built from on demand. */
   served: { tool: ToolName; served: ServedVersions }[];
   lock: { file: string; present: boolean; lock?: Lock; error?: string };
-  flux: { name: string; pinned: string; built: { version: string; failed: boolean }[] }[];
+  /** Every pinned flux target: its controllers, whether a run takes it by default, whether both are built here. */
+  flux: {
+    target: string;
+    default: boolean;
+    controllers: string;
+    helmLibrary: string;
+    state: "built" | "failed" | "missing";
+  }[];
   kubernetes: {
     default: string;
     minors: { minor: string; version: string; clusters: ("k3s" | "kind")[] }[];
@@ -155,20 +172,24 @@ export function versionsModel(facts: VersionFacts): VersionsModel {
     tools: [
       goTool("helm", "Helm"),
       goTool("helmfile", "helmfile"),
-      ...facts.flux.map((c): ToolVersions => ({
-        key: `flux-${c.name}`,
-        name: `Flux ${c.name}`,
-        pinned: [{ version: c.pinned, default: true }],
-        built: c.built
-          .sort((a, b) => bySemver(a.version, b.version))
-          .map((b) => ({
-            version: b.version,
-            pinned: b.version === c.pinned,
-            ...(b.failed ? { detail: "build failed (flux targets are reported as not run)" } : {}),
+      {
+        key: "flux",
+        name: "Flux targets",
+        pinned: facts.flux.map((f) => ({
+          version: f.target,
+          default: f.default,
+          detail: `${f.controllers}, Helm library ${f.helmLibrary}`,
+        })),
+        built: facts.flux
+          .filter((f) => f.state !== "missing")
+          .map((f) => ({
+            version: f.target,
+            pinned: true,
+            ...(f.state === "failed" ? { detail: "build failed (its runs are reported as not run)" } : {}),
           })),
         onDemand: { note: PINNED_ONLY },
         notes: [],
-      })),
+      },
       nodes("k3s"),
       nodes("kind"),
       {
@@ -265,14 +286,14 @@ export async function gatherVersionFacts(
   } catch (error) {
     lock = { file: path.join(config.root, "helmdrill.lock"), present: true, error: describeError(error) };
   }
-  const fluxComponent = (name: string, version: string) => {
-    const dir = path.join(cacheDir, "tools", "flux", name);
+  const fluxTarget = (target: string): VersionFacts["flux"][number] => {
+    const { binaries, unavailable } = resolveFlux(cacheDir, target);
     return {
-      name,
-      pinned: bare(version),
-      built: listDir(dir)
-        .filter((v) => !v.includes(".tmp"))
-        .map((v) => ({ version: v, failed: !existsSync(path.join(dir, v, name)) })),
+      target,
+      default: p.flux.defaults.includes(target),
+      controllers: fluxLabel(target),
+      helmLibrary: fluxTargetPin(target).helmLibrary,
+      state: binaries ? "built" : unavailable && !/is not provisioned/.test(unavailable) ? "failed" : "missing",
     };
   };
   const bin = listDir(path.join(cacheDir, "bin"));
@@ -308,10 +329,7 @@ export async function gatherVersionFacts(
     helmfile: goTool("helmfile"),
     served,
     lock,
-    flux: [
-      fluxComponent("helm-controller", p.flux.helmController.version),
-      fluxComponent("source-controller", p.flux.sourceController.version),
-    ],
+    flux: pinnedFluxTargets().map(fluxTarget),
     kubernetes: {
       default: p.cluster.kubernetes.default,
       minors,

@@ -24,6 +24,8 @@ export interface WalkOptions {
   helm?: string;
   /** Named with --helmfile (else the newest pinned helmfile that drives the Helm version). */
   helmfile?: string;
+  /** Named with --flux (else the newest selected flux target). */
+  flux?: string;
   driver?: Driver;
   style?: HelmfileStyle;
   pause: boolean;
@@ -42,9 +44,24 @@ export function walkTarget(spec: ScenarioSpec, config: HelmdrillConfig, options:
   }
   const newestFirst = (vs: string[]) => [...vs].sort(semver.rcompare);
   if (driver === "flux") {
-    const [flux] = targetsFor(["flux"], config, undefined, undefined, false, resolveFlux(config.cacheDir).unavailable);
-    if (flux!.unavailable) throw new HelmdrillError(`flux cannot run here: ${flux!.unavailable}`);
-    return flux!;
+    const name = options.flux ?? config.fluxTargets.at(-1)!;
+    const migrating = spec.migrations === "only";
+    const targets = targetsFor(
+      ["flux"],
+      { ...config, fluxTargets: migrating ? config.fluxTargets : [name] },
+      undefined,
+      undefined,
+      spec.migrations,
+      (t) => resolveFlux(config.cacheDir, t).unavailable,
+    );
+    const flux = migrating ? targets.find((t) => t.fluxTo === name) : targets[0];
+    if (!flux)
+      throw new HelmdrillError(
+        `scenario ${spec.id} switches flux targets: none of ${config.fluxTargets.join(", ")} leads to flux ${name}`,
+        "select both targets of the switch, e.g. --flux 1.4,1.6",
+      );
+    if (flux.unavailable) throw new HelmdrillError(`flux cannot run here: ${flux.unavailable}`);
+    return flux;
   }
   if (driver === "helm") return { driver, helm: options.helm ?? newestFirst(config.helmVersions)[0]! };
   const helms = options.helm ? [options.helm] : newestFirst(config.helmVersions);
@@ -185,7 +202,7 @@ export async function walk(config: HelmdrillConfig, spec: ScenarioSpec, options:
     const kubectl = `KUBECONFIG=${cluster.kubeconfigPath} kubectl -n ${drill.namespace} get all`;
     out(`Cluster ready. Namespace: ${drill.namespace}\n  ${kubectl}\n`);
     const total = spec.steps.length;
-    if (target.driver === "flux") await drill.startFlux();
+    if (target.driver === "flux") await drill.startFlux(target);
     const run = await executeScenario(spec, target, {
       ...drill.environment(target),
       beforeStep: async (step: Step, index: number) => {

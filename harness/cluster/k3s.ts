@@ -8,7 +8,7 @@ import { findNodeImage } from "../provision/node-image.ts";
 import { imageExists } from "../provision/images.ts";
 import { kubeConfigFromYaml, writeKubeconfig } from "./kubeconfig.ts";
 import { RUN_LABEL, type ClusterProvider, type StartedCluster } from "./types.ts";
-import { missingCapabilities, privilegedContainersWork } from "../provision/privileges.ts";
+import { hostNote, missingCapabilities, privilegedContainersWork } from "../provision/privileges.ts";
 import {
   componentManifest,
   enabledComponents,
@@ -185,7 +185,8 @@ export class K3sProvider implements ClusterProvider {
           "see `docker logs` of the container; helmdrill-node prints the failing component's log",
         );
       }
-      const cluster = new StartedK3sCluster(started, image, mirror);
+      // helmdrill-node.sh tells its kubelet what a cgroup v1 host needs; an upstream rancher/k3s is as it is.
+      const cluster = new StartedK3sCluster(started, image, mirror, ownNode ? await hostNote() : undefined);
       try {
         await cluster.waitForNodeReady(120_000);
         if (ownNode && enabled.length > 0) {
@@ -225,6 +226,8 @@ export class StartedK3sCluster implements StartedCluster {
     readonly image: string,
     /** The registry mirror beside the node, stopped with it. */
     readonly mirror?: StartedRegistryMirror,
+    /** What the node had to be told about this host (`StartedCluster.host`). */
+    readonly host?: string,
   ) {
     this.kubeconfig = container.getKubeConfig();
     const written = writeKubeconfig(this.kubeconfig, "k3s");

@@ -6,7 +6,13 @@ import { PACKAGE_ROOT, pins } from "../pins.ts";
 import { dockerReachable, requireDocker } from "../provision/docker.ts";
 import { findKindNodeImage, kindCliPath } from "../provision/kind-node.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
-import { emulatedPrivilegeArgs, missingCapabilities, privilegedContainersWork } from "../provision/privileges.ts";
+import {
+  CGROUP_V1_NOTE,
+  emulatedPrivilegeArgs,
+  hostNote,
+  missingCapabilities,
+  privilegedContainersWork,
+} from "../provision/privileges.ts";
 import { registerKindCluster, scratchDir } from "../util/scratch.ts";
 import { stringify } from "yaml";
 import { type ClusterProvider, type StartedCluster } from "./types.ts";
@@ -33,8 +39,14 @@ const KIND_DOCKER = path.join(PACKAGE_ROOT, "harness", "cluster", "kind-docker.s
  * server dials before kube-proxy has written its rule leaves the node by its default route, and
  * where something answers there (a sandbox's transparent proxy did: 404 to every path, over a
  * kept-alive connection the aggregator then reused) metrics.k8s.io stays broken for good.
+ *
+ * The patches carry no apiVersion: kind applies them to the kubeadm API it writes for the node's
+ * Kubernetes (kind v0.33: v1beta3 before 1.36, v1beta4 from 1.36 on, whose extraArgs are a list of
+ * {name, value} — kind turns an apiVersion-less patch's map into entries of that list). On a
+ * cgroup v1 host (`cgroupV1`) the kubelet is told `failCgroupV1: false`: kubelet 1.35 and later
+ * refuse such a host otherwise.
  */
-export function kindClusterConfig(): string {
+export function kindClusterConfig(options: { cgroupV1?: boolean } = {}): string {
   return stringify({
     kind: "Cluster",
     apiVersion: "kind.x-k8s.io/v1alpha4",
@@ -44,6 +56,7 @@ export function kindClusterConfig(): string {
     ],
     kubeadmConfigPatches: [
       stringify({ kind: "ClusterConfiguration", apiServer: { extraArgs: { "enable-aggregator-routing": "true" } } }),
+      ...(options.cgroupV1 ? [stringify({ kind: "KubeletConfiguration", failCgroupV1: false })] : []),
     ],
     nodes: [{ role: "control-plane" }],
   });
@@ -219,7 +232,8 @@ export class KindProvider implements ClusterProvider {
     const kubeconfigPath = path.join(dir, "kubeconfig.yaml");
     const configPath = path.join(dir, "kind.yaml");
     // One control-plane node, its API server on loopback only.
-    writeFileSync(configPath, kindClusterConfig());
+    const host = await hostNote();
+    writeFileSync(configPath, kindClusterConfig({ cgroupV1: host === CGROUP_V1_NOTE }));
     const remove = () =>
       run([kind, "delete", "cluster", "--name", name, "--kubeconfig", kubeconfigPath], { env, timeoutMs: 180_000 });
     const fail = async (what: string, output: string): Promise<never> => {
@@ -320,6 +334,7 @@ export class KindProvider implements ClusterProvider {
       kubeconfigPath: written.file,
       createdByHelmdrill: true,
       image,
+      ...(host ? { host } : {}),
       describe: () =>
         `kind cluster ${name} (node image ${image}${extras.length ? `; ${extras.join("; ")}` : ""}); KUBECONFIG=${written.file}; ` +
         `remove with: kind delete cluster --name ${name}${mirror ? ` && docker rm -f -v ${mirror.name}` : ""}`,

@@ -16,6 +16,8 @@ export interface StartedCluster extends AsyncDisposable {
   readonly createdByHelmdrill: boolean;
   /** The node image, where helmdrill started the node itself (reports name it). */
   readonly image?: string;
+  /** What its node had to be told about this host, where anything: "cgroup v1 (kubelet failCgroupV1: false)". Reports name it. */
+  readonly host?: string;
   /** Human-readable: what it is and how to reach it (printed with --keep). */
   describe(): string;
   stop(): Promise<void>;

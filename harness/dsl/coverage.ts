@@ -31,7 +31,9 @@ export function strictCoverageFailures(findings: readonly CoverageFinding[]): Co
 export interface PinnedVersions {
   helmVersions: readonly string[];
   helmfileVersions: readonly string[];
-  /** The pinned Kubernetes versions ("1.33.5", "1.34.4"): an expectation keyed by `kubernetes` is reached on one of them. */
+  /** The pinned flux targets (default: the pinned defaults): an expectation keyed by `flux` is reached on one of them. */
+  fluxTargets?: readonly string[];
+  /** The pinned Kubernetes versions ("1.34.4", "1.37.2", …): an expectation keyed by `kubernetes` is reached on one of them. */
   kubernetesVersions?: readonly string[];
 }
 
@@ -93,6 +95,8 @@ export function expectationCoverage(
           {
             helmVersions: unpinned("helm", pinned.helmVersions),
             helmfileVersions: unpinned("helmfile", pinned.helmfileVersions),
+            // Flux targets are pinned only (none is built on demand): no version between them can run.
+            fluxTargets: pinned.fluxTargets,
           },
           undefined,
           undefined,

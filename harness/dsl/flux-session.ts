@@ -8,4 +8,11 @@ export interface FluxSession {
   repository(dir: string): Promise<string>;
   /** The controllers' last log lines. */
   logs(lines?: number): string;
+  /** The flux target whose controllers run now ("1.4"), what they are, and helm-controller's feature gates. */
+  running(): { target: string; version: string; featureGates: Record<string, boolean> };
+  /**
+   * Stops the running controllers and starts this flux target's in their place, against the same
+   * namespace, sources and artifact storage — what upgrading (or restarting) Flux does.
+   */
+  switchTo(target: string, featureGates?: Record<string, boolean>): Promise<void>;
 }

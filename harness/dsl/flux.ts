@@ -36,6 +36,8 @@ interface HelmReleaseObject {
   metadata?: { generation?: number };
   status?: {
     observedGeneration?: number;
+    /** The `reconcile.fluxcd.io/requestedAt` value the controller's last finished reconcile saw. */
+    lastHandledReconcileAt?: string;
     conditions?: Condition[];
     history?: { chartName?: string; chartVersion?: string; version?: number; status?: string }[];
   };
@@ -205,25 +207,131 @@ export async function awaitReconcile(
     );
     if (reconciled.ok) verdict = reconcileVerdict(reconciled.last, g, appliedAt);
   }
-  const last = reconciled.last;
-  const history = (last?.status?.history ?? [])
-    .map((h) => `v${h.version} ${h.chartName}-${h.chartVersion} ${h.status}`)
-    .join(", ");
-  const observed = `generation ${generation ?? "-"}, observed ${last?.status?.observedGeneration ?? "-"}`;
-  const stdout = `${observed}\n${describeConditions(last)}${history ? `\nhistory (newest first): ${history}` : ""}\n`;
-  const failed = verdict !== "ready";
   // Reads that failed are part of the story: "not reconciled in time" alone would hide them.
   const unread = reconciled.errors
     ? `Error: ${reconciled.errors} read(s) of the HelmRelease failed, last: ${reconciled.lastError}\n`
     : "";
+  return reconcileResult(ctx, {
+    last: reconciled.last,
+    generation,
+    verdict,
+    unread,
+    startedAt,
+    durationMs: Math.round(performance.now() - t0),
+  });
+}
+
+/** The command-like result of a reconcile, built from the HelmRelease's conditions and history. */
+function reconcileResult(
+  ctx: Pick<CheckContext, "release">,
+  o: {
+    last: HelmReleaseObject | undefined;
+    generation: number | undefined;
+    verdict: ReturnType<typeof reconcileVerdict>;
+    unread: string;
+    startedAt: Date;
+    durationMs: number;
+    head?: string;
+    argv?: string[];
+  },
+): CommandResult {
+  const { last } = o;
+  const history = (last?.status?.history ?? [])
+    .map((h) => `v${h.version} ${h.chartName}-${h.chartVersion} ${h.status}`)
+    .join(", ");
+  const observed = `generation ${o.generation ?? "-"}, observed ${last?.status?.observedGeneration ?? "-"}`;
+  const stdout = `${o.head ?? ""}${observed}\n${describeConditions(last)}${history ? `\nhistory (newest first): ${history}` : ""}\n`;
+  const failed = o.verdict !== "ready";
   return {
-    argv: ["(helm-controller)", "reconciled", `HelmRelease/${ctx.release}`],
+    argv: o.argv ?? ["(helm-controller)", "reconciled", `HelmRelease/${ctx.release}`],
     exitCode: failed ? 1 : 0,
     stdout,
-    stderr: failed ? `${failureText(last, verdict === "stalled")}${unread}` : "",
-    durationMs: Math.round(performance.now() - t0),
-    startedAt,
+    stderr: failed ? `${failureText(last, o.verdict === "stalled")}${o.unread}` : "",
+    durationMs: o.durationMs,
+    startedAt: o.startedAt,
     timedOut: false,
+  };
+}
+
+export interface SwitchFluxOptions {
+  /** The flux target whose controllers run next (default: a migration target's `fluxTo`, else its own: a restart). */
+  to?: string;
+  /** helm-controller's feature gates for the controllers started, e.g. `{ UseHelm3Defaults: true }` (default: none). */
+  featureGates?: Record<string, boolean>;
+  /** How long the new controller may take to reconcile the HelmRelease (default 3 min). */
+  timeoutMs?: number;
+}
+
+const gatesText = (gates: Record<string, boolean> | undefined) => {
+  const entries = Object.entries(gates ?? {});
+  return entries.length ? ` --feature-gates=${entries.map(([k, v]) => `${k}=${v}`).join(",")}` : "";
+};
+
+/**
+ * Upgrading (or restarting) Flux, as a step: stops the run's helm-controller and
+ * source-controller and starts another flux target's in their place — same namespace, sources
+ * and artifact storage — then asks for a reconcile of the scenario's HelmRelease
+ * (`reconcile.fluxcd.io/requestedAt`) and waits until the new helm-controller has handled it.
+ * The outcome is the HelmRelease's conditions afterwards (no HelmRelease yet: the switch alone).
+ *   switchFlux()                                                 — to the target's `fluxTo`
+ *   switchFlux({ to: "1.6", featureGates: { UseHelm3Defaults: true } })
+ */
+export function switchFlux(o: SwitchFluxOptions = {}): Action {
+  const to = o.to ? `flux ${o.to}` : "the next flux target";
+  return {
+    label: `stop helm-controller and source-controller, start ${to}'s${gatesText(o.featureGates)}, then request a reconcile of the HelmRelease`,
+    run: async (ctx: ActionContext): Promise<CommandResult> => {
+      if (!ctx.flux) throw new Error('switchFlux(…) runs only on a flux target (drivers: ["flux"])');
+      const startedAt = new Date();
+      const t0 = performance.now();
+      const target = o.to ?? ctx.target.fluxTo ?? ctx.target.flux;
+      if (!target) throw new Error("switchFlux(): the target names no flux target");
+      const before = ctx.flux.running();
+      await ctx.flux.switchTo(target, o.featureGates ?? {});
+      const after = ctx.flux.running();
+      const head = `${before.version}${gatesText(before.featureGates)} stopped; ${after.version}${gatesText(after.featureGates)} running\n`;
+      const argv = ["(helmdrill)", "switch", `flux ${before.target} → ${after.target}${gatesText(after.featureGates)}`];
+      const requested = new Date().toISOString();
+      const annotated = await ctx.runners.kubectl([
+        "annotate",
+        "--overwrite",
+        `helmreleases.helm.toolkit.fluxcd.io/${ctx.release}`,
+        `reconcile.fluxcd.io/requestedAt=${requested}`,
+      ]);
+      const durationMs = () => Math.round(performance.now() - t0);
+      if (annotated.exitCode !== 0) {
+        if (!/NotFound|not found/.test(annotated.stderr)) return { ...annotated, argv };
+        const stdout = `${head}no HelmRelease/${ctx.release} to reconcile\n`;
+        return { argv, exitCode: 0, stdout, stderr: "", durationMs: durationMs(), startedAt, timedOut: false };
+      }
+      const handled = await poll(
+        () => readHelmRelease(ctx),
+        (hr) =>
+          hr.status?.lastHandledReconcileAt === requested
+            ? undefined
+            : `reconcile request ${requested} not handled yet (last handled: ${hr.status?.lastHandledReconcileAt ?? "none"})`,
+        { timeoutMs: o.timeoutMs ?? 180_000, intervalMs: 1000, what: `reading HelmRelease/${ctx.release}` },
+      );
+      const last = handled.last;
+      // Handled: the reconcile ended, and Ready says how (a failure's words are in the conditions).
+      const ready = condition(last, "Ready")?.status === "True";
+      const verdict = handled.ok ? (ready ? ("ready" as const) : ("stalled" as const)) : undefined;
+      const unread = handled.errors
+        ? `Error: ${handled.errors} read(s) of the HelmRelease failed, last: ${handled.lastError}\n`
+        : "";
+      const notHandled = handled.ok ? "" : `Error: ${handled.lastProblem}\n`;
+      const result = reconcileResult(ctx, {
+        last,
+        generation: last?.metadata?.generation,
+        verdict,
+        unread: `${notHandled}${unread}`,
+        startedAt,
+        durationMs: durationMs(),
+        head,
+        argv,
+      });
+      return result;
+    },
   };
 }
 

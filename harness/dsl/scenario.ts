@@ -14,7 +14,7 @@ import type { RunEnvironment, StepScope } from "./run-step/context.ts";
 import { stopReason } from "./run-step/context.ts";
 import { runStep } from "./run-step/index.ts";
 import type { ActionContext, Step } from "./step.ts";
-import { targetLabel, type Driver, type Target } from "./target.ts";
+import { targetLabel, type Driver, type Migrations, type Target } from "./target.ts";
 
 export type {
   CheckRecord,
@@ -41,8 +41,12 @@ export interface ScenarioSpec {
   selector?: string;
   /** Drivers this scenario runs through (default: helm only). */
   drivers?: Driver[];
-  /** Also run migration targets: install with each Helm 3, then every `helmTo(…)` step with each Helm 4. */
-  migrations?: boolean;
+  /**
+   * Also run migration targets: install with each Helm 3, then every `helmTo(…)` step with each
+   * Helm 4; on flux, start each older flux target's controllers, then `switchFlux()` to each
+   * newer one's. `"only"`: nothing but migration targets (a walkthrough of the migration itself).
+   */
+  migrations?: Migrations;
   /**
    * Extra kinds for the snapshot after each step (any kind discovery resolves: `statefulset`,
    * `pvc`, `widgets.example.com`). Kinds the scenario's checks name are added by themselves.

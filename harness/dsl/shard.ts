@@ -4,7 +4,7 @@ import { HelmdrillError } from "../errors.ts";
 import { helmfileSupportsHelm } from "../pins.ts";
 import type { ClusterKind } from "../project-env.ts";
 import { describeIssues } from "../util/schema-issues.ts";
-import { targetLabel, targetsFor, type Target } from "./target.ts";
+import { targetLabel, targetsFor, type Migrations, type Target } from "./target.ts";
 
 /**
  * `helmdrill run --shard i/n`: the selection's runs (scenario × target, on every cluster leg)
@@ -95,7 +95,7 @@ export function scenarioTestKey(leg: string, scenario: string): string {
 
 /** What of a scenario the plan reads. */
 export interface PlannedScenario {
-  spec: { id: string; drivers?: readonly Driver[]; migrations?: boolean };
+  spec: { id: string; drivers?: readonly Driver[]; migrations?: Migrations };
   /** Its file: runs are reported in file order (see report/reporter.ts collectRuns). */
   file: string;
 }
@@ -113,8 +113,11 @@ export function chosenDrivers(spec: PlannedScenario["spec"], selected: readonly 
 export function scenarioTargets(
   spec: PlannedScenario["spec"],
   drivers: readonly Driver[],
-  versions: { helmVersions: readonly string[]; helmfileVersions: readonly string[] },
-  availability: { applyUnusable?: (helm: string) => string | undefined; fluxUnavailable?: string } = {},
+  versions: { helmVersions: readonly string[]; helmfileVersions: readonly string[]; fluxTargets?: readonly string[] },
+  availability: {
+    applyUnusable?: (helm: string) => string | undefined;
+    fluxUnavailable?: (flux: string) => string | undefined;
+  } = {},
 ): Target[] {
   return targetsFor(
     drivers,
@@ -143,7 +146,12 @@ export interface PlannedRun {
 export function planRuns(
   legs: readonly RunLeg[],
   scenarios: readonly PlannedScenario[],
-  selection: { drivers: readonly Driver[]; helmVersions: readonly string[]; helmfileVersions: readonly string[] },
+  selection: {
+    drivers: readonly Driver[];
+    helmVersions: readonly string[];
+    helmfileVersions: readonly string[];
+    fluxTargets?: readonly string[];
+  },
 ): PlannedRun[] {
   const byFile = [...scenarios].sort((a, b) => a.file.localeCompare(b.file));
   const plan: PlannedRun[] = [];
@@ -205,6 +213,8 @@ export interface ShardSelection {
   drivers: string[];
   helm: string[];
   helmfile: string[];
+  /** The flux targets (absent in a manifest written before there were several). */
+  flux?: string[];
   legs: string[];
   strict: boolean;
 }
@@ -261,6 +271,7 @@ const manifestSchema = z.object({
     drivers: z.array(z.string()),
     helm: z.array(z.string()),
     helmfile: z.array(z.string()),
+    flux: z.array(z.string()).optional(),
     legs: z.array(z.string()),
     strict: z.boolean(),
   }),

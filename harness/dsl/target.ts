@@ -1,6 +1,6 @@
 import semver from "semver";
 import type { Driver } from "../driver.ts";
-import { pins } from "../pins.ts";
+import { fluxTargetPin, pins } from "../pins.ts";
 
 /**
  * What a scenario run exercises: which tool drives the release and which versions.
@@ -9,8 +9,8 @@ import { pins } from "../pins.ts";
  *   "args"     — `helmfile sync --args "--cleanup-on-fail"`, the write-up's usage
  *   "defaults" — `helmfile sync` with the recommended `helmDefaults.cleanupOnFail: true`
  *   "apply"    — `helmfile apply` (helm-diff first, then sync only what changed) with helmDefaults
- * - driver "flux": a HelmRelease applied to the cluster, reconciled by Flux's helm-controller
- *   (its embedded Helm library is the target's `helm`)
+ * - driver "flux": a HelmRelease applied to the cluster, reconciled by Flux's helm-controller of
+ *   one pinned flux target ("1.4", "1.6"; its embedded Helm library is the target's `helm`)
  */
 export type { Driver };
 export type HelmfileStyle = "args" | "defaults" | "apply";
@@ -22,8 +22,13 @@ export interface Target {
   helmTo?: string;
   helmfile?: string;
   style?: HelmfileStyle;
-  /** The helm-controller version of a flux target. */
+  /** A flux target's name in pins.json: a helm-controller minor ("1.4", "1.6"). */
   flux?: string;
+  /**
+   * A flux migration target: the release is driven by `flux`'s controllers, then by this flux
+   * target's once a `switchFlux()` step has switched them (its Helm library is then `helmTo`).
+   */
+  fluxTo?: string;
   /** Why this target cannot run here (e.g. no helm-diff that this Helm loads): reported as not run. */
   unavailable?: string;
   /** The Kubernetes version the run's API server reports ("1.34.4"); set by the run, not a column of its own. */
@@ -43,7 +48,14 @@ export interface Selector {
   style?: HelmfileStyle | readonly HelmfileStyle[];
   /** The cluster's Kubernetes version, e.g. ">=1.34" (a range: "1.34" alone means 1.34.x). */
   kubernetes?: string;
+  /** A flux target, by its minor: "1.6", ">=1.6" (on a flux migration target: the one it starts with). */
+  flux?: string;
+  /** The flux target `switchFlux()` steps switch to: a flux migration target's `fluxTo`, otherwise its `flux`. */
+  fluxTo?: string;
 }
+
+/** A flux target's name as a version a range is matched against ("1.6" → 1.6.0). */
+const fluxVersion = (name: string | undefined) => (name ? semver.coerce(name) : null);
 
 export function selects(selector: Selector | undefined, target: Target): boolean {
   if (!selector) return true;
@@ -61,6 +73,14 @@ export function selects(selector: Selector | undefined, target: Target): boolean
     const version = target.kubernetes ? semver.coerce(target.kubernetes) : null;
     if (!version || !semver.satisfies(version, selector.kubernetes)) return false;
   }
+  if (selector.flux) {
+    const version = fluxVersion(target.flux);
+    if (!version || !semver.satisfies(version, selector.flux)) return false;
+  }
+  if (selector.fluxTo) {
+    const version = fluxVersion(target.fluxTo ?? target.flux);
+    if (!version || !semver.satisfies(version, selector.fluxTo)) return false;
+  }
   return true;
 }
 
@@ -73,11 +93,19 @@ export function describeSelector(selector: Selector | undefined): string {
   if (selector.helmTo) parts.push(`upgrading with helm ${selector.helmTo}`);
   if (selector.helmfile) parts.push(`helmfile ${selector.helmfile}`);
   if (selector.kubernetes) parts.push(`Kubernetes ${selector.kubernetes}`);
+  if (selector.flux) parts.push(`flux ${selector.flux}`);
+  if (selector.fluxTo) parts.push(`switching to flux ${selector.fluxTo}`);
   return parts.join(", ");
 }
 
+/** A flux target's column label ("flux 1.6 (Helm 4 library)"), from its pin; `flux <name>` for one not pinned. */
+export function fluxTargetLabel(name: string | undefined): string {
+  return (name && pins().flux.targets[name]?.label) || `flux ${name ?? "?"}`;
+}
+
 export function targetLabel(target: Target): string {
-  if (target.driver === "flux") return `flux (helm-controller ${target.flux})`;
+  if (target.driver === "flux")
+    return target.fluxTo ? `flux ${target.flux} → ${target.fluxTo}` : fluxTargetLabel(target.flux);
   if (target.driver === "helm") return target.helmTo ? `helm ${target.helm} → ${target.helmTo}` : `helm ${target.helm}`;
   return `helmfile ${target.helmfile} (${STYLE_LABEL[target.style ?? "args"]}) + helm ${target.helm}`;
 }
@@ -88,14 +116,17 @@ const STYLE_SLUG: Record<HelmfileStyle, string> = { args: "a", defaults: "d", ap
 /** A short id usable in file names and namespace names. */
 export function targetSlug(target: Target): string {
   const helm = target.helm.replaceAll(".", "");
-  if (target.driver === "flux") return `flux${(target.flux ?? "").replaceAll(".", "")}`;
+  if (target.driver === "flux") {
+    const slug = (name: string | undefined) => `flux${(name ?? "").replaceAll(".", "")}`;
+    return target.fluxTo ? `${slug(target.flux)}-${slug(target.fluxTo)}` : slug(target.flux);
+  }
   if (target.driver === "helm") return target.helmTo ? `h${helm}-h${target.helmTo.replaceAll(".", "")}` : `h${helm}`;
   return `hf${(target.helmfile ?? "").replaceAll(".", "")}${STYLE_SLUG[target.style ?? "args"]}-h${helm}`;
 }
 
 /** Validates a selector's ranges at definition time, so a typo fails loudly. */
 export function validateSelector(selector: Selector): void {
-  for (const key of ["helm", "helmTo", "helmfile", "kubernetes"] as const) {
+  for (const key of ["helm", "helmTo", "helmfile", "kubernetes", "flux", "fluxTo"] as const) {
     const range = selector[key];
     if (range !== undefined && semver.validRange(range) === null) {
       throw new Error(`invalid semver range for ${key}: "${range}"`);
@@ -103,24 +134,33 @@ export function validateSelector(selector: Selector): void {
   }
 }
 
+/** Whether a scenario also runs migration targets, or only those (`"only"`: a walkthrough of the migration itself). */
+export type Migrations = boolean | "only";
+
 /**
  * Every (driver, versions, style) combination to run: each Helm version through helm, and
- * through every helmfile version in each style — except pairings the helmfile cannot drive.
- * `apply` targets exist only when `applyUnusable` is given; a Helm version without a usable
- * helm-diff keeps its apply targets, marked unavailable with the reason (never a silent gap).
+ * through every helmfile version in each style — except pairings the helmfile cannot drive —
+ * and each flux target (default: the pinned defaults) through flux. `apply` targets exist only
+ * when `applyUnusable` is given; a Helm version without a usable helm-diff keeps its apply
+ * targets, marked unavailable with the reason (never a silent gap); so does a flux target that
+ * cannot run here (`fluxUnavailable`: its controllers are not built).
+ *
+ * With `migrations`, also a migration target per pair of versions: each Helm 3 → each Helm 4,
+ * each older flux target → each newer one; with "only", nothing but those.
  */
 export function targetsFor(
   drivers: readonly Driver[],
-  versions: { helmVersions: readonly string[]; helmfileVersions: readonly string[] },
+  versions: { helmVersions: readonly string[]; helmfileVersions: readonly string[]; fluxTargets?: readonly string[] },
   helmfileSupports: (helmfile: string, helm: string) => boolean = () => true,
   applyUnusable?: (helm: string) => string | undefined,
-  migrations = false,
-  /** Why flux targets cannot run here (controllers not built): they are then reported as not run. */
-  fluxUnavailable?: string,
+  migrations: Migrations = false,
+  /** Why a flux target cannot run here (its controllers not built): it is then reported as not run. */
+  fluxUnavailable?: (flux: string) => string | undefined,
 ): Target[] {
   const targets: Target[] = [];
   const styles: HelmfileStyle[] = applyUnusable ? ["args", "defaults", "apply"] : ["args", "defaults"];
-  for (const driver of drivers) {
+  const plain = migrations !== "only";
+  for (const driver of plain ? drivers : []) {
     if (driver === "flux") continue;
     for (const helm of versions.helmVersions) {
       if (driver === "helm") targets.push({ driver, helm });
@@ -136,16 +176,15 @@ export function targetsFor(
         }
     }
   }
-  // Flux: one target, helm-controller's version; keyed by the Helm library it embeds.
-  if (drivers.includes("flux")) {
-    const flux = pins().flux;
-    targets.push({
-      driver: "flux",
-      helm: flux.helmLibrary,
-      flux: flux.helmController.version.replace(/^v/, ""),
-      ...(fluxUnavailable ? { unavailable: fluxUnavailable } : {}),
-    });
-  }
+  // Flux: one target per flux target, keyed by the Helm library its helm-controller embeds.
+  const fluxTargets = drivers.includes("flux") ? fluxTargetsOf(versions.fluxTargets) : [];
+  const unavailable = (...names: string[]) => {
+    const why = names.map((n) => fluxUnavailable?.(n)).find(Boolean);
+    return why ? { unavailable: why } : {};
+  };
+  if (plain)
+    for (const flux of fluxTargets)
+      targets.push({ driver: "flux", helm: helmLibrary(flux), flux, ...unavailable(flux) });
   // Migration targets: installed with each Helm 3, then driven with each Helm 4 (the path every team takes).
   if (migrations && drivers.includes("helm")) {
     for (const from of versions.helmVersions.filter((v) => semver.major(v) === 3)) {
@@ -153,5 +192,27 @@ export function targetsFor(
         targets.push({ driver: "helm", helm: from, helmTo: to });
     }
   }
+  // …and driven by each older flux target's controllers, then by each newer one's (upgrading Flux).
+  if (migrations) {
+    for (const [i, from] of fluxTargets.entries())
+      for (const to of fluxTargets.slice(i + 1))
+        targets.push({
+          driver: "flux",
+          helm: helmLibrary(from),
+          helmTo: helmLibrary(to),
+          flux: from,
+          fluxTo: to,
+          ...unavailable(from, to),
+        });
+  }
   return targets;
 }
+
+/** The selected flux targets (default: the pinned defaults), oldest helm-controller first. */
+function fluxTargetsOf(selected: readonly string[] | undefined): string[] {
+  const version = (name: string) => fluxTargetPin(name).helmController.version;
+  return [...(selected ?? pins().flux.defaults)].sort((a, b) => semver.compare(version(a), version(b)));
+}
+
+/** The Helm library a flux target's helm-controller embeds: its `helm`. */
+const helmLibrary = (flux: string): string => fluxTargetPin(flux).helmLibrary;

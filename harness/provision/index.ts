@@ -27,7 +27,7 @@ export async function provision(
   options: { clusters?: readonly ("k3s" | "kind")[]; kubernetes?: readonly string[]; noDocker?: boolean } = {},
 ): Promise<PhaseTiming[]> {
   // Node images for these providers (default: both, as npm test's kind test needs kind's too)
-  // and these Kubernetes minors (default: every pinned one, as npm test runs each).
+  // and these Kubernetes minors (default: every pinned one; `npm run provision` passes those npm test uses).
   const clusters = options.noDocker ? [] : (options.clusters ?? ["k3s", "kind"]);
   const minors = options.kubernetes ?? pinnedKubernetesMinors();
   const config = loadConfig();
@@ -72,11 +72,14 @@ export async function provision(
           ? `installed: ${r.detail}`
           : `FAILED (not fatal): ${r.detail.split("\n")[0]}`;
     });
-    // Flux's controllers (the flux driver): a failed build is not fatal either; flux targets are then not run.
+    // Flux's controllers of the selected flux targets (the flux driver; default: pins.json's flux.defaults):
+    // a failed build is not fatal either; that target's runs are then not run.
     await timed("flux controllers", async (p) => {
-      const r = await installFlux(config.cacheDir, p);
+      const r = await installFlux(config.cacheDir, p, config.fluxTargets);
       if (r.outcome === "failed")
-        p(`✖ ${r.detail}\n  flux targets will be reported as not run with this reason; the rest of the suite runs`);
+        p(
+          `✖ ${r.detail}\n  that flux target's runs will be reported as not run with this reason; the rest of the suite runs`,
+        );
       return r.outcome === "cached"
         ? `cached: ${r.detail}`
         : r.outcome === "installed"
@@ -133,8 +136,12 @@ export async function provision(
 const isMain = isEntryPoint(import.meta.url);
 if (isMain) {
   // Interrupted builds leave no scratch behind; cache entries are only ever renamed into place whole.
-  runReaper(loadConfig().runId);
-  provision({ clusters: process.argv.includes("--no-node-image") ? [] : undefined }).then(
+  const config = loadConfig();
+  runReaper(config.runId);
+  // Node images of the minors the run's cluster and helmdrill's own provider tests use
+  // (HELMDRILL_KUBERNETES, HELMDRILL_MINORS: by default the pinned default and the oldest; `all`: every pinned minor).
+  const kubernetes = [...new Set([...config.kubernetes, ...config.minorsUnderTest])];
+  provision({ clusters: process.argv.includes("--no-node-image") ? [] : undefined, kubernetes }).then(
     () => process.exit(0),
     (error) => {
       process.stderr.write(`\nhelmdrill provision: ${describeError(error)}\n`);

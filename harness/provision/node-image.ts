@@ -74,7 +74,8 @@ export async function buildKubernetes(
 ): Promise<"cached" | "built"> {
   const k = kubernetesPin(minor);
   const out = kubeBinDir(cacheDir, minor);
-  const missing = components.filter((c) => !existsSync(path.join(out, c)));
+  // Once each: kind's list repeats the node's kubelet, and a binary is renamed into place once.
+  const missing = [...new Set(components)].filter((c) => !existsSync(path.join(out, c)));
   if (missing.length === 0) return "cached";
   const go = await run(["go", "env", "GOVERSION"]);
   if (!succeeded(go))

@@ -94,3 +94,25 @@ export function emulatedPrivilegeArgs(drop: string[]): string[] {
     "--device=/dev/kmsg",
   ];
 }
+
+let cgroupProbe: Promise<1 | 2 | undefined> | undefined;
+
+/** The Docker host's cgroup version (`docker info`: the nodes' kubelets run on it), or undefined when it cannot be told. */
+export function dockerCgroupVersion(): Promise<1 | 2 | undefined> {
+  cgroupProbe ??= run(["docker", "info", "--format", "{{.CgroupVersion}}"], { timeoutMs: 30_000 }).then((r) =>
+    succeeded(r) && /^[12]$/.test(r.stdout.trim()) ? (Number(r.stdout.trim()) as 1 | 2) : undefined,
+  );
+  return cgroupProbe;
+}
+
+/**
+ * kubelet 1.35 and later refuse to start on a cgroup v1 host unless their KubeletConfiguration
+ * says `failCgroupV1: false`; helmdrill's nodes say so on such a host (and only there), and the
+ * reports name it beside the cluster.
+ */
+export const CGROUP_V1_NOTE = "cgroup v1 (kubelet failCgroupV1: false)";
+
+/** What a node helmdrill starts on this host had to be told about it (`CGROUP_V1_NOTE`), or undefined. */
+export async function hostNote(): Promise<string | undefined> {
+  return (await dockerCgroupVersion()) === 1 ? CGROUP_V1_NOTE : undefined;
+}

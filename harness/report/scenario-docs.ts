@@ -9,6 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadProject } from "../config.ts";
 import { loadCatalogue, type CatalogueEntry } from "../dsl/catalogue.ts";
+import type { ScenarioSpec } from "../dsl/scenario.ts";
 import { describeError, HelmdrillError } from "../errors.ts";
 import { isEntryPoint } from "../entry-point.ts";
 
@@ -41,13 +42,24 @@ export function renderScenarioCatalogue(entries: readonly CatalogueEntry[], root
       "",
     );
     out.push(
-      `Replays ${spec.source.file}: ${spec.source.section}. Drivers: ${(spec.drivers ?? ["helm"]).join(", ")}${spec.migrations ? " (with Helm 3 → 4 migration columns)" : ""}.`,
+      `Replays ${spec.source.file}: ${spec.source.section}. Drivers: ${(spec.drivers ?? ["helm"]).join(", ")}${migrationNote(spec)}.`,
       "",
     );
     for (const [i, step] of spec.steps.entries()) out.push(`${i + 1}. ${step.title.replace(/\s*\n\s*/g, " ")}`);
   }
   out.push("", END);
   return out.join("\n");
+}
+
+/** What migration columns a scenario adds (or has alone). */
+function migrationNote(spec: Pick<ScenarioSpec, "drivers" | "migrations">): string {
+  if (!spec.migrations) return "";
+  const drivers = spec.drivers ?? ["helm"];
+  const kinds = [
+    ...(drivers.includes("helm") ? ["Helm 3 → 4"] : []),
+    ...(drivers.includes("flux") ? ["flux older → newer target"] : []),
+  ].join(" and ");
+  return spec.migrations === "only" ? ` (only ${kinds} migration columns)` : ` (with ${kinds} migration columns)`;
 }
 
 /** `current` with its generated part replaced by `generated` (both markers must be there). */

@@ -50,6 +50,9 @@ async function buildLocked(
       for (const module of pin.dropReplace ?? []) {
         await runChecked(["go", "mod", "edit", `-dropreplace=${module}`], { cwd: tmp });
       }
+      for (const [module, by] of Object.entries(pin.replace ?? {})) {
+        await runChecked(["go", "mod", "edit", `-replace=${module}=${by}`], { cwd: tmp });
+      }
       rmSync(src, { recursive: true, force: true });
       renameSync(tmp, src);
     } finally {

@@ -16,18 +16,19 @@ import path from "node:path";
 import { scratchDir, scratchRootFor } from "../util/scratch.ts";
 import { HelmdrillError } from "../errors.ts";
 import { run, tail } from "../exec.ts";
-import { pins, type FluxControllerPin } from "../pins.ts";
+import semver from "semver";
+import { fluxTargetPin, pinnedFluxTargets, type FluxControllerPin } from "../pins.ts";
 import { withCacheLock } from "../cache.ts";
 import { goBuildInModule } from "./build.ts";
 import { observedText, poll } from "../util/poll.ts";
 
 /**
- * Flux's helm-controller and source-controller (the `flux` driver): built from the Go module
- * proxy (cached by version under <cache>/tools/flux/<component>/<version>/, binary + the CRDs from
- * its module), and started per scenario run on the host — watching only that run's namespace,
- * against the run's cluster — so every flux run has controllers of its own and nothing shared
- * outlives it. A failed build does not stop provisioning: flux targets are reported as not run,
- * with the reason.
+ * Flux's helm-controller and source-controller (the `flux` driver), per flux target (pins.json
+ * `flux.targets`, e.g. "1.4" and "1.6"): built from the Go module proxy (cached by version under
+ * <cache>/tools/flux/<component>/<version>/, binary + the CRDs from its module), and started per
+ * scenario run on the host — watching only that run's namespace, against the run's cluster — so
+ * every flux run has controllers of its own and nothing shared outlives it. A failed build does
+ * not stop provisioning: that target's runs are reported as not run, with the reason.
  */
 export type FluxComponent = "helmController" | "sourceController";
 const COMPONENTS: FluxComponent[] = ["sourceController", "helmController"];
@@ -37,19 +38,26 @@ const BINARY: Record<FluxComponent, string> = {
 };
 
 export interface FluxInstall {
-  /** "helm-controller 1.4.0": the column label's part. */
+  /** The flux target ("1.6"). */
+  target: string;
+  /** "helm-controller 1.6.4 + source-controller 1.9.5": what runs. */
   version: string;
   binaries?: Record<FluxComponent, string>;
   crdDirs?: string[];
-  /** Why flux targets cannot run here (build failed, not provisioned). */
+  /** Why this flux target cannot run here (build failed, not provisioned). */
   unavailable?: string;
 }
 
 const versionOf = (pin: FluxControllerPin) => pin.version.replace(/^v/, "");
-export const fluxLabel = (): string => `helm-controller ${versionOf(pins().flux.helmController)}`;
+/** "helm-controller 1.6.4 + source-controller 1.9.5". */
+export const fluxLabel = (target: string): string =>
+  COMPONENTS.slice()
+    .reverse()
+    .map((c) => `${BINARY[c]} ${versionOf(fluxTargetPin(target)[c])}`)
+    .join(" + ");
 
-function paths(cacheDir: string, component: FluxComponent) {
-  const pin = pins().flux[component];
+function paths(cacheDir: string, target: string, component: FluxComponent) {
+  const pin = fluxTargetPin(target)[component];
   const root = path.join(cacheDir, "tools", "flux", BINARY[component], versionOf(pin));
   return {
     pin,
@@ -60,70 +68,104 @@ function paths(cacheDir: string, component: FluxComponent) {
   };
 }
 
-/** Idempotent: builds the controllers that are missing. Returns a summary; a failure is recorded, not thrown. */
-export async function installFlux(cacheDir: string, progress: (m: string) => void): Promise<FluxInstallOutcome> {
-  const built = (c: FluxComponent) => existsSync(paths(cacheDir, c).binary) && existsSync(paths(cacheDir, c).crds);
-  if (COMPONENTS.every(built)) {
-    const all = COMPONENTS.map((c) => `${BINARY[c]} ${versionOf(paths(cacheDir, c).pin)}`).join(", ");
-    return { outcome: "cached", detail: all };
-  }
-  return withCacheLock(cacheDir, () => installLocked(cacheDir, progress), { progress });
-}
-
 type FluxInstallOutcome = { outcome: "cached" | "installed" | "failed"; detail: string };
 
-async function installLocked(cacheDir: string, progress: (m: string) => void): Promise<FluxInstallOutcome> {
-  const built: string[] = [];
-  for (const component of COMPONENTS) {
-    const p = paths(cacheDir, component);
-    // Looked at again under the lock: another process may have built it meanwhile.
-    if (existsSync(p.binary) && existsSync(p.crds)) continue;
-    const stage = scratchDir(`flux-${BINARY[component]}`);
-    try {
-      const src = await goBuildInModule(
-        cacheDir,
-        p.pin,
-        path.join(stage, BINARY[component]),
-        p.pin.ldflags ?? "-s -w",
-        progress,
-      );
-      cpSync(path.join(src, p.pin.crds), path.join(stage, "crds"), { recursive: true });
-      rmSync(p.root, { recursive: true, force: true });
-      mkdirSync(path.dirname(p.root), { recursive: true });
-      renameSync(stage, p.root);
-      built.push(`${BINARY[component]} ${versionOf(p.pin)}`);
-    } catch (error) {
-      rmSync(stage, { recursive: true, force: true });
-      const message =
-        error instanceof Error
-          ? `${error.message}${"hint" in error && error.hint ? `\n${String(error.hint)}` : ""}`
-          : String(error);
-      const detail = `building ${BINARY[component]} ${versionOf(p.pin)} (${p.pin.module}@${p.pin.version}) failed: ${tail(message, 12)}`;
-      mkdirSync(p.root, { recursive: true });
-      writeFileSync(p.failed, `${detail}\n`);
-      return { outcome: "failed", detail };
-    }
-  }
-  const all = COMPONENTS.map((c) => `${BINARY[c]} ${versionOf(paths(cacheDir, c).pin)}`).join(", ");
-  return built.length ? { outcome: "installed", detail: built.join(", ") } : { outcome: "cached", detail: all };
+/**
+ * Idempotent: builds the controllers of these flux targets (default: every pinned one) that are
+ * missing. Returns a summary; a failure is recorded (the target is then not run), not thrown, and
+ * the other targets are still built.
+ */
+export async function installFlux(
+  cacheDir: string,
+  progress: (m: string) => void,
+  targets: readonly string[] = pinnedFluxTargets(),
+): Promise<FluxInstallOutcome> {
+  const built = (t: string, c: FluxComponent) =>
+    existsSync(paths(cacheDir, t, c).binary) && existsSync(paths(cacheDir, t, c).crds);
+  const all = () => targets.map((t) => `flux ${t}: ${fluxLabel(t)}`).join("; ");
+  if (targets.every((t) => COMPONENTS.every((c) => built(t, c)))) return { outcome: "cached", detail: all() };
+  return withCacheLock(cacheDir, () => installLocked(cacheDir, progress, targets), { progress });
 }
 
-export function resolveFlux(cacheDir: string): FluxInstall {
-  const version = fluxLabel();
+async function installLocked(
+  cacheDir: string,
+  progress: (m: string) => void,
+  targets: readonly string[],
+): Promise<FluxInstallOutcome> {
+  const built: string[] = [];
+  const failed: string[] = [];
+  for (const target of targets) {
+    for (const component of COMPONENTS) {
+      const p = paths(cacheDir, target, component);
+      // Looked at again under the lock: another process (or another target) may have built it meanwhile.
+      if (existsSync(p.binary) && existsSync(p.crds)) continue;
+      const stage = scratchDir(`flux-${BINARY[component]}`);
+      const t0 = performance.now();
+      try {
+        const src = await goBuildInModule(
+          cacheDir,
+          p.pin,
+          path.join(stage, BINARY[component]),
+          p.pin.ldflags ?? "-s -w",
+          progress,
+        );
+        cpSync(path.join(src, p.pin.crds), path.join(stage, "crds"), { recursive: true });
+        rmSync(p.root, { recursive: true, force: true });
+        mkdirSync(path.dirname(p.root), { recursive: true });
+        renameSync(stage, p.root);
+        const took = Math.round((performance.now() - t0) / 1000);
+        built.push(`${BINARY[component]} ${versionOf(p.pin)} (flux ${target}, ${took} s)`);
+      } catch (error) {
+        rmSync(stage, { recursive: true, force: true });
+        const message =
+          error instanceof Error
+            ? `${error.message}${"hint" in error && error.hint ? `\n${String(error.hint)}` : ""}`
+            : String(error);
+        const detail = `building ${BINARY[component]} ${versionOf(p.pin)} (${p.pin.module}@${p.pin.version}) for flux ${target} failed: ${tail(message, 12)}`;
+        mkdirSync(p.root, { recursive: true });
+        writeFileSync(p.failed, `${detail}\n`);
+        failed.push(detail);
+        break;
+      }
+    }
+  }
+  if (failed.length) return { outcome: "failed", detail: failed.join("\n") };
+  return built.length
+    ? { outcome: "installed", detail: built.join(", ") }
+    : { outcome: "cached", detail: targets.map((t) => `flux ${t}: ${fluxLabel(t)}`).join("; ") };
+}
+
+/** One flux target's controllers as built here, or why it cannot run. */
+export function resolveFlux(cacheDir: string, target: string): FluxInstall {
+  const version = fluxLabel(target);
   const binaries = {} as Record<FluxComponent, string>;
   const crdDirs: string[] = [];
   for (const component of COMPONENTS) {
-    const p = paths(cacheDir, component);
-    if (existsSync(p.failed)) return { version, unavailable: readFileSync(p.failed, "utf8").trim() };
+    const p = paths(cacheDir, target, component);
+    if (existsSync(p.failed)) return { target, version, unavailable: readFileSync(p.failed, "utf8").trim() };
     if (!existsSync(p.binary))
       return {
+        target,
         version,
-        unavailable: `${BINARY[component]} ${versionOf(p.pin)} is not provisioned (run \`npm run provision\`)`,
+        unavailable: `${BINARY[component]} ${versionOf(p.pin)} (flux ${target}) is not provisioned (run \`npm run provision\`)`,
       };
     binaries[component] = p.binary;
     crdDirs.push(p.crds);
   }
-  return { version, binaries, crdDirs };
+  return { target, version, binaries, crdDirs };
+}
+
+/**
+ * The flux target whose CRDs a run applies: CRDs are cluster-wide, so every flux run of one
+ * cluster must apply the same ones — the newest selected target's that is built here (the
+ * older controllers run against them, as after a Flux upgrade). Undefined when none is built.
+ */
+export function crdTarget(cacheDir: string, targets: readonly string[]): FluxInstall | undefined {
+  const version = (t: string) => fluxTargetPin(t).helmController.version;
+  return [...targets]
+    .sort((a, b) => semver.compare(version(b), version(a)))
+    .map((t) => resolveFlux(cacheDir, t))
+    .find((f) => !f.unavailable);
 }
 
 // ------------------------------------------------------------------ running the controllers
@@ -185,9 +227,24 @@ async function readCrds(kubectl: string, kubeconfigPath: string, files: string[]
   return crdStates(JSON.parse(r.stdout));
 }
 
+/** helm-controller's `--feature-gates`, e.g. { UseHelm3Defaults: true }. */
+export type FeatureGates = Record<string, boolean>;
+
+/** `--feature-gates=A=true,B=false` (none: no flag), in the order given. */
+export function featureGatesArgs(gates: FeatureGates | undefined): string[] {
+  const entries = Object.entries(gates ?? {});
+  return entries.length ? [`--feature-gates=${entries.map(([k, v]) => `${k}=${v}`).join(",")}`] : [];
+}
+
 export interface StartedFlux extends AsyncDisposable {
   /** The controllers' last log lines (for a report when a reconcile fails). */
   logs(lines?: number): string;
+  /**
+   * Stops both controllers and starts these in their place — what upgrading (or restarting)
+   * Flux does: same namespace, same artifact storage, source-controller on the same storage
+   * port when it is free again (the artifact URLs in the sources' status stay valid).
+   */
+  replace(o: { binaries: Record<FluxComponent, string>; featureGates?: FeatureGates }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -199,14 +256,18 @@ export interface StartedFlux extends AsyncDisposable {
  */
 export async function startFlux(o: {
   flux: FluxInstall;
+  /** Whose CRDs are applied (default: `flux`'s): see crdTarget. */
+  crds?: FluxInstall;
+  /** helm-controller's feature gates. */
+  featureGates?: FeatureGates;
   kubectl: string;
   kubeconfigPath: string;
   namespace: string;
   runId: string;
 }): Promise<StartedFlux> {
   if (!o.flux.binaries || !o.flux.crdDirs)
-    throw new HelmdrillError(`flux is not available: ${o.flux.unavailable ?? "not provisioned"}`);
-  for (const dir of o.flux.crdDirs) {
+    throw new HelmdrillError(`flux ${o.flux.target} is not available: ${o.flux.unavailable ?? "not provisioned"}`);
+  for (const dir of (o.crds ?? o.flux).crdDirs ?? []) {
     const files = readdirSync(dir)
       .filter((f) => f.endsWith(".yaml"))
       .map((f) => path.join(dir, f));
@@ -234,12 +295,14 @@ export async function startFlux(o: {
       );
     }
   }
-  const { kubeconfigPath, namespace, runId } = o;
-  return startControllers({ binaries: o.flux.binaries, kubeconfigPath, namespace, runId });
+  const { kubeconfigPath, namespace, runId, featureGates } = o;
+  return startControllers({ binaries: o.flux.binaries, kubeconfigPath, namespace, runId, featureGates });
 }
 
 export interface ControllerOptions {
   binaries: Record<FluxComponent, string>;
+  /** helm-controller's feature gates. */
+  featureGates?: FeatureGates;
   kubeconfigPath: string;
   namespace: string;
   runId: string;
@@ -330,6 +393,10 @@ export async function startControllers(o: ControllerOptions): Promise<StartedFlu
     rmSync(storage, { recursive: true, force: true });
   };
   const env = { ...process.env, KUBECONFIG: o.kubeconfigPath, RUNTIME_NAMESPACE: o.namespace };
+  let binaries = o.binaries;
+  let featureGates = o.featureGates;
+  /** The storage port source-controller advertised last: a replacement takes it again when it can. */
+  let storagePort: number | undefined;
 
   /** One start on the given ports: "ready", "port in use", or why it is not ready. */
   const attempt = async (component: FluxComponent, ports: { metrics: number; health: number; storage?: number }) => {
@@ -339,6 +406,7 @@ export async function startControllers(o: ControllerOptions): Promise<StartedFlu
       "--enable-leader-election=false",
       "--watch-all-namespaces=false",
       "--log-encoding=console",
+      ...(component === "helmController" ? featureGatesArgs(featureGates) : []),
       ...(ports.storage === undefined
         ? []
         : [
@@ -347,7 +415,7 @@ export async function startControllers(o: ControllerOptions): Promise<StartedFlu
             `--storage-adv-addr=127.0.0.1:${ports.storage}`,
           ]),
     ];
-    const r = spawnController(component, o.binaries[component], args, env);
+    const r = spawnController(component, binaries[component], args, env);
     running.push(r);
     // A worker that dies without its cleanup still leaves the pid to the run's sweep.
     if (r.child.pid) appendFileSync(path.join(scratchRootFor(o.runId), "pids"), `${r.child.pid}\n`);
@@ -380,10 +448,14 @@ export async function startControllers(o: ControllerOptions): Promise<StartedFlu
       const ports = {
         metrics: await pickPort(),
         health: await pickPort(),
-        storage: withStorage ? await pickPort() : undefined,
+        // A replacement's first try: the port its predecessor advertised (then fresh ones).
+        storage: withStorage ? (n === 1 && storagePort !== undefined ? storagePort : await pickPort()) : undefined,
       };
       const result = await attempt(component, ports);
-      if (result.state === "ready") return void ready.push(result.r);
+      if (result.state === "ready") {
+        if (withStorage) storagePort = ports.storage;
+        return void ready.push(result.r);
+      }
       const { r } = result;
       if (result.state === "port in use" && n < PORT_ATTEMPTS) continue;
       const why = result.state === "port in use" ? `its ports were taken ${n} times over` : result.why;
@@ -400,15 +472,29 @@ export async function startControllers(o: ControllerOptions): Promise<StartedFlu
     }
   };
 
-  try {
-    await start("sourceController", true);
-    await start("helmController", false);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  const startBoth = async () => {
+    try {
+      await start("sourceController", true);
+      await start("helmController", false);
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+  };
+  await startBoth();
   return {
     logs: (lines = 40) => ready.map((r) => `== ${BINARY[r.component]}\n${tail(r.log, lines)}`).join("\n"),
+    replace: async (next) => {
+      // helm-controller first: nothing reconciles while source-controller is away.
+      for (const component of ["helmController", "sourceController"] as const) {
+        const r = ready.find((x) => x.component === component);
+        if (r) await stopController(r);
+      }
+      ready.length = 0;
+      binaries = next.binaries;
+      featureGates = next.featureGates;
+      await startBoth();
+    },
     stop,
     [Symbol.asyncDispose]: stop,
   };

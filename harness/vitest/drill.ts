@@ -21,7 +21,7 @@ import type { StartedCluster } from "../cluster/types.ts";
 import { toolFor, toolPath, type ResolvedTools } from "../tools/index.ts";
 import { pinnedVersions } from "../pins.ts";
 import { linkHelmDiff } from "../tools/helm-diff.ts";
-import { resolveFlux, startFlux } from "../tools/flux.ts";
+import { crdTarget, resolveFlux, startFlux, type FeatureGates } from "../tools/flux.ts";
 import type { FluxSession } from "../dsl/flux.ts";
 import { fixtureCharts } from "../util/fixtures.ts";
 import { serveChartRepository, type ChartRepository } from "../sources/chart-repo.ts";
@@ -57,14 +57,20 @@ export interface HelmdrillProvided {
   keepMarker: string;
 }
 
-/** "k3s (helmdrill.local/k3s-compatible-node:v1.34.4-…), Kubernetes v1.34.4" — never a path or a credential. */
-export function runsOn(cluster: Pick<StartedCluster, "kind" | "name" | "image">, serverVersion: string): string {
+/**
+ * "k3s (helmdrill.local/k3s-compatible-node:v1.34.4-…), Kubernetes v1.34.4" — never a path or a
+ * credential — and what the node had to be told about its host: "…, cgroup v1 (kubelet failCgroupV1: false)".
+ */
+export function runsOn(
+  cluster: Pick<StartedCluster, "kind" | "name" | "image" | "host">,
+  serverVersion: string,
+): string {
   const what = cluster.image
     ? `${cluster.kind} (${cluster.image})`
     : cluster.kind === "existing"
       ? `existing cluster (context ${cluster.name})`
       : `${cluster.kind} ${cluster.name}`;
-  return `${what}, Kubernetes ${serverVersion}`;
+  return `${what}, Kubernetes ${serverVersion}${cluster.host ? `, ${cluster.host}` : ""}`;
 }
 
 /**
@@ -136,11 +142,12 @@ export interface Drill {
   runners(target: Target): ToolRunners;
   environment(target: Target, hooks?: Pick<RunEnvironment, "wrapStep" | "afterStep">): RunEnvironment;
   /**
-   * Flux for this namespace: its own source-controller and helm-controller, and a chart
-   * repository served on the loopback. Cleanup deletes the Flux objects while the controllers
-   * still run (their finalizers uninstall the release), then stops them.
+   * Flux for this namespace: the target's flux target's own source-controller and
+   * helm-controller, and a chart repository served on the loopback. Cleanup deletes the Flux
+   * objects while the controllers still run (their finalizers uninstall the release), then
+   * stops them.
    */
-  startFlux(): Promise<FluxSession>;
+  startFlux(target: Pick<Target, "flux">): Promise<FluxSession>;
   /** Mark the test failed so the fixture knows whether HELMDRILL_KEEP applies. */
   markFailed(): void;
   /**
@@ -237,18 +244,26 @@ export async function openDrill(
   }
 
   const commandLog: RunEnvironment["commandLog"] = [];
-  // A flux target's `helm` is helm-controller's embedded library (Helm 3): its steps' helm commands
-  // run with the newest selected Helm 3 — or the newest pinned one when the run selects only Helm 4.
-  const helmBinaryFor = (target: Target) => {
-    if (target.driver !== "flux") return toolFor(provided.tools, "helm", target.helm);
+  // A flux target's `helm` is helm-controller's embedded library: its steps' helm commands run with
+  // the newest selected Helm of that library's major — or the newest pinned one built here when the
+  // run selects none of that major (then the newest selected).
+  const helmCliFor = (library: string) => {
     const versions = Object.keys(provided.tools.helm);
-    const selected = versions.filter((v) => semver.major(v) === 3).at(-1);
+    const major = semver.major(library);
+    const selected = versions.filter((v) => semver.major(v) === major).at(-1);
     if (selected) return toolFor(provided.tools, "helm", selected);
     const pinned = pinnedVersions("helm")
-      .filter((v) => semver.major(v) === 3)
+      .filter((v) => semver.major(v) === major)
+      .sort(semver.compare)
       .at(-1);
     const installed = pinned ? toolPath(provided.config.cacheDir, "helm", pinned) : undefined;
     return installed && existsSync(installed) ? installed : toolFor(provided.tools, "helm", versions.at(-1)!);
+  };
+  const helmBinaryFor = (target: Target) =>
+    target.driver === "flux" ? helmCliFor(target.helm) : toolFor(provided.tools, "helm", target.helm);
+  const helmToBinaryFor = (target: Target) => {
+    if (!target.helmTo) return undefined;
+    return target.driver === "flux" ? helmCliFor(target.helmTo) : toolFor(provided.tools, "helm", target.helmTo);
   };
   const runnersFor = (target: Target) => {
     // helm-diff goes into the private Helm home when this Helm version loads it.
@@ -256,7 +271,7 @@ export async function openDrill(
       linkHelmDiff(helmHome, provided.tools.helmDiff);
     return bindRunners({
       helm: helmBinaryFor(target),
-      helmTo: target.helmTo ? toolFor(provided.tools, "helm", target.helmTo) : undefined,
+      helmTo: helmToBinaryFor(target),
       helmfile: target.helmfile ? toolFor(provided.tools, "helmfile", target.helmfile) : undefined,
       kubectl: provided.tools.kubectl,
       kubeconfigPath: provided.kubeconfigPath,
@@ -288,16 +303,19 @@ export async function openDrill(
   });
 
   let flux: FluxSession | undefined;
-  const openFlux = async (): Promise<FluxSession> => {
+  const openFlux = async (name: string): Promise<FluxSession> => {
+    const fluxTargets = provided.config.fluxTargets;
+    let running = { install: resolveFlux(provided.config.cacheDir, name), featureGates: {} as FeatureGates };
     const controllers = await startFlux({
-      flux: resolveFlux(provided.config.cacheDir),
+      flux: running.install,
+      crds: crdTarget(provided.config.cacheDir, [...new Set([...fluxTargets, name])]),
       kubectl: provided.tools.kubectl,
       kubeconfigPath: provided.kubeconfigPath,
       namespace,
       runId: provided.config.runId,
     });
     const { kubectl } = bindRunners({
-      helm: helmBinaryFor({ driver: "flux", helm: "0" }),
+      helm: helmCliFor("3.0.0"),
       kubectl: provided.tools.kubectl,
       kubeconfigPath: provided.kubeconfigPath,
       namespace,
@@ -334,13 +352,21 @@ export async function openDrill(
     return {
       repository: (dir: string) => {
         if (!repositories.has(dir))
-          repositories.set(
-            dir,
-            serveChartRepository({ helm: helmBinaryFor({ driver: "flux", helm: "0" }), charts: fixtureCharts(dir) }),
-          );
+          repositories.set(dir, serveChartRepository({ helm: helmCliFor("3.0.0"), charts: fixtureCharts(dir) }));
         return repositories.get(dir)!.then((r) => r.url);
       },
       logs: (lines) => controllers.logs(lines),
+      running: () => ({
+        target: running.install.target,
+        version: running.install.version,
+        featureGates: { ...running.featureGates },
+      }),
+      switchTo: async (next, featureGates = {}) => {
+        const install = resolveFlux(provided.config.cacheDir, next);
+        if (!install.binaries) throw new Error(`flux ${next} cannot run here: ${install.unavailable}`);
+        await controllers.replace({ binaries: install.binaries, featureGates });
+        running = { install, featureGates };
+      },
     };
   };
 
@@ -374,7 +400,10 @@ export async function openDrill(
       signal: stop.signal,
       ...hooks,
     }),
-    startFlux: async () => (flux ??= await openFlux()),
+    startFlux: async (target: Pick<Target, "flux">) => {
+      if (!target.flux) throw new Error("startFlux: the target names no flux target");
+      return (flux ??= await openFlux(target.flux));
+    },
     close: async () => {
       if ((await held.settle(SETTLE_MS)) === "late") {
         info(`${namespace}: the test's work still runs ${SETTLE_MS / 1000} s after it ended; cleaning up anyway`);

@@ -15,7 +15,7 @@ import { targetLabel, type Target } from "../dsl/target.ts";
 import { chosenDrivers, inShard, legSlug, ownsScenarioTests, runKey, scenarioTargets } from "../dsl/shard.ts";
 import { describeError } from "../errors.ts";
 import { stepProgress } from "../log.ts";
-import { helmfileSupportsHelm, pinnedKubernetesVersions, pinnedVersions } from "../pins.ts";
+import { helmfileSupportsHelm, pinnedFluxTargets, pinnedKubernetesVersions, pinnedVersions } from "../pins.ts";
 import { expectationCoverage, strictCoverageFailures, type CoverageFinding } from "../dsl/coverage.ts";
 import type { Drill, HelmdrillProvided } from "./drill.ts";
 import { drillTest } from "./fixtures.ts";
@@ -117,6 +117,7 @@ export function replay(spec: ScenarioSpec): void {
       {
         helmVersions: pinnedVersions("helm"),
         helmfileVersions: pinnedVersions("helmfile"),
+        fluxTargets: pinnedFluxTargets(),
         kubernetesVersions: pinnedKubernetesVersions(),
       },
       helmfileSupportsHelm,
@@ -136,7 +137,7 @@ export function replay(spec: ScenarioSpec): void {
       });
     }
     const drivers = chosen.length > 0 ? chosen : (spec.drivers ?? ["helm"]);
-    const fluxUnavailable = drivers.includes("flux") ? resolveFlux(config.cacheDir).unavailable : undefined;
+    const fluxUnavailable = (flux: string) => resolveFlux(config.cacheDir, flux).unavailable;
     const byLabel = new Map<string, Target>();
     // Every target runs on this run's cluster: its Kubernetes version is what `kubernetes:` expectations are keyed by.
     for (const target of scenarioTargets(spec, drivers, config, { applyUnusable, fluxUnavailable }).map((t) => ({
@@ -221,7 +222,7 @@ export async function replayTarget(
   try {
     await describeForAllure(spec, target, cluster.runsOn);
     // A flux target runs with controllers of its own, watching only this namespace.
-    if (target.driver === "flux") await drill.startFlux();
+    if (target.driver === "flux") await drill.startFlux(target);
     const tag = `[${spec.id} · ${targetLabel(target)}]`;
     run = await executeScenario(
       spec,
@@ -275,7 +276,7 @@ async function describeForAllure(spec: ScenarioSpec, target: Target, runsOn: str
   await allure.story(targetLabel(target));
   await allure.parameter("helm", target.helm);
   if (target.helmfile) await allure.parameter("helmfile", `${target.helmfile} (${target.style})`);
-  if (target.flux) await allure.parameter("helm-controller", target.flux);
+  if (target.flux) await allure.parameter("flux", target.fluxTo ? `${target.flux} → ${target.fluxTo}` : target.flux);
   await allure.parameter("cluster", runsOn);
   await allure.description(`${spec.summary}\n\nReplays **${spec.source.section}** of \`${spec.source.file}\`.`);
 }

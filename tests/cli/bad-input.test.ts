@@ -8,7 +8,8 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { run } from "../../harness/exec.ts";
-import { PACKAGE_ROOT } from "../../harness/pins.ts";
+import { kubernetesPin, PACKAGE_ROOT } from "../../harness/pins.ts";
+import { parseMinorsUnderTest } from "../../harness/config.ts";
 import { RUN_LABEL } from "../../harness/cluster/types.ts";
 
 const CLI = path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs");
@@ -128,19 +129,19 @@ describe("helmdrill rejects bad input clearly", () => {
 
   it("an unknown Kubernetes version, with the pinned ones", async () => {
     expectCleanError(
-      await helmdrill(["run", "--kubernetes", "1.35"]),
-      /Kubernetes 1\.35 is not pinned\n\s+→ pinned: 1\.33 \(v1\.33\.5\), 1\.34 \(v1\.34\.4\)/,
+      await helmdrill(["run", "--kubernetes", "1.33"]),
+      /Kubernetes 1\.33 is not pinned\n\s+→ pinned: 1\.34 \(v1\.34\.4\), 1\.35 \(v1\.35\.4\), 1\.36 \(v1\.36\.3\), 1\.37 \(v1\.37\.2\)/,
     );
   });
 
-  // (A provider without a node for a pinned minor — kind on 1.33 until both had one — is a unit test of runLegs.)
+  // (A provider without a node for a pinned minor is a unit test of runLegs.)
   it("existing combined with other clusters, and walk over several clusters", async () => {
     expectCleanError(
       await helmdrill(["run", "--cluster", "k3s,existing"]),
       /--cluster existing cannot be combined with other clusters/,
     );
     expectCleanError(
-      await helmdrill(["walk", "nodeport-conflict", "--kubernetes", "1.33,1.34"]),
+      await helmdrill(["walk", "nodeport-conflict", "--kubernetes", "1.34,1.37"]),
       /walk runs on one cluster/,
     );
     expectCleanError(
@@ -348,6 +349,12 @@ describe("helmdrill run on a real cluster", () => {
     async () => {
       const dir = mkdtempSync(path.join(os.tmpdir(), "helmdrill-minors-"));
       const runId = `minors${Date.now().toString(36)}`;
+      // The two minors npm test provisions (HELMDRILL_MINORS' default: the oldest pinned and the pinned default).
+      const [a, b] = parseMinorsUnderTest(undefined);
+      if (!a || !b) throw new Error(`two Kubernetes minors under test are needed, got ${a ?? "none"}`);
+      const version = (m: string) => kubernetesPin(m).version;
+      const re = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      const [colA, colB] = [`helm 4.1.4 · k3s ${a}`, `helm 4.1.4 · k3s ${b}`];
       try {
         const reports = path.join(dir, "reports");
         // An earlier run's results, which a CI job reading reports/junit.xml must not get.
@@ -364,7 +371,7 @@ describe("helmdrill run on a real cluster", () => {
             "--cluster",
             "k3s",
             "--kubernetes",
-            "1.33,1.34",
+            `${a},${b}`,
             "--scenario",
             "helm-test-smoke",
             "--driver",
@@ -378,30 +385,30 @@ describe("helmdrill run on a real cluster", () => {
           580_000,
         );
         expect(r.exitCode, r.stderr.slice(-3000)).toBe(0);
-        expect(r.stdout).toMatch(/^k3s-1\.33: 1 passed, 0 failed$/m);
-        expect(r.stdout).toMatch(/^k3s-1\.34: 1 passed, 0 failed$/m);
+        expect(r.stdout).toMatch(new RegExp(`^k3s-${re(a)}: 1 passed, 0 failed$`, "m"));
+        expect(r.stdout).toMatch(new RegExp(`^k3s-${re(b)}: 1 passed, 0 failed$`, "m"));
         const { existsSync, readFileSync, readdirSync } = await import("node:fs");
         const matrix = JSON.parse(
           readFileSync(path.join(reports, "conformance", "matrix.json"), "utf8"),
         ) as import("../../harness/report/model.ts").Matrix;
-        expect(matrix.columns).toEqual(["helm 4.1.4 · k3s 1.33", "helm 4.1.4 · k3s 1.34"]);
+        expect(matrix.columns).toEqual([colA, colB]);
+        // (On a cgroup v1 host the line goes on: ", cgroup v1 (kubelet failCgroupV1: false)".)
         expect(matrix.clusters).toEqual([
-          expect.stringMatching(/^k3s \(.+\), Kubernetes v1\.33\.5$/),
-          expect.stringMatching(/^k3s \(.+\), Kubernetes v1\.34\.4$/),
+          expect.stringMatching(new RegExp(`^k3s \\(.+\\), Kubernetes ${re(version(a))}(, .+)?$`)),
+          expect.stringMatching(new RegExp(`^k3s \\(.+\\), Kubernetes ${re(version(b))}(, .+)?$`)),
         ]);
         expect(
           matrix.rows.every(
             (row) =>
-              row.cells["helm 4.1.4 · k3s 1.33"]!.status !== "absent" &&
-              row.cells["helm 4.1.4 · k3s 1.34"]!.status !== "absent",
+              row.cells[colA]!.status !== "absent" && row.cells[colB]!.status !== "absent",
           ),
         ).toBe(true);
         // Whatever differed between the minors is listed — exactly the steps whose two cells differ in state or in
         // the first line of their error text — and the report says so, in the words for an empty or a full list.
         const { comparableText } = await import("../../harness/report/model.ts");
         const differing = matrix.rows.filter((row) => {
-          const [a, b] = [row.cells["helm 4.1.4 · k3s 1.33"]!, row.cells["helm 4.1.4 · k3s 1.34"]!];
-          return a.status !== b.status || comparableText(a.observed) !== comparableText(b.observed);
+          const [x, y] = [row.cells[colA]!, row.cells[colB]!];
+          return x.status !== y.status || comparableText(x.observed) !== comparableText(y.observed);
         });
         expect(matrix.clusterDrift?.map((d) => `${d.scenario} ${d.step} ${d.target}`)).toEqual(
           differing.map((row) => `${row.scenario} ${row.step} helm 4.1.4`),
@@ -415,10 +422,10 @@ describe("helmdrill run on a real cluster", () => {
             : new RegExp(`^\\s+${differing.length} steps? of a target behaved differently`),
         );
         expect(readdirSync(path.join(reports, "transcripts", "helm-test-smoke")).sort()).toEqual([
-          "h414-k3s-1-33.md",
-          "h414-k3s-1-34.md",
+          `h414-k3s-${a.replace(".", "-")}.md`,
+          `h414-k3s-${b.replace(".", "-")}.md`,
         ]);
-        for (const leg of ["k3s-1.33", "k3s-1.34"])
+        for (const leg of [`k3s-${a}`, `k3s-${b}`])
           expect(existsSync(path.join(reports, "clusters", leg, "junit.xml")), leg).toBe(true);
         // The top-level JUnit and Allure results are this run's, every cluster's, told apart by cluster.
         const junit = readFileSync(path.join(reports, "junit.xml"), "utf8");
@@ -426,8 +433,8 @@ describe("helmdrill run on a real cluster", () => {
           m[1]!.replace(/&gt;/g, ">"),
         );
         expect(classnames.sort()).toEqual([
-          expect.stringMatching(/^k3s-1\.33 › .*helm-test-smoke\.ts$/),
-          expect.stringMatching(/^k3s-1\.34 › .*helm-test-smoke\.ts$/),
+          expect.stringMatching(new RegExp(`^k3s-${re(a)} › .*helm-test-smoke\\.ts$`)),
+          expect.stringMatching(new RegExp(`^k3s-${re(b)} › .*helm-test-smoke\\.ts$`)),
         ]);
         expect(junit).toMatch(/<testsuites [^>]*tests="2"[^>]*failures="0"/);
         const allure = readdirSync(path.join(reports, "allure-results")).filter((f) => f.endsWith("-result.json"));
@@ -440,7 +447,7 @@ describe("helmdrill run on a real cluster", () => {
               }
             ).parameters.find((p) => p.name === "cluster")?.value,
         );
-        expect(clusters.map((c) => c?.match(/v1\.3\d\.\d+/)?.[0]).sort()).toEqual(["v1.33.5", "v1.34.4"]);
+        expect(clusters.map((c) => c?.match(/v1\.\d+\.\d+/)?.[0]).sort()).toEqual([version(a), version(b)].sort());
         expect(await containersOf(runId)).toBe("");
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,7 @@ import { RUN_LABEL } from "../../harness/cluster/types.ts";
 import type { ScenarioRun } from "../../harness/dsl/records.ts";
 import type { ShardManifest } from "../../harness/dsl/shard.ts";
 import { run, type CommandResult } from "../../harness/exec.ts";
-import { PACKAGE_ROOT } from "../../harness/pins.ts";
+import { PACKAGE_ROOT, pins } from "../../harness/pins.ts";
 import { comparableText, type Matrix } from "../../harness/report/model.ts";
 
 const CLI = path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs");
@@ -120,7 +120,8 @@ describe("helmdrill run --shard and helmdrill merge", () => {
         const counts = testCounts(path.join(shards, `shard-${i}-of-2`, "vitest-results.json"));
         expect(counts.skipped).toBe(0);
         const runs = json<ScenarioRun[]>(path.join(shards, `shard-${i}-of-2`, "conformance", "runs.json"));
-        expect(runs.map((r) => `k3s-1.34 · ${r.scenario} · ${r.targetLabel}`)).toEqual(manifests[i - 1]!.runs);
+        const leg = `k3s-${pins().cluster.kubernetes.default}`;
+        expect(runs.map((r) => `${leg} · ${r.scenario} · ${r.targetLabel}`)).toEqual(manifests[i - 1]!.runs);
       }
 
       const merged = path.join(root, "merged");

@@ -53,8 +53,8 @@ describe("helmdrill versions", () => {
     for (const v of pins().defaults.helmfile) expect(out).toContain(`${v} (default)`);
     expect(out).toMatch(/^Helm\n {2}pinned .*\n {2}built {6}3\.20\.2 \(on demand, in helmdrill\.lock\)$/m);
     expect(out).toContain(`kind CLI\n  pinned     ${pins().cluster.kind.cli.version.replace(/^v/, "")} (default)`);
-    expect(out).toContain(
-      `Flux helm-controller\n  pinned     ${pins().flux.helmController.version.replace(/^v/, "")} (default)`,
+    expect(out).toMatch(
+      /^Flux targets\n {2}pinned {5}1\.4 \(helm-controller 1\.4\.0 \+ source-controller 1\.7\.0, Helm library 3\.19\.0, default\), 1\.6 \(/m,
     );
     expect(out).toMatch(/^Kubernetes nodes \(k3s\)$/m);
     expect(out).toMatch(/^Kubernetes nodes \(kind\)$/m);

@@ -1,8 +1,9 @@
 /**
- * kind for real (issue #11): beside the run's own cluster, a kind cluster of every pinned minor
- * started through the real kind CLI — upstream kindest/node when present, else helmdrill's
- * offline build — shows the same facts as the run's cluster (tests/cluster/cluster-facts.ts),
- * and leaves nothing behind.
+ * kind for real (issue #11): beside the run's own cluster, a kind cluster of every minor under
+ * test (HELMDRILL_MINORS: by default the pinned default and the oldest pinned minor; `all`: every
+ * pinned one) started through the real kind CLI — upstream kindest/node when present, else
+ * helmdrill's offline build — shows the same facts as the run's cluster
+ * (tests/cluster/cluster-facts.ts), and leaves nothing behind.
  */
 import { describe, expect, inject, it } from "vitest";
 import { kindClusterName } from "../../harness/cluster/index.ts";
@@ -12,11 +13,29 @@ import { run } from "../../harness/exec.ts";
 import { clusterBeside, clusterFacts } from "./cluster-facts.ts";
 import { kubernetesPin, minorsFor, pins } from "../../harness/pins.ts";
 import { componentFacts } from "./component-facts.ts";
+import { minorsToStart } from "../../harness/config.ts";
+import { hostNote } from "../../harness/provision/privileges.ts";
+import { skipUnlessStrict } from "../../harness/vitest/strict.ts";
 
 const base = inject("helmdrill");
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const { start, missing } = minorsToStart("kind", base.config);
 
-// Every pinned minor kind has a node for, one cluster after the other.
-for (const minor of minorsFor("kind")) {
+it("has a kind minor under test to start", () => {
+  expect(
+    start.length,
+    `no kind minor to start (under test: ${base.config.minorsUnderTest.join(", ")}; pinned kind minors: ${minorsFor("kind").join(", ")})`,
+  ).toBeGreaterThan(0);
+});
+
+// A minor under test kind has no node pinned for: skipped with the reason, failed under --strict.
+for (const minor of missing) {
+  const reason = `no kind node is pinned for Kubernetes ${minor} (pinned kind minors: ${minorsFor("kind").join(", ")})`;
+  if (skipUnlessStrict(`a kind node of Kubernetes ${minor}`, reason)) it.skip(`kind, Kubernetes ${minor}: ${reason}`, () => {});
+}
+
+// Every minor under test kind has a node for, one cluster after the other.
+for (const minor of start) {
   describe(`kind, Kubernetes ${minor}`, () => {
     const runId = `${base.config.runId}-kind${minor.replace(".", "")}`;
     // Its own cluster name (helmdrill-<run>-kind134); scratch files stay under the run's own root.
@@ -31,8 +50,12 @@ for (const minor of minorsFor("kind")) {
       `runs the node image helmdrill picked, reporting ${kubernetesPin(minor).version}, with kind's kubeadm-built control plane, kube-proxy and CoreDNS all Ready`,
       { timeout: 180_000 },
       async () => {
+        // On a cgroup v1 host the report line also says what the kubelet was told.
+        const host = await hostNote();
         expect(provided().cluster.runsOn).toMatch(
-          /^kind \((kindest\/node|helmdrill\.local\/kind-node):[^)]+\), Kubernetes v1\.\d+\.\d+$/,
+          new RegExp(
+            `^kind \\((kindest/node|helmdrill\\.local/kind-node):[^)]+\\), Kubernetes v1\\.\\d+\\.\\d+${host ? `, ${escape(host)}` : ""}$`,
+          ),
         );
         expect(provided().cluster.label).toBe(`kind ${minor}`);
         // The upstream kindest/node may carry another patch of the minor; helmdrill's build is the pinned one.

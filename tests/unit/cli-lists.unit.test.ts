@@ -37,7 +37,7 @@ describe("comma-separated options", () => {
       "--cluster",
       "k3s,kind",
       "--kubernetes",
-      "1.33,1.34",
+      "1.34,1.37",
       "--disable",
       "servicelb",
       "--driver",
@@ -49,7 +49,7 @@ describe("comma-separated options", () => {
     expect(overrides(o)).toMatchObject({
       helm: ["3.18.0", "4.1.4", "4.3.1"],
       cluster: ["k3s", "kind"],
-      kubernetes: ["1.33", "1.34"],
+      kubernetes: ["1.34", "1.37"],
       disable: ["servicelb"],
       drivers: ["helm", "flux"],
       scenarios: ["a", "b", "c"],
@@ -76,7 +76,7 @@ describe("comma-separated options", () => {
     const cases: [string[], RegExp][] = [
       [["--helm", "4.1.4,3.99"], /^malformed helm version "3.99"$/],
       [["--helmfile", "latest"], /^malformed helmfile version "latest"$/],
-      [["--kubernetes", "1.35"], /^Kubernetes 1\.35 is not pinned$/],
+      [["--kubernetes", "1.33"], /^Kubernetes 1\.33 is not pinned$/],
       [["--cluster", "k3s,existing"], /^--cluster existing cannot be combined with other clusters$/],
       [["--driver", "helm,argo"], /^unknown driver "argo"$/],
       [["--disable", "servicelb,loadbalancer"], /^unknown component "loadbalancer" to disable$/],

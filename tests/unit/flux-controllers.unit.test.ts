@@ -66,7 +66,11 @@ const options = (binaries: { sourceController: string; helmController: string },
 
 /** startFlux with no CRDs to apply (there is no cluster): exactly the controllers' start. */
 const start = (binaries: { sourceController: string; helmController: string }) =>
-  startFlux({ flux: { version: "unit", binaries, crdDirs: [] }, kubectl: "kubectl", ...options(binaries) });
+  startFlux({
+    flux: { target: "unit", version: "unit", binaries, crdDirs: [] },
+    kubectl: "kubectl",
+    ...options(binaries),
+  });
 
 const startsSoFar = () => (existsSync(starts) ? readFileSync(starts, "utf8").trim().split("\n").filter(Boolean) : []);
 
@@ -145,5 +149,37 @@ describe("starting Flux's controllers", () => {
     expect(started[2]).not.toContain("--storage-addr");
     // metrics, health and storage twice for source-controller, metrics and health for helm-controller.
     expect(picks).toBe(8);
+  });
+
+  it("replace: both stop, the new ones start on the same storage port, helm-controller with its feature gates", async () => {
+    const controller = program("controller", CONTROLLER);
+    const next = program("next-controller", CONTROLLER);
+    rmSync(starts, { force: true });
+    const flux = await startControllers(options({ sourceController: controller, helmController: controller }));
+    try {
+      const storagePort = /--storage-addr=(127\.0\.0\.1:\d+)/.exec(startsSoFar()[0]!)![1];
+      const pids = () =>
+        readFileSync(path.join(scratchRootFor(runId), "pids"), "utf8")
+          .trim()
+          .split("\n")
+          .map(Number);
+      const before = pids().slice(-2);
+      await flux.replace({
+        binaries: { sourceController: next, helmController: next },
+        featureGates: { UseHelm3Defaults: true },
+      });
+      // The old processes are gone; the new source-controller took its predecessor's storage port.
+      for (const pid of before) expect(() => process.kill(pid, 0)).toThrow();
+      const [, , source, helm] = startsSoFar();
+      expect(source).toContain(`--storage-addr=${storagePort} --storage-adv-addr=${storagePort}`);
+      expect(source).not.toContain("--feature-gates");
+      expect(helm).toContain("--feature-gates=UseHelm3Defaults=true");
+      // Replaced again without gates: none passed.
+      await flux.replace({ binaries: { sourceController: controller, helmController: controller } });
+      expect(startsSoFar()[5]).not.toContain("--feature-gates");
+    } finally {
+      await flux.stop();
+      rmSync(starts, { force: true });
+    }
   });
 });

@@ -1,32 +1,111 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { walkTarget } from "../../harness/cli/walk.ts";
+import { loadConfig } from "../../harness/config.ts";
+import type { ScenarioSpec } from "../../harness/dsl/scenario.ts";
 import { describeConditions, helmReleaseManifests, reconcileVerdict } from "../../harness/dsl/flux.ts";
 import { crdStates } from "../../harness/tools/flux.ts";
-import { selects, targetLabel, targetSlug, targetsFor } from "../../harness/dsl/target.ts";
-import { pins } from "../../harness/pins.ts";
+import { selects, targetLabel, targetSlug, targetsFor, validateSelector } from "../../harness/dsl/target.ts";
+import { parseFluxList, pins } from "../../harness/pins.ts";
+import { HelmdrillError } from "../../harness/errors.ts";
 
 const PINNED = { helmVersions: ["3.17.3", "4.1.4"], helmfileVersions: ["1.8.0"] };
 
-describe("the flux driver's target", () => {
-  it("is one column per helm-controller version, keyed by the Helm library it embeds", () => {
-    const [flux, ...rest] = targetsFor(["flux"], PINNED);
-    expect(rest).toEqual([]);
-    expect(flux).toEqual({ driver: "flux", helm: pins().flux.helmLibrary, flux: "1.4.0" });
-    expect(targetLabel(flux!)).toBe("flux (helm-controller 1.4.0)");
-    expect(targetSlug(flux!)).toBe("flux140");
-    expect(selects({ driver: "flux" }, flux!)).toBe(true);
-    expect(selects({ helm: "<4" }, flux!)).toBe(true);
+describe("the flux driver's targets", () => {
+  it("are one column per flux target, oldest first, each keyed by the Helm library its helm-controller embeds", () => {
+    const targets = targetsFor(["flux"], PINNED);
+    expect(targets).toEqual([
+      { driver: "flux", helm: pins().flux.targets["1.4"]!.helmLibrary, flux: "1.4" },
+      { driver: "flux", helm: pins().flux.targets["1.6"]!.helmLibrary, flux: "1.6" },
+    ]);
+    const [v14, v16] = targets;
+    expect(targets.map(targetLabel)).toEqual(["flux 1.4 (Helm 3 library)", "flux 1.6 (Helm 4 library)"]);
+    expect(targets.map(targetSlug)).toEqual(["flux14", "flux16"]);
+    expect(selects({ driver: "flux" }, v14!)).toBe(true);
+    expect(selects({ helm: "<4" }, v14!)).toBe(true);
+    expect(selects({ helm: ">=4" }, v16!)).toBe(true);
+    // Keyed by flux target: a helm-controller minor, or a range of them.
+    expect(selects({ flux: "1.4" }, v14!)).toBe(true);
+    expect(selects({ flux: "1.4" }, v16!)).toBe(false);
+    expect(selects({ flux: ">=1.6" }, v16!)).toBe(true);
+    // A helm target is no flux target.
+    expect(selects({ flux: "1.4" }, { driver: "helm", helm: "3.19.0" })).toBe(false);
   });
 
-  it("is reported as not run, with the reason, where the controllers could not be built", () => {
-    const [flux] = targetsFor(
-      ["helm", "flux"],
-      PINNED,
-      undefined,
-      undefined,
-      false,
-      "building source-controller 1.7.0 failed: …",
-    ).filter((t) => t.driver === "flux");
-    expect(flux!.unavailable).toBe("building source-controller 1.7.0 failed: …");
+  it("follow the selection (--flux), oldest first whatever the order given", () => {
+    expect(targetsFor(["flux"], { ...PINNED, fluxTargets: ["1.6"] }).map((t) => t.flux)).toEqual(["1.6"]);
+    expect(targetsFor(["flux"], { ...PINNED, fluxTargets: ["1.6", "1.4"] }).map((t) => t.flux)).toEqual(["1.4", "1.6"]);
+    expect(targetsFor(["helm"], { ...PINNED, fluxTargets: ["1.6"] }).some((t) => t.driver === "flux")).toBe(false);
+  });
+
+  it("are reported as not run, each with its own reason, where its controllers could not be built", () => {
+    const why = (flux: string) => (flux === "1.6" ? "building source-controller 1.9.5 failed: …" : undefined);
+    const flux = targetsFor(["helm", "flux"], PINNED, undefined, undefined, false, why).filter(
+      (t) => t.driver === "flux",
+    );
+    expect(flux.map((t) => [t.flux, t.unavailable])).toEqual([
+      ["1.4", undefined],
+      ["1.6", "building source-controller 1.9.5 failed: …"],
+    ]);
+  });
+
+  it('migrations: one target from each older flux target to each newer one; "only": nothing else', () => {
+    const both = targetsFor(["flux"], PINNED, undefined, undefined, true);
+    expect(both.map(targetLabel)).toEqual(["flux 1.4 (Helm 3 library)", "flux 1.6 (Helm 4 library)", "flux 1.4 → 1.6"]);
+    const [migration] = targetsFor(["flux"], PINNED, undefined, undefined, "only");
+    expect(migration).toEqual({
+      driver: "flux",
+      helm: pins().flux.targets["1.4"]!.helmLibrary,
+      helmTo: pins().flux.targets["1.6"]!.helmLibrary,
+      flux: "1.4",
+      fluxTo: "1.6",
+    });
+    expect(targetSlug(migration!)).toBe("flux14-flux16");
+    expect(selects({ flux: "1.4", fluxTo: "1.6" }, migration!)).toBe(true);
+    expect(selects({ fluxTo: "1.4" }, migration!)).toBe(false);
+    expect(selects({ helmTo: ">=4" }, migration!)).toBe(true);
+    // Without fluxTo, `fluxTo` selects the target's own flux target (a switch is a restart).
+    expect(selects({ fluxTo: "1.6" }, { driver: "flux", helm: "4.2.4", flux: "1.6" })).toBe(true);
+    // Only one flux target selected: nothing to migrate between.
+    expect(targetsFor(["flux"], { ...PINNED, fluxTargets: ["1.6"] }, undefined, undefined, "only")).toEqual([]);
+    // Either end not built here: the migration is not run, with the reason.
+    const why = (flux: string) => (flux === "1.6" ? "not built" : undefined);
+    expect(targetsFor(["flux"], PINNED, undefined, undefined, "only", why)[0]!.unavailable).toBe("not built");
+  });
+
+  it("a selector naming a malformed flux range fails when the scenario is defined", () => {
+    expect(() => validateSelector({ flux: "one-six" })).toThrow(/invalid semver range for flux: "one-six"/);
+  });
+});
+
+describe("--flux", () => {
+  it("takes pinned flux targets by minor, by helm-controller version, or all; the defaults when empty", () => {
+    expect(parseFluxList(undefined)).toEqual(pins().flux.defaults);
+    expect(parseFluxList("")).toEqual(pins().flux.defaults);
+    expect(parseFluxList("1.6")).toEqual(["1.6"]);
+    expect(parseFluxList("v1.6, 1.4,1.6")).toEqual(["1.6", "1.4"]);
+    const v16 = pins().flux.targets["1.6"]!.helmController.version.replace(/^v/, "");
+    expect(parseFluxList([v16])).toEqual(["1.6"]);
+    expect(parseFluxList("all")).toEqual(["1.4", "1.6"]);
+  });
+
+  it("names the pinned targets when one is not pinned", () => {
+    const error = (input: string) => {
+      try {
+        parseFluxList(input);
+      } catch (e) {
+        return e as HelmdrillError;
+      }
+      throw new Error(`parseFluxList accepted ${input}`);
+    };
+    expect(error("1.5").message).toBe("flux target 1.5 is not pinned");
+    expect(error("1.5").hint).toMatch(
+      /^pinned flux targets: 1\.4 \(helm-controller 1\.4\.0, Helm library 3\.19\.0\), 1\.6 \(/,
+    );
+    expect(error("1.6.0").message).toBe("flux target 1.6.0 is not pinned");
+    expect(error("latest").exitCode).toBe(2);
   });
 });
 
@@ -188,5 +267,36 @@ describe("the Flux CRDs' Established state", () => {
         status: { conditions: [{ type: "Established", status: "True" }] },
       }),
     ).toEqual([{ name: "a.b", established: true, conditions: ["Established=True"] }]);
+  });
+});
+
+describe("the walkthrough's flux target", () => {
+  // An empty cache: no controller is built, so the target picked is named in the refusal.
+  const cache = mkdtempSync(path.join(os.tmpdir(), "hd-walk-flux-"));
+  const config = (flux?: string) => loadConfig({ flux }, { HELMDRILL_CACHE: cache });
+  const refusal = (spec: Partial<ScenarioSpec>, flux?: string, option?: string) => {
+    try {
+      walkTarget({ id: "demo", drivers: ["flux"], ...spec } as ScenarioSpec, config(flux), {
+        driver: "flux",
+        flux: option,
+        pause: false,
+      });
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error("walkTarget picked a target that cannot run");
+  };
+  afterAll(() => rmSync(cache, { recursive: true, force: true }));
+
+  it("is the newest selected flux target, or the one --flux names", () => {
+    expect(refusal({})).toMatch(/^flux cannot run here: \S+ \S+ \(flux 1\.6\) is not provisioned/);
+    expect(refusal({}, "1.4", "1.4")).toMatch(/\(flux 1\.4\) is not provisioned/);
+  });
+
+  it("for a migration walkthrough, the switch to the newest selected target; one target alone cannot migrate", () => {
+    expect(refusal({ migrations: "only" })).toMatch(/^flux cannot run here: .*\(flux 1\.(4|6)\) is not provisioned/);
+    expect(refusal({ migrations: "only" }, "1.6")).toBe(
+      "scenario demo switches flux targets: none of 1.6 leads to flux 1.6",
+    );
   });
 });

@@ -4,7 +4,13 @@
  * selectors, and the matrix's cluster columns and the differences between clusters.
  */
 import { describe, expect, it } from "vitest";
-import { parseClusterKinds } from "../../harness/config.ts";
+import {
+  configToEnv,
+  loadConfig,
+  minorsToStart,
+  parseClusterKinds,
+  parseMinorsUnderTest,
+} from "../../harness/config.ts";
 import { HelmdrillError } from "../../harness/errors.ts";
 import {
   kindPin,
@@ -26,6 +32,8 @@ import { renderMatrixMarkdown } from "../../harness/report/markdown.ts";
 import { renderMatrixHtml } from "../../harness/report/html.ts";
 import type { ScenarioRun, StepStatus } from "../../harness/dsl/scenario.ts";
 import { clusterLabel } from "../../harness/vitest/drill.ts";
+import { kindClusterConfig } from "../../harness/cluster/kind.ts";
+import { parse } from "yaml";
 
 const error = (fn: () => unknown) => {
   try {
@@ -37,42 +45,67 @@ const error = (fn: () => unknown) => {
 };
 
 describe("pinned Kubernetes minors", () => {
-  it("pins 1.33 and 1.34 for the k3s-compatible node and kind on 1.34, with a full version each", () => {
-    expect(pinnedKubernetesMinors()).toEqual(["1.33", "1.34"]);
-    expect(minorsFor("k3s")).toEqual(["1.33", "1.34"]);
-    expect(minorsFor("kind")).toEqual(["1.33", "1.34"]);
-    // Each minor's kind node is built with the etcd and CoreDNS its kubeadm asks for.
-    expect(kindPin("1.33")).toMatchObject({
-      upstreamNodeImage: "kindest/node:v1.33.4",
-      etcd: { module: "go.etcd.io/etcd/server/v3", version: "v3.5.21" },
-      coredns: { version: "v1.12.0" },
+  it("pins 1.34 to 1.37 for the k3s-compatible node and kind, with a full version each", () => {
+    expect(pinnedKubernetesMinors()).toEqual(["1.34", "1.35", "1.36", "1.37"]);
+    expect(minorsFor("k3s")).toEqual(["1.34", "1.35", "1.36", "1.37"]);
+    expect(minorsFor("kind")).toEqual(["1.34", "1.35", "1.36", "1.37"]);
+    // Each minor's kind node is built with the etcd and CoreDNS its kubeadm asks for
+    // (cmd/kubeadm/app/constants/constants.go of that version).
+    expect(kindPin("1.34")).toMatchObject({
+      upstreamNodeImage: "kindest/node:v1.34.0",
+      etcd: { module: "go.etcd.io/etcd/server/v3", version: "v3.6.5" },
+      coredns: { version: "v1.12.1" },
     });
-    expect(kindPin("1.34")).toMatchObject({ etcd: { version: "v3.6.5" }, coredns: { version: "v1.12.1" } });
+    expect(kindPin("1.35")).toMatchObject({ etcd: { version: "v3.6.6" }, coredns: { version: "v1.13.1" } });
+    expect(kindPin("1.36")).toMatchObject({ etcd: { version: "v3.6.8" }, coredns: { version: "v1.14.2" } });
+    expect(kindPin("1.37")).toMatchObject({
+      upstreamNodeImage: "kindest/node:v1.37.0",
+      etcd: { version: "v3.7.0" },
+      coredns: { version: "v1.14.6" },
+    });
     expect(error(() => kindPin("1.20"))).toMatch(/^Kubernetes 1\.20 is not pinned/);
-    expect(kubernetesPin("1.33")).toMatchObject({
-      minor: "1.33",
-      version: "v1.33.5",
-      stagingVersion: "v0.33.5",
+    expect(kubernetesPin("1.37")).toMatchObject({
+      minor: "1.37",
+      version: "v1.37.2",
+      stagingVersion: "v0.37.2",
+      goDirective: "1.26.0",
       module: "k8s.io/kubernetes",
     });
     expect(kubernetesPin().minor).toBe(pins().cluster.kubernetes.default);
-    expect(pinnedKubernetesVersions()).toEqual(["1.33.5", "1.34.4"]);
+    expect(pinnedKubernetesVersions()).toEqual(["1.34.4", "1.35.4", "1.36.3", "1.37.2"]);
   });
 
   it("parses --kubernetes lists: minors, v-prefixed, the pinned patch, all; the default when empty", () => {
-    expect(parseKubernetesList("1.33,1.34")).toEqual(["1.33", "1.34"]);
-    expect(parseKubernetesList(" v1.34 , 1.33.5 ,1.34")).toEqual(["1.34", "1.33"]);
-    expect(parseKubernetesList("all")).toEqual(["1.33", "1.34"]);
+    expect(parseKubernetesList("1.34,1.37")).toEqual(["1.34", "1.37"]);
+    expect(parseKubernetesList(" v1.37 , 1.34.4 ,1.37")).toEqual(["1.37", "1.34"]);
+    expect(parseKubernetesList("all")).toEqual(["1.34", "1.35", "1.36", "1.37"]);
     expect(parseKubernetesList(undefined)).toEqual([pins().cluster.kubernetes.default]);
-    expect(parseKubernetesList(["1.33"])).toEqual(["1.33"]);
+    expect(parseKubernetesList(["1.35"])).toEqual(["1.35"]);
   });
 
   it("refuses an unknown minor or an unpinned patch with the pinned ones", () => {
-    expect(error(() => parseKubernetesList("1.35"))).toBe(
-      'Kubernetes 1.35 is not pinned\n  → pinned: 1.33 (v1.33.5), 1.34 (v1.34.4); use a minor such as 1.34, a list, or "all"',
+    expect(error(() => parseKubernetesList("1.33"))).toBe(
+      'Kubernetes 1.33 is not pinned\n  → pinned: 1.34 (v1.34.4), 1.35 (v1.35.4), 1.36 (v1.36.3), 1.37 (v1.37.2); use a minor such as 1.37, a list, or "all"',
     );
     expect(error(() => parseKubernetesList("1.34.9"))).toMatch(/^Kubernetes 1\.34\.9 is not pinned/);
     expect(error(() => parseKubernetesList("latest"))).toMatch(/^Kubernetes latest is not pinned/);
+  });
+
+  it("tests the pinned default and the oldest minor unless HELMDRILL_MINORS says all or names some", () => {
+    const fallback = [...new Set(["1.34", pins().cluster.kubernetes.default])];
+    expect(parseMinorsUnderTest(undefined)).toEqual(fallback);
+    expect(parseMinorsUnderTest("default")).toEqual(fallback);
+    expect(loadConfig({}, {}).minorsUnderTest).toEqual(fallback);
+    expect(loadConfig({}, { HELMDRILL_MINORS: "all" }).minorsUnderTest).toEqual(["1.34", "1.35", "1.36", "1.37"]);
+    expect(parseMinorsUnderTest("1.36, 1.35")).toEqual(["1.35", "1.36"]);
+    expect(error(() => parseMinorsUnderTest("1.33"))).toMatch(/^Kubernetes 1\.33 is not pinned/);
+    // configToEnv carries the choice to the CLI's children.
+    expect(configToEnv(loadConfig({}, { HELMDRILL_MINORS: "all" })).HELMDRILL_MINORS).toBe("1.34,1.35,1.36,1.37");
+  });
+
+  it("a provider's tests start the minors under test it has a node for, and name the others", () => {
+    expect(minorsToStart("kind", { minorsUnderTest: ["1.34", "1.37"] })).toEqual({ start: ["1.34", "1.37"], missing: [] });
+    expect(minorsToStart("k3s", { minorsUnderTest: ["1.34", "1.99"] })).toEqual({ start: ["1.34"], missing: ["1.99"] });
   });
 });
 
@@ -87,12 +120,12 @@ describe("--cluster lists and the legs of a run", () => {
   });
 
   it("runs each provider on each selected minor, in the order given", () => {
-    expect(runLegs({ clusters: ["k3s", "kind"], kubernetes: ["1.33", "1.34"] })).toEqual({
+    expect(runLegs({ clusters: ["k3s", "kind"], kubernetes: ["1.34", "1.37"] })).toEqual({
       legs: [
-        { cluster: "k3s", kubernetes: "1.33" },
         { cluster: "k3s", kubernetes: "1.34" },
-        { cluster: "kind", kubernetes: "1.33" },
+        { cluster: "k3s", kubernetes: "1.37" },
         { cluster: "kind", kubernetes: "1.34" },
+        { cluster: "kind", kubernetes: "1.37" },
       ],
       notes: [],
     });
@@ -101,23 +134,23 @@ describe("--cluster lists and the legs of a run", () => {
     ]);
   });
 
-  // Every pinned minor has both nodes today; a minor pinned for one provider only (as 1.33 was for k3s) is a pins.json away.
-  const onlyK3sHas133 = (cluster: "k3s" | "kind") => (cluster === "k3s" ? ["1.33", "1.34"] : ["1.34"]);
+  // Every pinned minor has both nodes today; a minor pinned for one provider only is a pins.json away.
+  const onlyK3sHas137 = (cluster: "k3s" | "kind") => (cluster === "k3s" ? ["1.34", "1.37"] : ["1.34"]);
 
   it("says which selected minor a provider has no node for, and runs it on the others", () => {
-    expect(runLegs({ clusters: ["k3s", "kind"], kubernetes: ["1.33", "1.34"] }, onlyK3sHas133)).toEqual({
+    expect(runLegs({ clusters: ["k3s", "kind"], kubernetes: ["1.34", "1.37"] }, onlyK3sHas137)).toEqual({
       legs: [
-        { cluster: "k3s", kubernetes: "1.33" },
         { cluster: "k3s", kubernetes: "1.34" },
+        { cluster: "k3s", kubernetes: "1.37" },
         { cluster: "kind", kubernetes: "1.34" },
       ],
-      notes: ["kind: no node pinned for Kubernetes 1.33 (pinned: 1.34); running kind on 1.34 only"],
+      notes: ["kind: no node pinned for Kubernetes 1.37 (pinned: 1.34); running kind on 1.34 only"],
     });
   });
 
   it("refuses a provider with a node for none of the selected minors", () => {
-    expect(error(() => runLegs({ clusters: ["kind"], kubernetes: ["1.33"] }, onlyK3sHas133))).toBe(
-      "--cluster kind has no node for Kubernetes 1.33\n  → pinned kind nodes: Kubernetes 1.34",
+    expect(error(() => runLegs({ clusters: ["kind"], kubernetes: ["1.37"] }, onlyK3sHas137))).toBe(
+      "--cluster kind has no node for Kubernetes 1.37\n  → pinned kind nodes: Kubernetes 1.34",
     );
   });
 });
@@ -131,9 +164,9 @@ describe("kubernetes: selectors", () => {
 
   it("select by the cluster's Kubernetes version; a target without one is not selected", () => {
     expect(selects({ kubernetes: ">=1.34" }, on("1.34.4"))).toBe(true);
-    expect(selects({ kubernetes: ">=1.34" }, on("1.33.5"))).toBe(false);
-    expect(selects({ kubernetes: "1.33" }, on("1.33.5"))).toBe(true);
-    expect(selects({ kubernetes: "<1.34", helm: ">=3.18.0" }, on("1.33.5"))).toBe(true);
+    expect(selects({ kubernetes: ">=1.35" }, on("1.34.4"))).toBe(false);
+    expect(selects({ kubernetes: "1.37" }, on("1.37.2"))).toBe(true);
+    expect(selects({ kubernetes: "<1.35", helm: ">=3.18.0" }, on("1.34.4"))).toBe(true);
     expect(selects({ kubernetes: ">=1.34" }, on())).toBe(false);
     expect(describeSelector({ helm: ">=4", kubernetes: ">=1.34" })).toBe("helm >=4, Kubernetes >=1.34");
     expect(() => validateSelector({ kubernetes: "one thirty four" })).toThrow(
@@ -159,10 +192,10 @@ describe("kubernetes: selectors", () => {
         ],
       });
     const pinned = { helmVersions: ["3.18.0"], helmfileVersions: [], kubernetesVersions: pinnedKubernetesVersions() };
-    expect(expectationCoverage(spec(">=1.34"), pinned)).toEqual([]);
-    const findings = expectationCoverage(spec(">=1.36"), pinned);
+    expect(expectationCoverage(spec(">=1.35"), pinned)).toEqual([]);
+    const findings = expectationCoverage(spec(">=1.38"), pinned);
     expect(findings.map((f) => f.kind)).toEqual(["unreached"]);
-    expect(findings[0]!.text).toMatch(/Kubernetes >=1\.36/);
+    expect(findings[0]!.text).toMatch(/Kubernetes >=1\.38/);
   });
 });
 
@@ -281,5 +314,24 @@ describe("the matrix over several clusters", () => {
     const m = buildMatrix([run("k3s 1.34", "matches"), run("k3s 1.33", "matches")], "doc");
     expect(m.clusterDrift).toEqual([]);
     expect(renderMatrixMarkdown(m)).toContain("Every step of every target had the same state and the same error text");
+  });
+});
+
+describe("kind's cluster configuration", () => {
+  const patches = (config: string) =>
+    ((parse(config) as { kubeadmConfigPatches: string[] }).kubeadmConfigPatches ?? []).map((p) => parse(p) as object);
+
+  it("gives the API server aggregator routing in a patch without apiVersion (kind maps it onto v1beta3 and v1beta4)", () => {
+    expect(patches(kindClusterConfig())).toEqual([
+      { kind: "ClusterConfiguration", apiServer: { extraArgs: { "enable-aggregator-routing": "true" } } },
+    ]);
+  });
+
+  it("tells the kubelet failCgroupV1: false on a cgroup v1 host only", () => {
+    expect(patches(kindClusterConfig({ cgroupV1: true }))).toContainEqual({
+      kind: "KubeletConfiguration",
+      failCgroupV1: false,
+    });
+    expect(JSON.stringify(patches(kindClusterConfig({ cgroupV1: false })))).not.toContain("failCgroupV1");
   });
 });

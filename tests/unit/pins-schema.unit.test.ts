@@ -30,7 +30,7 @@ describe("pins.json", () => {
   it("as shipped passes its schema, packaged components included", () => {
     const parsed = parsePins(readFileSync(FILE, "utf8"), FILE);
     expect(Object.keys(parsed.cluster.components).sort()).toEqual([...COMPONENTS].sort());
-    expect(parsed.flux.helmController.dropReplace).toEqual(["github.com/fluxcd/helm-controller/api"]);
+    expect(parsed.flux.targets["1.4"]!.helmController.dropReplace).toEqual(["github.com/fluxcd/helm-controller/api"]);
     expect(pins().cluster.components.servicelb.build.map((b) => b.name)).toEqual([
       "metallb-controller",
       "metallb-speaker",
@@ -52,7 +52,7 @@ describe("pins.json", () => {
 
   it("a misspelt key, a wrong type and a missing component are each named, in one error", () => {
     const error = problemWith((p) => {
-      p.flux.helmController.dropReplce = p.flux.helmController.dropReplace;
+      p.flux.targets["1.4"].helmController.dropReplce = p.flux.targets["1.4"].helmController.dropReplace;
       p.helm["4.3.1"].version = 431;
       delete p.cluster.components["metrics-server"];
     });
@@ -63,7 +63,7 @@ describe("pins.json", () => {
         .map((l) => l.trim()),
     ).toEqual([
       'helm["4.3.1"].version: expected string, received number',
-      "unknown key flux.helmController.dropReplce",
+      'unknown key flux.targets["1.4"].helmController.dropReplce',
       "cluster.components.metrics-server: expected object, received undefined",
     ]);
     expect(error.exitCode).toBe(2);
@@ -72,6 +72,31 @@ describe("pins.json", () => {
   it("a source that is neither npm nor go-module is refused where it is", () => {
     const error = problemWith((p) => (p.helmfile["1.8.0"].source = "git"));
     expect(error.message).toMatch(/^malformed pins\.json:\n {2}helmfile\["1\.8\.0"\]\.source: /);
+  });
+
+  it("a flux default that is no flux target and a target not named by a minor are named", () => {
+    const error = problemWith((p) => {
+      p.flux.defaults = ["1.4", "2.0"];
+      p.flux.targets["1.6.4"] = p.flux.targets["1.6"];
+    });
+    expect(
+      error.message
+        .split("\n")
+        .slice(1)
+        .map((l) => l.trim()),
+    ).toEqual([
+      'flux.targets["1.6.4"]: not a helm-controller minor, e.g. "1.6"',
+      'flux.defaults[1]: "2.0" is no flux target (targets: 1.4, 1.6, 1.6.4)',
+    ]);
+  });
+
+  it("a replace that names no module@version is named", () => {
+    const error = problemWith(
+      (p) => (p.flux.targets["1.6"].sourceController.replace = { "github.com/fluxcd/pkg/artifact": "v0.18.0" }),
+    );
+    expect(error.message).toBe(
+      'malformed pins.json:\n  flux.targets["1.6"].sourceController.replace["github.com/fluxcd/pkg/artifact"]: module@version',
+    );
   });
 
   it("text that is not JSON says so", () => {
@@ -97,7 +122,7 @@ describe("a project's extra pins", () => {
   });
 
   it("an unknown key in one is named by its path", () => {
-    const bad = { scenarios: ["s/*.ts"], pins: { helm: { "3.12.3": { ...goPin, replace: [] } } } };
-    expect(() => parseProject(bad, "/p/helmdrill.config.ts")).toThrow(/unknown key pins\.helm\["3\.12\.3"\]\.replace/);
+    const bad = { scenarios: ["s/*.ts"], pins: { helm: { "3.12.3": { ...goPin, replaces: [] } } } };
+    expect(() => parseProject(bad, "/p/helmdrill.config.ts")).toThrow(/unknown key pins\.helm\["3\.12\.3"\]\.replaces/);
   });
 });

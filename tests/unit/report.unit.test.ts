@@ -8,6 +8,7 @@ import { renderMatrixMarkdown, renderTranscript, trimLines, truncate } from "../
 import { shellQuote } from "../../harness/exec.ts";
 import { buildMatrix, documentedText, STATUS_TEXT, type Matrix } from "../../harness/report/model.ts";
 import { runsOn } from "../../harness/vitest/drill.ts";
+import { CGROUP_V1_NOTE } from "../../harness/provision/privileges.ts";
 
 // ------------------------------------------------------------------ fixtures (pure data, no cluster)
 
@@ -587,5 +588,12 @@ describe("what the runs ran on", () => {
       "existing cluster (context staging), Kubernetes v1.33.2",
     );
     expect(runsOn({ kind: "kind", name: "helmdrill-x" }, "v1.34.0")).toBe("kind helmdrill-x, Kubernetes v1.34.0");
+    // What the node had to be told about its host, where anything.
+    expect(
+      runsOn(
+        { kind: "kind", name: "helmdrill-x", image: "helmdrill.local/kind-node:v1.37.2-abc", host: CGROUP_V1_NOTE },
+        "v1.37.2",
+      ),
+    ).toBe("kind (helmdrill.local/kind-node:v1.37.2-abc), Kubernetes v1.37.2, cgroup v1 (kubelet failCgroupV1: false)");
   });
 });

@@ -143,7 +143,7 @@ describe("the plan: every run of the selection, in report order", () => {
     });
     const registered = scenarioTargets(spec, ["helm", "helmfile", "flux"], versions, {
       applyUnusable: () => "helm-diff not built here",
-      fluxUnavailable: "not built here",
+      fluxUnavailable: () => "not built here",
     }).map(targetLabel);
     // What cannot run on this machine is still a run (not run, with the reason): the plan does not depend on the machine.
     expect(all.map((r) => r.target)).toEqual(registered);
@@ -152,13 +152,21 @@ describe("the plan: every run of the selection, in report order", () => {
       "helmfile 1.8.0 (--args) + helm 3.17.3",
       "helmfile 1.8.0 (helmDefaults) + helm 3.17.3",
       "helmfile 1.8.0 (apply) + helm 3.17.3",
-      expect.stringMatching(/^flux \(helm-controller /),
+      "flux 1.4 (Helm 3 library)",
+      "flux 1.6 (Helm 4 library)",
     ]);
     const onlyFlux = planRuns([K3S], [{ spec: { ...spec, drivers: [...spec.drivers] }, file: "/s.ts" }], {
       ...versions,
       drivers: ["flux"],
     });
-    expect(onlyFlux.map((r) => r.target)).toEqual([expect.stringMatching(/^flux /)]);
+    expect(onlyFlux.map((r) => r.target)).toEqual(["flux 1.4 (Helm 3 library)", "flux 1.6 (Helm 4 library)"]);
+    // --flux 1.6: only that flux target's runs are planned.
+    const one = planRuns([K3S], [{ spec: { ...spec, drivers: [...spec.drivers] }, file: "/s.ts" }], {
+      ...versions,
+      fluxTargets: ["1.6"],
+      drivers: ["flux"],
+    });
+    expect(one.map((r) => r.target)).toEqual(["flux 1.6 (Helm 4 library)"]);
     const migrations = planRuns([K3S], [{ spec: { id: "m", migrations: true }, file: "/m.ts" }], HELM_ONLY);
     expect(migrations.map((r) => r.target)).toEqual(["helm 3.17.3", "helm 4.3.1", "helm 3.17.3 → 4.3.1"]);
   });

@@ -43,8 +43,27 @@ function facts(over: Partial<VersionFacts> = {}): VersionFacts {
       },
     },
     flux: [
-      { name: "helm-controller", pinned: "1.4.0", built: [{ version: "1.4.0", failed: false }] },
-      { name: "source-controller", pinned: "1.7.0", built: [{ version: "1.7.0", failed: true }] },
+      {
+        target: "1.4",
+        default: true,
+        controllers: "helm-controller 1.4.0 + source-controller 1.7.0",
+        helmLibrary: "3.19.0",
+        state: "built",
+      },
+      {
+        target: "1.6",
+        default: true,
+        controllers: "helm-controller 1.6.4 + source-controller 1.9.5",
+        helmLibrary: "4.2.4",
+        state: "failed",
+      },
+      {
+        target: "1.7",
+        default: false,
+        controllers: "helm-controller 1.7.0 + source-controller 1.10.0",
+        helmLibrary: "4.3.1",
+        state: "missing",
+      },
     ],
     kubernetes: {
       default: "1.34",
@@ -71,8 +90,7 @@ describe("versionsModel", () => {
     expect(model.tools.map((t) => t.key)).toEqual([
       "helm",
       "helmfile",
-      "flux-helm-controller",
-      "flux-source-controller",
+      "flux",
       "kubernetes-k3s",
       "kubernetes-kind",
       "kind",
@@ -119,8 +137,18 @@ describe("versionsModel", () => {
   });
 
   it("Flux, node images and the kind CLI as found", () => {
-    expect(tool("flux-source-controller").built).toEqual([
-      { version: "1.7.0", pinned: true, detail: "build failed (flux targets are reported as not run)" },
+    expect(tool("flux").pinned).toEqual([
+      { version: "1.4", default: true, detail: "helm-controller 1.4.0 + source-controller 1.7.0, Helm library 3.19.0" },
+      { version: "1.6", default: true, detail: "helm-controller 1.6.4 + source-controller 1.9.5, Helm library 4.2.4" },
+      {
+        version: "1.7",
+        default: false,
+        detail: "helm-controller 1.7.0 + source-controller 1.10.0, Helm library 4.3.1",
+      },
+    ]);
+    expect(tool("flux").built).toEqual([
+      { version: "1.4", pinned: true },
+      { version: "1.6", pinned: true, detail: "build failed (its runs are reported as not run)" },
     ]);
     expect(tool("kubernetes-k3s").built).toEqual([
       { version: "1.34", pinned: true, detail: "rancher/k3s:v1.34.4-k3s1" },

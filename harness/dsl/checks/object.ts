@@ -143,6 +143,66 @@ export function fieldManagers(object: ManagedObject, fieldPath: string): string[
     .map((m) => `${m.manager ?? "?"} (${m.operation ?? "?"})`);
 }
 
+/** Every field manager of an object with its operation ("helm-controller (Apply)"), in managedFields order. */
+export function allManagers(object: ManagedObject): string[] {
+  return (object.metadata?.managedFields ?? []).map((m) => `${m.manager ?? "?"} (${m.operation ?? "?"})`);
+}
+
+class ManagedByCheck extends PolledCheck<Found> {
+  readonly category = "custom";
+  private readonly kind: string;
+  private readonly name: string;
+  constructor(
+    ref: string,
+    private readonly field: string,
+    private readonly managers: readonly string[],
+  ) {
+    super(30_000);
+    [this.kind, this.name] = splitRef(ref);
+  }
+  describe(): string {
+    return `${this.kind}/${this.name} ${this.field} managed by ${this.managers.join(", ") || "no one"}`;
+  }
+  override kinds(): string[] {
+    return [this.kind];
+  }
+  protected async probe(ctx: CheckContext): Promise<Probe<Found>> {
+    const k = await requireResolver(ctx.kube).kinds.resolve(this.kind);
+    const managersOf = (seen: Found) => fieldManagers(seen.object as ManagedObject, this.field);
+    return {
+      what: `reading ${this.kind}/${this.name}`,
+      observe: async (): Promise<Found> => {
+        try {
+          return { found: true, object: await readObject(ctx.kube, k, this.name, ctx.namespace) };
+        } catch (error) {
+          if ((error as { code?: number }).code === 404) return { found: false };
+          throw error;
+        }
+      },
+      judge: (seen) => {
+        if (!seen.found) return `${this.kind}/${this.name} not found`;
+        const got = [...managersOf(seen)].sort();
+        const want = [...this.managers].sort();
+        return JSON.stringify(got) === JSON.stringify(want)
+          ? undefined
+          : `${this.field} managed by ${got.join(", ") || "no one"}`;
+      },
+      render: (seen) =>
+        seen.found
+          ? `${this.field} managed by ${managersOf(seen).join(", ") || "no one"}; every manager: ${allManagers(seen.object as ManagedObject).join(", ")}`
+          : "not found",
+    };
+  }
+}
+
+/**
+ * Who owns a field of an object, by its managedFields: exactly these managers, each with its
+ * operation (`Update`: a create/update/patch, `Apply`: server-side apply) — in any order:
+ *   managedBy("deployment/web", "spec.replicas", "helm-controller (Apply)", "kubectl (Update)")
+ */
+export const managedBy = (ref: string, field: string, ...managers: string[]): Check =>
+  new ManagedByCheck(ref, field, managers);
+
 export type OwnershipVerdict = "kept" | "overwritten" | "conflict";
 
 /**

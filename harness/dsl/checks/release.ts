@@ -20,6 +20,11 @@ export interface ReleaseExpectation {
   history?: { revision: number; status: string; description?: TextPattern }[];
   /** The current revision's chart as `helm ls` shows it, e.g. "inventory-2.0.0". */
   chart?: TextPattern;
+  /**
+   * How Helm applied each revision, oldest first, as its storage Secret records it (Helm 4's
+   * `apply_method`): "server-side", "client-side", or "client-side (Helm 3: not recorded)".
+   */
+  applyMethods?: TextPattern[];
 }
 
 /** How long a release check looks after the action (while one runs: until it ends). */
@@ -44,6 +49,10 @@ class ReleaseCheck extends PolledCheck<ReleaseState> {
       );
       parts.push(`history ${rows.join(" → ")}`);
     }
+    if (w.applyMethods) {
+      const rows = w.applyMethods.map((m, i) => `r${i + 1} ${typeof m === "string" ? m : showPattern(m)}`);
+      parts.push(`applied ${rows.join(", ")}`);
+    }
     return `release ${who}${parts.join(", ")}`;
   }
   private judge(s: ReleaseState): string | undefined {
@@ -65,6 +74,13 @@ class ReleaseCheck extends PolledCheck<ReleaseState> {
         }
       }
     }
+    if (w.applyMethods) {
+      const applied = s.storage.map((r) => `r${r.revision} ${r.applyMethod}`).join(", ");
+      if (w.applyMethods.length !== s.storage.length)
+        return `${s.storage.length} revisions stored (${applied || "none"})`;
+      for (const [i, m] of w.applyMethods.entries())
+        if (!matchText(s.storage[i]!.applyMethod, m)) return `applied ${applied}`;
+    }
     return undefined;
   }
   protected probe(ctx: CheckContext): Probe<ReleaseState> {
@@ -73,7 +89,9 @@ class ReleaseCheck extends PolledCheck<ReleaseState> {
       what: `helm history of ${name} and its storage Secrets`,
       observe: () => readRelease(ctx.runners, ctx.kube.core, name),
       judge: (s) => this.judge(s),
-      render: describeRelease,
+      render: this.want.applyMethods
+        ? (s) => `${describeRelease(s)}; applied ${s.storage.map((r) => `r${r.revision} ${r.applyMethod}`).join(", ")}`
+        : describeRelease,
     };
   }
 }
@@ -92,3 +110,10 @@ export function history(...entries: (string | [string, TextPattern])[]): Check {
   return new ReleaseCheck({ revision: rows.length, status: rows.at(-1)?.status, history: rows });
 }
 export const releaseAbsent = (name?: string): Check => new ReleaseCheck({ name, absent: true });
+
+/**
+ * How Helm applied each revision of the release, oldest first, as its storage Secrets record it
+ * (Helm 4 writes `apply_method`; Helm 3 writes nothing and applies client-side):
+ *   appliedWith("client-side (Helm 3: not recorded)", "client-side", "server-side")
+ */
+export const appliedWith = (...methods: TextPattern[]): Check => new ReleaseCheck({ applyMethods: methods });
