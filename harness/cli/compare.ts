@@ -5,6 +5,8 @@ import {
   comparisonExitCode,
   loadMatrix,
   parseSlowerPercent,
+  parseVersionMap,
+  renameVersions,
   type Comparison,
 } from "../report/compare.ts";
 import { comparisonHeadline, renderComparisonHtml, renderComparisonMarkdown } from "../report/compare-render.ts";
@@ -16,6 +18,8 @@ export interface CompareOptions {
   html?: string;
   /** --fail-on-change: exit 1 on any change, not only on new failures. */
   failOnChange?: boolean;
+  /** --as old=new,…: read the previous run's versions as these (compare one version with its successor). */
+  as?: string | string[];
 }
 
 export interface CompareResult {
@@ -32,10 +36,12 @@ export interface CompareResult {
  */
 export function compareRuns(previousArg: string, currentArg: string, o: CompareOptions = {}): CompareResult {
   const slowerPercent = parseSlowerPercent(o.slower);
-  const previous = loadMatrix(previousArg);
+  const versions = parseVersionMap(o.as);
+  const previous = renameVersions(loadMatrix(previousArg), versions);
   const current = loadMatrix(currentArg);
   const comparison = compareMatrices(previous, current, { slowerPercent });
-  const labels = { previous: previous.file, current: current.file };
+  const renamed = [...versions].map(([from, to]) => `${from} as ${to}`).join(", ");
+  const labels = { previous: renamed ? `${previous.file} (${renamed})` : previous.file, current: current.file };
   const markdown = renderComparisonMarkdown(comparison, labels);
   if (o.html) {
     mkdirSync(path.dirname(path.resolve(o.html)), { recursive: true });

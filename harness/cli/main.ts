@@ -300,6 +300,11 @@ export function program(): Command {
     .option("--slower <percent>", "name runs that took more than this many percent longer than before", "50")
     .option("--html <file>", "also write the comparison as an HTML page")
     .option("--fail-on-change", "exit 1 on any change, not only on new failures")
+    .option(
+      "--as <old=new>",
+      "read the previous run's version old as new (comma-separated or repeated), e.g. --as 3.18.0=3.21.4: what changes when a team moves from one version to the next",
+      commaList,
+    )
     .addHelpText(
       "after",
       "\nExit codes: 0 no new failure; 1 new failures (a cell that was not failed and now is), or with\n" +

@@ -196,6 +196,77 @@ export function compareMatrices(
   };
 }
 
+/**
+ * `--as 3.18.0=3.21.4,4.3.1=4.3.2`: the previous run's columns read as if they had run the new
+ * versions, so two runs of *different* versions compare cell by cell — what a team upgrading
+ * from one version to the next wants to see. Parsed before anything is read; bad input is one error.
+ */
+export function parseVersionMap(value: string | readonly string[] | undefined): Map<string, string> {
+  const map = new Map<string, string>();
+  const items = (typeof value === "string" ? value.split(",") : (value ?? [])).map((s) => s.trim()).filter(Boolean);
+  const version = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+  for (const item of items) {
+    const [from, to, ...rest] = item.split("=").map((s) => s.trim().replace(/^v/, ""));
+    if (!from || !to || rest.length > 0 || !version.test(from) || !version.test(to)) {
+      throw new HelmdrillError(
+        `--as takes old=new version pairs, not "${item}"`,
+        "e.g. --as 3.18.0=3.21.4,4.3.1=4.3.2: the previous run's helm 3.18.0 columns are compared with the current run's helm 3.21.4",
+      );
+    }
+    if (map.has(from)) throw new HelmdrillError(`--as names ${from} twice`, "give each old version one new version");
+    map.set(from, to);
+  }
+  const targets = [...map.values()];
+  const twice = targets.find((v, i) => targets.indexOf(v) !== i);
+  if (twice) {
+    throw new HelmdrillError(
+      `--as maps two versions onto ${twice}`,
+      "two columns of the previous run would become one: compare them one at a time",
+    );
+  }
+  return map;
+}
+
+/** A version inside a column name ("helmfile 1.8.0 (apply) + helm 3.18.0", "helm 3.18.0 → 4.3.1"), whole. */
+function renameColumn(column: string, map: ReadonlyMap<string, string>): string {
+  if (map.size === 0) return column;
+  const escaped = [...map.keys()].map((v) => v.replaceAll(".", "\\."));
+  // One pass, so 3.18.0=3.21.4 and 3.21.4=3.22.0 together do not chain.
+  return column.replace(new RegExp(`(?<![\\w.])(?:${escaped.join("|")})(?![\\w.])`, "g"), (v) => map.get(v)!);
+}
+
+/** The matrix (and its runs' own values) with every column renamed by `map`. */
+export function renameVersions(loaded: LoadedMatrix, map: ReadonlyMap<string, string>): LoadedMatrix {
+  if (map.size === 0) return loaded;
+  const rename = (column: string) => renameColumn(column, map);
+  const { matrix } = loaded;
+  const columns = matrix.columns.map(rename);
+  const clash = columns.find((c, i) => columns.indexOf(c) !== i);
+  if (clash) {
+    throw new HelmdrillError(
+      `--as makes two columns of ${loaded.file} one: ${clash}`,
+      "the previous run already ran a version you map onto; leave that pair out",
+    );
+  }
+  const vars: RunVars = new Map();
+  for (const [key, value] of loaded.vars) {
+    const at = key.indexOf("#");
+    vars.set(`${key.slice(0, at)}#${rename(key.slice(at + 1))}`, value);
+  }
+  return {
+    file: loaded.file,
+    vars,
+    matrix: {
+      columns,
+      rows: matrix.rows.map((row) => ({
+        ...row,
+        cells: Object.fromEntries(Object.entries(row.cells).map(([column, cell]) => [rename(column), cell])),
+      })),
+      runs: matrix.runs.map((r) => ({ ...r, target: rename(r.target) })),
+    },
+  };
+}
+
 function runRef(r: ComparableMatrix["runs"][number]): RunRef {
   return { scenario: r.scenario, target: r.target, status: r.status, durationMs: r.durationMs };
 }

@@ -14,6 +14,8 @@ import {
   hasChanges,
   loadMatrix,
   parseSlowerPercent,
+  parseVersionMap,
+  renameVersions,
 } from "../../harness/report/compare.ts";
 import {
   renderComparisonHtml,
@@ -367,5 +369,61 @@ describe("reading the runs to compare", () => {
       "helmdrill compare: 1 verdict changed (exit 1: --fail-on-change and something changed)",
     ]);
     expect(compareRuns(before, before).summary).toBe("helmdrill compare: no change (exit 0: no new failure)");
+  });
+});
+
+describe("--as: comparing one version with its successor", () => {
+  const OLD = "helm 3.18.0";
+  const NEW = "helm 3.21.4";
+  const loaded = (runs: RunSpec[]) => ({ file: "before/matrix.json", matrix: matrix(runs), vars: new Map() });
+
+  it("reads the previous run's columns as the new version's, so cells compare one by one", () => {
+    const before = renameVersions(
+      loaded([
+        { target: OLD, cells: ["matches", { status: "differs", observed: "Error: old text" }] },
+        { target: "helmfile 1.8.0 (apply) + helm 3.18.0", cells: ["matches"] },
+        { target: "helm 3.18.0 → 4.3.1", cells: ["matches"] },
+      ]),
+      parseVersionMap("3.18.0=3.21.4, 4.3.1=4.3.2"),
+    );
+    expect(before.matrix.columns).toEqual([NEW, "helmfile 1.8.0 (apply) + helm 3.21.4", "helm 3.21.4 → 4.3.2"]);
+    const c = compareMatrices(before, {
+      matrix: matrix([
+        { target: NEW, cells: ["failed", { status: "differs", observed: "Error: new text" }] },
+        { target: "helmfile 1.8.0 (apply) + helm 3.21.4", cells: ["matches"] },
+        { target: "helm 3.21.4 → 4.3.2", cells: ["matches"] },
+      ]),
+    });
+    expect(c.added).toEqual([]);
+    expect(c.gone).toEqual([]);
+    expect(c.verdicts.map((v) => [v.column, v.step, v.from, v.to])).toEqual([[NEW, 1, "matches", "failed"]]);
+    expect(c.texts.map((t) => [t.column, t.before, t.after])).toEqual([[NEW, "Error: old text", "Error: new text"]]);
+  });
+
+  it("renames whole versions only, in one pass (no chaining, 13.18.0 untouched)", () => {
+    const before = renameVersions(
+      loaded([{ target: "helm 3.18.0 → 3.21.4", cells: ["matches"] }, { target: "helm 13.18.0", cells: ["matches"] }]),
+      parseVersionMap(["3.18.0=3.21.4", "3.21.4=3.22.0"]),
+    );
+    expect(before.matrix.columns).toEqual(["helm 3.21.4 → 3.22.0", "helm 13.18.0"]);
+    expect(before.matrix.runs.map((r) => r.target)).toEqual(before.matrix.columns);
+  });
+
+  it("is bad input when a pair is malformed, named twice, or two columns would become one", () => {
+    for (const bad of ["3.18.0", "3.18=3.21.4", "a=b", "3.18.0=3.21.4=4.0.0"])
+      expect(described(() => parseVersionMap(bad))).toMatch(/--as takes old=new version pairs/);
+    expect(described(() => parseVersionMap("3.18.0=3.21.4,3.18.0=3.21.3"))).toMatch(/names 3\.18\.0 twice/);
+    expect(described(() => parseVersionMap("3.17.3=3.21.4,3.18.0=3.21.4"))).toMatch(/two versions onto 3\.21\.4/);
+    expect(
+      described(() =>
+        renameVersions(
+          loaded([
+            { target: OLD, cells: ["matches"] },
+            { target: NEW, cells: ["matches"] },
+          ]),
+          parseVersionMap("3.18.0=3.21.4"),
+        ),
+      ),
+    ).toMatch(/makes two columns of before\/matrix\.json one: helm 3\.21\.4/);
   });
 });
