@@ -157,7 +157,9 @@ else
       cat "$hierarchy${own#/}/cpuset.mems" >"$hierarchy${CGROUP_ROOT#/}/cpuset.mems"
     fi
   done
-  say "cgroup v1, pods under $CGROUP_ROOT"
+  # kubelet >= 1.35 refuses a cgroup v1 host unless told otherwise (KubeletConfiguration below).
+  CGROUP_V1=1
+  say "cgroup v1, pods under $CGROUP_ROOT (kubelet failCgroupV1: false)"
 fi
 
 # ---------------------------------------------------------------- PKI (ECDSA P-256, fast)
@@ -375,7 +377,7 @@ tlsPrivateKeyFile: "$PKI/kubelet-serving.key"
 cgroupDriver: cgroupfs
 cgroupRoot: "$CGROUP_ROOT"
 cgroupsPerQOS: true
-failCgroupV1: false
+$([ -z "${CGROUP_V1:-}" ] || echo "failCgroupV1: false")
 failSwapOn: false
 containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
 clusterDomain: $CLUSTER_DOMAIN
