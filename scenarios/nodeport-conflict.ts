@@ -62,14 +62,14 @@ export default defineScenario({
         fails(
           /INSTALLATION FAILED: Service "qa101-mychart1" is invalid: spec\.ports\[0\]\.nodePort: Invalid value: \d+: provided port is already allocated/,
         )
-          .when({ helm: ">=4 <4.3" })
+          .when({ helm: ">=4 <4.2" })
           .drift("Helm 4 prints the API server's error without the `1 error occurred:` wrapper"),
         fails(
           /INSTALLATION FAILED: server-side apply failed for object \S+\/qa101-mychart1 \/v1, Kind=Service: Service "qa101-mychart1" is invalid: spec\.ports\[0\]\.nodePort: Invalid value: \d+: provided port is already allocated/,
         )
-          .when({ helm: ">=4.3" })
+          .when({ helm: ">=4.2" })
           .drift(
-            "Helm 4.3 names the server-side apply that failed: `server-side apply failed for object <ns>/qa101-mychart1 /v1, Kind=Service: …`",
+            "Helm 4.2 names the server-side apply that failed: `server-side apply failed for object <ns>/qa101-mychart1 /v1, Kind=Service: …` (pkg/kube/client.go from v4.2.0)",
           ),
         release({ name: "qa101", revision: 1, status: "failed" }),
         resources({ service: [], deployment: ["qa101-mychart1"] }),

@@ -11,25 +11,34 @@ export interface CleanupRecord {
 }
 
 export class CleanupStack implements AsyncDisposable {
-  private readonly actions: { name: string; fn: () => Promise<unknown> | unknown }[] = [];
+  private readonly actions: { name: string; fn: () => Promise<unknown> | unknown; host: boolean }[] = [];
   private ran = false;
 
-  defer(name: string, fn: () => Promise<unknown> | unknown): void {
+  /**
+   * `host: true` — the action touches only this machine (a process, a directory), never the
+   * cluster: it still runs when the cluster is gone (`run({ hostOnly: true })`).
+   */
+  defer(name: string, fn: () => Promise<unknown> | unknown, o: { host?: boolean } = {}): void {
     if (this.ran) throw new Error(`cleanup "${name}" registered after cleanup already ran`);
-    this.actions.push({ name, fn });
+    this.actions.push({ name, fn, host: o.host ?? false });
   }
 
   get size(): number {
     return this.actions.length;
   }
 
-  /** Runs all actions, newest first. Resolves to one record per action; never throws. */
-  async run(): Promise<CleanupRecord[]> {
+  /**
+   * Runs all actions, newest first — with hostOnly, only those on this machine (the cluster is
+   * gone: nothing there can be removed, and a call to it would only wait). Resolves to one record
+   * per action run; never throws.
+   */
+  async run(o: { hostOnly?: boolean } = {}): Promise<CleanupRecord[]> {
     if (this.ran) return [];
     this.ran = true;
     const records: CleanupRecord[] = [];
     while (this.actions.length > 0) {
-      const { name, fn } = this.actions.pop()!;
+      const { name, fn, host } = this.actions.pop()!;
+      if (o.hostOnly && !host) continue;
       const t0 = performance.now();
       try {
         await fn();

@@ -92,8 +92,9 @@ export function columnLabel(run: Pick<ScenarioRun, "targetLabel" | "clusterLabel
 /**
  * What of an error text is compared between clusters: its first line (what failed — later lines
  * carry the moment's other conditions, e.g. Flux's Ready still catching up), with the run's own
- * namespace (hd-<scenario>-<target>-<suffix>) and variables (an allocated NodePort) named
- * instead of their values: those differ between any two runs, not between clusters.
+ * namespace (hd-<scenario>-<target>-<suffix>), the cached path of the helm helmfile ran
+ * (…/tools/helm/<version>/helm → helm) and variables (an allocated NodePort) named instead of their
+ * values: those differ between any two runs, not between clusters.
  */
 export function comparableText(text: string | undefined, vars: Record<string, unknown> = {}): string {
   let line =
@@ -102,6 +103,8 @@ export function comparableText(text: string | undefined, vars: Record<string, un
       .map((l) => l.trim())
       .find(Boolean) ?? "";
   line = line.replace(/\bhd-[a-z0-9-]+-[0-9a-f]{6}\b/g, "<namespace>");
+  // helmfile names the helm it ran by its cached path, which holds the version and the machine's cache.
+  line = line.replace(/(?:\/[^\s"/]+)*\/tools\/(helm|helmfile)\/[^\s"/]+\/\1\b/g, "$1");
   for (const [name, value] of Object.entries(vars)) {
     const v = String(value);
     if (v.length >= 3) line = line.split(v).join(`{${name}}`);

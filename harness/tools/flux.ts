@@ -437,9 +437,12 @@ export async function startControllers(o: ControllerOptions): Promise<StartedFlu
     );
     rmSync(probe, { force: true });
     if (answered.ok && r.ended === undefined) return { r, state: "ready" as const };
+    // How it ended on its own, before helmdrill stopped it: "exited with 0" after helmdrill's own
+    // SIGTERM would hide that it was simply not ready in time (seen on a loaded machine).
+    const endedOnItsOwn = r.ended;
     await stopController(r);
     if (ADDRESS_IN_USE.test(r.log)) return { r, state: "port in use" as const };
-    const why = r.ended ?? `not ready after ${readyTimeoutMs / 1000} s (${answered.lastProblem})`;
+    const why = endedOnItsOwn ?? `not ready after ${readyTimeoutMs / 1000} s (${answered.lastProblem})`;
     return { r, state: "failed" as const, why };
   };
 

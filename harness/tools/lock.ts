@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import lockfile from "proper-lockfile";
 import { z } from "zod";
 import { tempPathFor } from "../cache.ts";
 import { HelmdrillError } from "../errors.ts";
@@ -103,6 +104,30 @@ export function writeLock(root: string, lock: Lock): string {
     rmSync(tmp, { force: true });
   }
   return file;
+}
+
+/**
+ * Read, change and write the lock as one step, holding an inter-process lock on the file
+ * (proper-lockfile: an atomic mkdir beside it). Two runs that build different versions at once
+ * each add their entry: without it the second writer wrote back the lock it had read before the
+ * first one's build was recorded, and that entry was lost (seen with `run --helm 3.20.2` beside
+ * `upgrade-check --helm 3.19.5`).
+ */
+export async function updateLock<T extends { lock: Lock }>(root: string, change: (lock: Lock) => T): Promise<T> {
+  const file = lockPath(root);
+  const release = await lockfile.lock(file, {
+    realpath: false,
+    stale: 30_000,
+    retries: { retries: 100, minTimeout: 50, maxTimeout: 500 },
+  });
+  try {
+    const before = readLock(root).lock;
+    const result = change(before);
+    if (renderLock(result.lock) !== renderLock(before)) writeLock(root, result.lock);
+    return result;
+  } finally {
+    await release();
+  }
 }
 
 /** What a build on this machine is: the facts the lock pins. */

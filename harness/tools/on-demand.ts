@@ -9,7 +9,7 @@ import { formatDuration, info, phase } from "../log.ts";
 import { isPinned, onDemandPin, pinnedVersions, type GoToolPin, type ToolName } from "../pins.ts";
 import { goBuildInModule } from "./build.ts";
 import { toolPath } from "./index.ts";
-import { lockBuild, readLock, writeLock, type BuiltTool, type LockChange } from "./lock.ts";
+import { lockBuild, readLock, updateLock, type BuiltTool, type LockChange } from "./lock.ts";
 
 /**
  * Helm and helmfile versions that pins.json does not pin: any version the Go module proxy serves,
@@ -66,7 +66,7 @@ export async function ensureOnDemandTools(
   if (wanted.length === 0) return [];
   const say = options.progress ?? info;
   // A malformed lock is bad input before anything is built.
-  let { file, lock } = readLock(selection.root);
+  const { file } = readLock(selection.root);
   const results: OnDemandResult[] = [];
   for (const { tool, version } of wanted) {
     const pin = onDemandPin(tool, version);
@@ -86,10 +86,9 @@ export async function ensureOnDemandTools(
       durationMs = Math.round(performance.now() - t0);
     }
     const built = await describeBuild(tool, version, pin, dest);
-    const recorded = lockBuild(lock, built, file);
-    lock = recorded.lock;
-    // Written at once: a later version that cannot be had must not lose this one's entry.
-    if (recorded.change !== "unchanged") writeLock(selection.root, lock);
+    // Checked against the lock as it is now, and written at once: another run may have recorded a
+    // build meanwhile, and a later version that cannot be had must not lose this one's entry.
+    const recorded = await updateLock(selection.root, (lock) => lockBuild(lock, built, file));
     const how = durationMs === undefined ? "cached" : "built";
     const where = path.basename(file);
     const lockSays: Record<LockChange, string> = {

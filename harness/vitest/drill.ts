@@ -229,7 +229,7 @@ export async function openDrill(
   const cleanup = new CleanupStack();
   useScratchRoot(scratchRootFor(provided.config.runId));
   const helmHome = scratchDir("helm");
-  cleanup.defer("remove private helm home", () => rmSync(helmHome, { recursive: true, force: true }));
+  cleanup.defer("remove private helm home", () => rmSync(helmHome, { recursive: true, force: true }), { host: true });
   try {
     const labels = { [RUN_LABEL]: provided.config.runId };
     await kube.core.createNamespace({ body: { metadata: { name: namespace, labels } } });
@@ -331,11 +331,15 @@ export async function openDrill(
       for (const name of left.stdout.split("\n").filter(Boolean))
         await kubectl(["patch", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}'], { probe: true });
     });
-    cleanup.defer("stop the flux controllers", () => controllers.stop());
+    cleanup.defer("stop the flux controllers", () => controllers.stop(), { host: true });
     const repositories = new Map<string, Promise<ChartRepository>>();
-    cleanup.defer("stop the chart repositories", async () => {
-      for (const r of repositories.values()) await (await r).close();
-    });
+    cleanup.defer(
+      "stop the chart repositories",
+      async () => {
+        for (const r of repositories.values()) await (await r).close();
+      },
+      { host: true },
+    );
     // Runs first (LIFO): the controllers are still up, so their finalizers uninstall the releases.
     // The HelmReleases first (helm-controller uninstalls and drops their HelmCharts), then the
     // sources, whose finalizers source-controller removes — both while it still runs.
@@ -417,8 +421,11 @@ export async function openDrill(
         return;
       }
       if (watch.lost) {
-        // Nothing to uninstall on a dead cluster: the run's end removes its container.
-        info(`${namespace}: cluster lost (${watch.lost.reason}); its cleanup is skipped`);
+        // Nothing to uninstall on a dead cluster: the run's end removes its container. What runs
+        // on this machine (Flux controllers, chart repositories, the Helm home) still goes now:
+        // a controller left behind would outlive the run.
+        info(`${namespace}: cluster lost (${watch.lost.reason}); only its cleanup on this machine runs`);
+        await cleanup.run({ hostOnly: true });
         return;
       }
       const problems = (await cleanup.run()).filter((r) => !r.ok);

@@ -402,7 +402,10 @@ describe("--as: comparing one version with its successor", () => {
 
   it("renames whole versions only, in one pass (no chaining, 13.18.0 untouched)", () => {
     const before = renameVersions(
-      loaded([{ target: "helm 3.18.0 → 3.21.4", cells: ["matches"] }, { target: "helm 13.18.0", cells: ["matches"] }]),
+      loaded([
+        { target: "helm 3.18.0 → 3.21.4", cells: ["matches"] },
+        { target: "helm 13.18.0", cells: ["matches"] },
+      ]),
       parseVersionMap(["3.18.0=3.21.4", "3.21.4=3.22.0"]),
     );
     expect(before.matrix.columns).toEqual(["helm 3.21.4 → 3.22.0", "helm 13.18.0"]);

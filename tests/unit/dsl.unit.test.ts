@@ -150,6 +150,19 @@ describe("cleanup stack", () => {
     expect(() => stack.defer("late", () => {})).toThrow(/after cleanup already ran/);
   });
 
+  it("on a lost cluster runs only what is on this machine (a controller process, a directory)", async () => {
+    const order: string[] = [];
+    const stack = new CleanupStack();
+    stack.defer("helm home", () => order.push("helm home"), { host: true });
+    stack.defer("namespace", () => order.push("namespace"));
+    stack.defer("controllers", () => order.push("controllers"), { host: true });
+    stack.defer("flux objects", () => order.push("flux objects"));
+    const records = await stack.run({ hostOnly: true });
+    expect(order).toEqual(["controllers", "helm home"]);
+    expect(records.map((r) => r.name)).toEqual(["controllers", "helm home"]);
+    expect(await stack.run()).toEqual([]);
+  });
+
   it("as AsyncDisposable it throws when an action failed", async () => {
     const stack = new CleanupStack();
     stack.defer("bad", () => Promise.reject(new Error("nope")));
@@ -163,7 +176,7 @@ describe("poll (read-only probes)", () => {
     const r = await poll(
       async () => ++n,
       (v) => (v >= 1000 ? undefined : `only ${v}`),
-      { timeoutMs: 120, intervalMs: 20 },
+      { timeoutMs: 1000, intervalMs: 20 },
     );
     expect(r.ok).toBe(false);
     expect(r.lastProblem).toBe(`only ${n}`);

@@ -125,6 +125,21 @@ describe("starting Flux's controllers", () => {
     rmSync(starts, { force: true });
   });
 
+  it("a controller not ready in time says so, not the exit 0 of helmdrill's own SIGTERM", async () => {
+    // Like controller-runtime: never ready here, and a graceful exit 0 on SIGTERM.
+    const slow = program(
+      "slow",
+      "#!/usr/bin/env node\nprocess.on('SIGTERM', () => process.exit(0));\nsetInterval(() => {}, 1000);\n",
+    );
+    const error = await startControllers(
+      options({ sourceController: slow, helmController: slow }, { readyTimeoutMs: 1500 }),
+    ).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(
+      /flux source-controller could not start \(not ready after 1\.5 s \(no answer on \/readyz\)\)/,
+    );
+    rmSync(starts, { force: true });
+  });
+
   it("a port taken between choosing and binding: the controller starts again on fresh ports", async () => {
     // Another process holds the port handed out third (source-controller's storage port).
     const other = http.createServer((_, res) => res.writeHead(404).end());

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../harness/pins.ts";
 
 describe("code layout", () => {
-  it("every code file is formatted as `npm run format` writes it", { timeout: 60_000 }, async () => {
+  it("every code file is formatted as `npm run format` writes it", { timeout: 180_000 }, async () => {
     const files = await glob(["**/*.{ts,mts,mjs}"], {
       cwd: PACKAGE_ROOT,
       ignore: ["**/node_modules/**", "dist/**", "reports/**"],

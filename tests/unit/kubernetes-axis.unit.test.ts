@@ -297,6 +297,12 @@ describe("the matrix over several clusters", () => {
       vars: { nodePort: port },
     });
     expect(comparableText("Error: x 30002 y\nsecond", { nodePort: 30002, n: 2 })).toBe("Error: x {nodePort} y");
+    // The helm helmfile ran is named by its cached path: the version and the machine's cache are not the text.
+    expect(
+      comparableText(
+        'in ./helmfile.yaml: command "/root/.cache/helmdrill/tools/helm/3.18.0/helm" exited; "/home/ci/.cache/helmdrill/tools/helmfile/1.8.0/helmfile"',
+      ),
+    ).toBe('in ./helmfile.yaml: command "helm" exited; "helmfile"');
     expect(
       buildMatrix([withPort("k3s 1.33", 30001, "Error: Ready UpgradeFailed"), withPort("k3s 1.34", 30002, "")], "doc")
         .clusterDrift,

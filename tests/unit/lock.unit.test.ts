@@ -3,9 +3,10 @@
  * pinned to. It round-trips, is written with sorted keys (the same lock is the same bytes), records
  * what it does not have yet, and a build that differs from it is one error, exit 2, saying how to re-lock.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   emptyLock,
@@ -14,6 +15,7 @@ import {
   parseLock,
   readLock,
   renderLock,
+  updateLock,
   writeLock,
   type BuiltTool,
   type Lock,
@@ -123,6 +125,44 @@ describe("helmdrill.lock on disk", () => {
     expect(error.message).toMatch(/^malformed .*helmdrill\.lock:\n\s+helm\["3\.20\.2"\]\.sha256\.x: a hex SHA-256/);
     writeFileSync(path.join(root, LOCK_FILE), "{ not json");
     expect(thrown(() => readLock(root)).message).toMatch(/helmdrill\.lock is not valid JSON/);
+  });
+});
+
+describe("updateLock: two runs recording builds at once", () => {
+  it("keeps the entry another run recorded after this one first read the lock", async () => {
+    const root = tempDir();
+    const file = path.join(root, LOCK_FILE);
+    // This run read the lock before its build (empty); meanwhile another run recorded 3.19.5.
+    readLock(root);
+    await updateLock(root, (lock) =>
+      lockBuild(lock, built({ version: "3.19.5", moduleVersion: "v3.19.5", sha256: SHA_B }), file),
+    );
+    const { change } = await updateLock(root, (lock) => lockBuild(lock, built(), file));
+    expect(change).toBe("new entry");
+    expect(Object.keys(readLock(root).lock.helm).sort()).toEqual(["3.19.5", "3.20.2"]);
+  });
+
+  it("runs in other processes at once: every entry is there, and no lock directory is left", async () => {
+    const root = tempDir();
+    // Each process records three versions; its change takes 100 ms between reading and writing the
+    // lock, so without the file lock one writer would put back a lock that lacks another's entry.
+    const child = (n: number) => `
+      import { lockBuild, updateLock } from ${JSON.stringify(path.resolve("harness/tools/lock.ts"))};
+      for (const minor of [0, 1, 2]) {
+        const version = "3." + minor + ".${n}";
+        await updateLock(${JSON.stringify(root)}, (lock) => {
+          const until = Date.now() + 100;
+          while (Date.now() < until);
+          return lockBuild(lock, { tool: "helm", version, module: "helm.sh/helm/v3", moduleVersion: "v" + version,
+            toolchain: "go", sha256: "${SHA_A}", path: "/x" }, "helmdrill.lock");
+        });
+      }`;
+    await Promise.all(
+      [1, 2, 3, 4].map((n) => execa("node", ["--import", "tsx", "--input-type=module", "-e", child(n)])),
+    );
+    const expected = [1, 2, 3, 4].flatMap((n) => [0, 1, 2].map((minor) => `3.${minor}.${n}`));
+    expect(Object.keys(readLock(root).lock.helm).sort()).toEqual(expected.sort());
+    expect(readdirSync(root)).toEqual([LOCK_FILE]);
   });
 });
 

@@ -4,21 +4,27 @@ import { loadConfig } from "../../harness/config.ts";
 import type { ScenarioSpec } from "../../harness/dsl/scenario.ts";
 import { HelmdrillError } from "../../harness/errors.ts";
 import { toolFor } from "../../harness/tools/index.ts";
+import { pins } from "../../harness/pins.ts";
+import semver from "semver";
 
 const spec = { id: "demo", drivers: ["helm", "helmfile"] } as ScenarioSpec;
 const config = (helm?: string, helmfile?: string) => loadConfig({ helm, helmfile }, {});
+// The pinned defaults, whatever they are today: the newest Helm, and the newest Helm 3.
+const defaults = [...pins().defaults.helm].sort(semver.compare);
+const NEWEST = defaults.at(-1)!;
+const NEWEST_HELM3 = defaults.filter((v) => semver.major(v) === 3).at(-1)!;
 
 describe("the walkthrough's target", () => {
   it("pairs the newest Helm with the newest helmfile that drives it", () => {
     expect(walkTarget(spec, config(), { driver: "helmfile", pause: false })).toMatchObject({
-      helm: "4.3.1",
+      helm: NEWEST,
       helmfile: "1.8.0",
     });
   });
 
   it("never pairs Helm 4 with helmfile 0.167.1 (it panics): an older Helm is taken instead", () => {
     expect(walkTarget(spec, config(undefined, "0.167.1"), { driver: "helmfile", pause: false })).toMatchObject({
-      helm: "3.18.0",
+      helm: NEWEST_HELM3,
       helmfile: "0.167.1",
     });
   });
@@ -47,7 +53,7 @@ describe("the walkthrough's target", () => {
   });
 
   it("takes the newest pinned Helm for the helm driver", () => {
-    expect(walkTarget(spec, config(), { pause: false })).toEqual({ driver: "helm", helm: "4.3.1" });
+    expect(walkTarget(spec, config(), { pause: false })).toEqual({ driver: "helm", helm: NEWEST });
   });
 });
 
