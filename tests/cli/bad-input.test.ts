@@ -398,10 +398,7 @@ describe("helmdrill run on a real cluster", () => {
           expect.stringMatching(new RegExp(`^k3s \\(.+\\), Kubernetes ${re(version(b))}(, .+)?$`)),
         ]);
         expect(
-          matrix.rows.every(
-            (row) =>
-              row.cells[colA]!.status !== "absent" && row.cells[colB]!.status !== "absent",
-          ),
+          matrix.rows.every((row) => row.cells[colA]!.status !== "absent" && row.cells[colB]!.status !== "absent"),
         ).toBe(true);
         // Whatever differed between the minors is listed — exactly the steps whose two cells differ in state or in
         // the first line of their error text — and the report says so, in the words for an empty or a full list.

@@ -31,7 +31,8 @@ it("has a kind minor under test to start", () => {
 // A minor under test kind has no node pinned for: skipped with the reason, failed under --strict.
 for (const minor of missing) {
   const reason = `no kind node is pinned for Kubernetes ${minor} (pinned kind minors: ${minorsFor("kind").join(", ")})`;
-  if (skipUnlessStrict(`a kind node of Kubernetes ${minor}`, reason)) it.skip(`kind, Kubernetes ${minor}: ${reason}`, () => {});
+  if (skipUnlessStrict(`a kind node of Kubernetes ${minor}`, reason))
+    it.skip(`kind, Kubernetes ${minor}: ${reason}`, () => {});
 }
 
 // Every minor under test kind has a node for, one cluster after the other.

@@ -31,7 +31,8 @@ it("has a k3s minor under test besides the run's own to start", () => {
 // A minor under test the k3s-compatible node is not pinned for: skipped with the reason, failed under --strict.
 for (const minor of missing) {
   const reason = `no k3s node is pinned for Kubernetes ${minor} (pinned k3s minors: ${minorsFor("k3s").join(", ")})`;
-  if (skipUnlessStrict(`a k3s node of Kubernetes ${minor}`, reason)) it.skip(`Kubernetes ${minor}: ${reason}`, () => {});
+  if (skipUnlessStrict(`a k3s node of Kubernetes ${minor}`, reason))
+    it.skip(`Kubernetes ${minor}: ${reason}`, () => {});
 }
 
 for (const minor of others) {
@@ -68,7 +69,9 @@ for (const minor of others) {
       // On a cgroup v1 host the report line also says what the kubelet was told.
       const host = await hostNote();
       expect(provided().cluster.runsOn).toMatch(
-        new RegExp(`, Kubernetes ${kubernetesPin(minor).version.replaceAll(".", "\\.")}${host ? `, ${escape(host)}` : ""}$`),
+        new RegExp(
+          `, Kubernetes ${kubernetesPin(minor).version.replaceAll(".", "\\.")}${host ? `, ${escape(host)}` : ""}$`,
+        ),
       );
     });
 

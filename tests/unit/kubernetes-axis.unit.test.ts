@@ -104,7 +104,10 @@ describe("pinned Kubernetes minors", () => {
   });
 
   it("a provider's tests start the minors under test it has a node for, and name the others", () => {
-    expect(minorsToStart("kind", { minorsUnderTest: ["1.34", "1.37"] })).toEqual({ start: ["1.34", "1.37"], missing: [] });
+    expect(minorsToStart("kind", { minorsUnderTest: ["1.34", "1.37"] })).toEqual({
+      start: ["1.34", "1.37"],
+      missing: [],
+    });
     expect(minorsToStart("k3s", { minorsUnderTest: ["1.34", "1.99"] })).toEqual({ start: ["1.34"], missing: ["1.99"] });
   });
 });
