@@ -122,6 +122,7 @@ export async function runSuite(
       clusters: [...new Set(started.map((l) => l.cluster))],
       kubernetes: [...new Set(started.map((l) => l.kubernetes))],
       noDocker: started.length === 0,
+      tools: { helm: config.helmVersions, helmfile: config.helmfileVersions },
     });
   }
   for (const leg of ownLegs) await checkDocker({ ...config, cluster: leg.cluster, kubernetes: [leg.kubernetes] });

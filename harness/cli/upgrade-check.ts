@@ -105,6 +105,7 @@ export async function upgradeCheck(
     await provision({
       clusters: config.cluster === "existing" ? [] : [config.cluster],
       noDocker: config.cluster === "existing",
+      tools: { helm: config.helmVersions, helmfile: config.helmfileVersions },
     });
   const tools = resolveTools(config.cacheDir, config.helmVersions, config.helmfileVersions);
   const helm = toolFor(tools, "helm", config.helmVersions[0]!);

@@ -24,7 +24,13 @@ import { withCacheLock } from "../cache.ts";
  * Prints a timing line per phase and a summary table at the end.
  */
 export async function provision(
-  options: { clusters?: readonly ("k3s" | "kind")[]; kubernetes?: readonly string[]; noDocker?: boolean } = {},
+  options: {
+    clusters?: readonly ("k3s" | "kind")[];
+    kubernetes?: readonly string[];
+    noDocker?: boolean;
+    /** The run's Helm and helmfile versions (default: the configuration's, i.e. pins.json's defaults). */
+    tools?: { helm: readonly string[]; helmfile: readonly string[] };
+  } = {},
 ): Promise<PhaseTiming[]> {
   // Node images for these providers (default: both, as npm test's kind test needs kind's too)
   // and these Kubernetes minors (default: every pinned one; `npm run provision` passes those npm test uses).
@@ -58,7 +64,7 @@ export async function provision(
     await timed("tools (helm, kubectl, helmfile)", async (p) => {
       // Every npm-packed pin (seconds each; helmdrill's own tests name some) and the selected
       // versions; another pinned version built from its Go module is built when a run asks for it.
-      const selected = { helm: config.helmVersions, helmfile: config.helmfileVersions };
+      const selected = options.tools ?? { helm: config.helmVersions, helmfile: config.helmfileVersions };
       const r = await installTools(
         config.cacheDir,
         p,
