@@ -323,7 +323,7 @@ describe("helmdrill list and doctor", () => {
     const r = await helmdrill(["list"]);
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.trim().split("\n");
-    expect(lines).toHaveLength(16);
+    expect(lines).toHaveLength(17);
     expect(lines.find((l) => l.startsWith("gitops-upgrades "))).toMatch(
       /\[flux; 3 steps\]\s+← 003_fea028f06db6a10c\.txt: /,
     );

@@ -27,7 +27,13 @@ export default defineScenario({
         fails(
           /UPGRADE FAILED/,
           /StatefulSet\.apps "inventory-db" is invalid: spec: Forbidden: updates to statefulset spec for fields other than/,
-        ),
+        ).when({ kubernetes: "<1.37" }),
+        // Kubernetes 1.37 validates the selector on its own (ValidateImmutableField in
+        // pkg/apis/apps/validation; 1.34–1.36 forbid any change outside a list of fields).
+        fails(
+          /UPGRADE FAILED/,
+          /StatefulSet\.apps "inventory-db" is invalid: spec\.selector: Invalid value: .*: field is immutable/,
+        ).when({ kubernetes: ">=1.37" }),
         history("deployed", "failed"),
         object(`statefulset/${RELEASE}-db`).matches({
           spec: { selector: { matchLabels: { "app.kubernetes.io/component": "db" } } },
