@@ -222,24 +222,46 @@ export function kubernetesPin(minor = pins().cluster.kubernetes.default): Kubern
  * is one clear error naming the pinned ones.
  */
 export function parseKubernetesList(input: string | readonly string[] | undefined): string[] {
+  const { minors, default: fallback } = pins().cluster.kubernetes;
   const known = pinnedKubernetesMinors();
+  return parsePinnedMinors(input, {
+    known,
+    defaults: [fallback],
+    exactVersion: (minor) => minors[minor]?.version.replace(/^v/, ""),
+    refusal: (raw) =>
+      new HelmdrillError(
+        `Kubernetes ${raw} is not pinned`,
+        `pinned: ${known.map((k) => `${k} (${minors[k]!.version})`).join(", ")}; use a minor such as ${known.at(-1)}, a list, or "all"`,
+      ),
+  });
+}
+
+/**
+ * A comma list of pinned minors ("1.4", "v1.6", "1.6.4" — a patch only if it is the pinned one —
+ * or "all") → the pinned names in the order given, without repeats; nothing → the defaults.
+ */
+function parsePinnedMinors(
+  input: string | readonly string[] | undefined,
+  how: {
+    known: readonly string[];
+    defaults: readonly string[];
+    /** The pinned exact version ("1.37.2") of a minor, undefined when the minor is not pinned. */
+    exactVersion: (minor: string) => string | undefined;
+    refusal: (raw: string) => HelmdrillError;
+  },
+): string[] {
   const items = (typeof input === "string" ? input.split(",") : (input ?? [])).map((s) => s.trim()).filter(Boolean);
-  if (items.length === 0) return [pins().cluster.kubernetes.default];
+  if (items.length === 0) return [...how.defaults];
   const out: string[] = [];
   for (const raw of items) {
     if (raw === "all") {
-      out.push(...known);
+      out.push(...how.known);
       continue;
     }
     const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?$/.exec(raw);
     const minor = m ? `${m[1]}.${m[2]}` : undefined;
-    const pin = minor ? pins().cluster.kubernetes.minors[minor] : undefined;
-    if (!minor || !pin || (m![3] !== undefined && pin.version !== `v${minor}.${m![3]}`)) {
-      throw new HelmdrillError(
-        `Kubernetes ${raw} is not pinned`,
-        `pinned: ${known.map((k) => `${k} (${pins().cluster.kubernetes.minors[k]!.version})`).join(", ")}; use a minor such as ${known.at(-1)}, a list, or "all"`,
-      );
-    }
+    const exact = minor ? how.exactVersion(minor) : undefined;
+    if (!minor || !exact || (m![3] !== undefined && exact !== `${minor}.${m![3]}`)) throw how.refusal(raw);
     out.push(minor);
   }
   return [...new Set(out)];
@@ -313,25 +335,18 @@ function describeFluxTargets(): string {
  * is one clear error naming the pinned targets.
  */
 export function parseFluxList(input: string | readonly string[] | undefined): string[] {
-  const items = (typeof input === "string" ? input.split(",") : (input ?? [])).map((s) => s.trim()).filter(Boolean);
-  if (items.length === 0) return [...pins().flux.defaults];
   const known = pinnedFluxTargets();
-  const out: string[] = [];
-  for (const raw of items) {
-    if (raw === "all") {
-      out.push(...known);
-      continue;
-    }
-    const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?$/.exec(raw);
-    const name = m ? `${m[1]}.${m[2]}` : undefined;
-    const pin = name ? pins().flux.targets[name] : undefined;
-    if (!pin || (m![3] !== undefined && controllerVersion(pin) !== `${name}.${m![3]}`)) {
-      throw new HelmdrillError(
+  return parsePinnedMinors(input, {
+    known,
+    defaults: pins().flux.defaults,
+    exactVersion: (name) => {
+      const pin = pins().flux.targets[name];
+      return pin && controllerVersion(pin);
+    },
+    refusal: (raw) =>
+      new HelmdrillError(
         `flux target ${raw} is not pinned`,
         `pinned flux targets: ${describeFluxTargets()}; name one by its minor (--flux ${known.at(-1)}), a list, or "all"`,
-      );
-    }
-    out.push(name!);
-  }
-  return [...new Set(out)];
+      ),
+  });
 }

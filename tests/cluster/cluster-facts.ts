@@ -14,6 +14,7 @@ import { providerFor, type StartedCluster } from "../../harness/cluster/index.ts
 import type { HelmdrillConfig } from "../../harness/config.ts";
 import { allocateNodePort } from "../../harness/cluster/nodeports.ts";
 import { pins } from "../../harness/pins.ts";
+import { hostNote } from "../../harness/provision/privileges.ts";
 
 const BUSYBOX = pins().images.busybox;
 
@@ -203,4 +204,13 @@ export function clusterFacts(
       expect(v.stdout).toContain(`v${version}`);
     });
   });
+}
+
+/**
+ * The end of a cluster's report line on this host, as a RegExp source: on a cgroup v1 host
+ * ", cgroup v1 (kubelet failCgroupV1: false)" — what the kubelet was told —, elsewhere nothing.
+ */
+export async function hostNotePattern(): Promise<string> {
+  const note = await hostNote();
+  return note ? `, ${note.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}` : "";
 }

@@ -14,6 +14,14 @@ const FILE = path.join(PACKAGE_ROOT, "pins.json");
 const real = () => JSON.parse(readFileSync(FILE, "utf8")) as Record<string, any>;
 
 /** The error parsePins throws for pins.json changed by `edit`. */
+/** The lines of a pins.json error under its first line, trimmed: one per problem. */
+function problemLines(error: HelmdrillError): string[] {
+  return error.message
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim());
+}
+
 function problemWith(edit: (p: Record<string, any>) => void): HelmdrillError {
   const p = real();
   edit(p);
@@ -56,12 +64,7 @@ describe("pins.json", () => {
       p.helm["4.3.1"].version = 431;
       delete p.cluster.components["metrics-server"];
     });
-    expect(
-      error.message
-        .split("\n")
-        .slice(1)
-        .map((l) => l.trim()),
-    ).toEqual([
+    expect(problemLines(error)).toEqual([
       'helm["4.3.1"].version: expected string, received number',
       'unknown key flux.targets["1.4"].helmController.dropReplce',
       "cluster.components.metrics-server: expected object, received undefined",
@@ -79,12 +82,7 @@ describe("pins.json", () => {
       p.flux.defaults = ["1.4", "2.0"];
       p.flux.targets["1.6.4"] = p.flux.targets["1.6"];
     });
-    expect(
-      error.message
-        .split("\n")
-        .slice(1)
-        .map((l) => l.trim()),
-    ).toEqual([
+    expect(problemLines(error)).toEqual([
       'flux.targets["1.6.4"]: not a helm-controller minor, e.g. "1.6"',
       'flux.defaults[1]: "2.0" is no flux target (targets: 1.4, 1.6, 1.6.4)',
     ]);
