@@ -1,10 +1,11 @@
 /**
  * What the suite benches share: run `helmdrill run` as a real process (its own process group,
- * its own run id and reports dir), sample the memory of the node container(s) and of the
- * runner's process tree while it runs, and read back the run records it wrote.
+ * its own run id and reports dir), sample the memory and CPU time of the node container(s) and
+ * the memory of the runner's process tree while it runs, count the CPU time of every process
+ * it started, and read back the run records it wrote.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { RUN_LABEL } from "../harness/cluster/types.ts";
@@ -15,6 +16,8 @@ import { PACKAGE_ROOT } from "../harness/pins.ts";
 
 export interface SuiteRun {
   runId: string;
+  /** The reports directory it wrote (a temporary one). */
+  reports: string;
   exitCode: number | null;
   wallMs: number;
   runs: ScenarioRun[];
@@ -25,7 +28,74 @@ export interface SuiteRun {
   leakedScratch: boolean;
   /** Milliseconds from start to the first scenario step (provisioning checks + cluster start). */
   firstStepMs?: number;
+  /**
+   * CPU seconds: `containers` — the run's containers' cgroups (node: API server, controllers,
+   * kubelet, pods; registry mirror), last sample before each was removed; `helmdrill` — the CLI
+   * and every process under it (vitest workers, helm, helmfile, kubectl, docker clients), user +
+   * system, as its shell's `times` reports them; `engine` — dockerd and containerd meanwhile
+   * (shared with anything else the machine runs), undefined where they cannot be read.
+   */
+  cpu: { containers: number; helmdrill: number; engine?: number };
   output: string;
+}
+
+const CPU_TICKS = 100; // USER_HZ: /proc/<pid>/stat counts in 1/100 s on Linux
+
+/** The cgroup CPU time (ns) of a container, cgroup v1 or v2; undefined when its cgroup is gone. */
+function containerCpuNs(id: string): number | undefined {
+  for (const f of [
+    `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`,
+    `/sys/fs/cgroup/cpu,cpuacct/docker/${id}/cpuacct.usage`,
+  ]) {
+    if (existsSync(f)) return Number(readFileSync(f, "utf8").trim());
+  }
+  for (const f of [`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, `/sys/fs/cgroup/docker/${id}/cpu.stat`]) {
+    if (existsSync(f)) {
+      const usec = /^usage_usec (\d+)$/m.exec(readFileSync(f, "utf8"))?.[1];
+      return usec === undefined ? undefined : Number(usec) * 1000;
+    }
+  }
+  return undefined;
+}
+
+/** User + system seconds of the Docker engine's own processes (dockerd, containerd) so far. */
+function engineCpuSeconds(): number | undefined {
+  let ticks = 0;
+  let found = false;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const name = /\(([^)]*)\)/.exec(stat)?.[1];
+      if (name !== "dockerd" && name !== "containerd") continue;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15 of stat)
+      found = true;
+    } catch {
+      // gone between readdir and read
+    }
+  }
+  return found ? ticks / CPU_TICKS : undefined;
+}
+
+/** `times`' second line ("0m12.345s 0m1.230s"): the shell's children's user and system time. */
+export function parseTimes(text: string): number {
+  const line = text.trim().split("\n")[1] ?? "";
+  const parts = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return parts.length === 2 ? parts[0]! + parts[1]! : NaN;
+}
+
+/** The run records a run wrote: its reports' own, or a shard's part (`--shard i/n`). */
+function readRunRecords(reports: string): ScenarioRun[] {
+  const dirs = [
+    reports,
+    ...readdirSync(reports)
+      .filter((d) => /^shard-\d+-of-\d+$/.test(d))
+      .map((d) => path.join(reports, d)),
+  ];
+  return dirs.flatMap((d) => {
+    const f = path.join(d, "conformance", "runs.json");
+    return existsSync(f) ? (JSON.parse(readFileSync(f, "utf8")) as ScenarioRun[]) : [];
+  });
 }
 
 /** RSS of every process in the group (the CLI, vitest, its workers, helm/helmfile children). */
@@ -34,12 +104,16 @@ async function groupRss(pgid: number): Promise<number> {
   return ps.stdout.split("\n").reduce((sum, l) => sum + (Number(l.trim()) || 0) * 1024, 0);
 }
 
-async function nodeMemory(runId: string): Promise<number> {
-  const ids = (await run(["docker", "ps", "-q", "--no-trunc", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout
+/** The full ids of the run's running containers. */
+async function runContainers(runId: string): Promise<string[]> {
+  return (await run(["docker", "ps", "-q", "--no-trunc", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout
     .split("\n")
     .filter(Boolean);
+}
+
+async function nodeMemory(runId: string): Promise<number> {
   let total = 0;
-  for (const id of ids) {
+  for (const id of await runContainers(runId)) {
     for (const f of [
       `/sys/fs/cgroup/memory/docker/${id}/memory.usage_in_bytes`,
       `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.current`,
@@ -62,15 +136,28 @@ export async function runSuiteOnce(
 ): Promise<SuiteRun> {
   const runId = `bench${Date.now().toString(36)}`;
   const reports = mkdtempSync(path.join(os.tmpdir(), "helmdrill-bench-reports-"));
+  const timesFile = path.join(reports, ".bench-times");
+  const engineBefore = engineCpuSeconds();
   const t0 = performance.now();
+  // bash runs the CLI and, once it exited, writes `times`: the CPU time of every process under it.
   const child = spawn(
-    "node",
-    [path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs"), command, "--no-provision", "--reports", reports, ...args],
+    "bash",
+    [
+      "-c",
+      'node "$@"; rc=$?; times > "$HELMDRILL_BENCH_TIMES"; exit $rc',
+      "bench",
+      path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs"),
+      command,
+      "--no-provision",
+      "--reports",
+      reports,
+      ...args,
+    ],
     {
       cwd: PACKAGE_ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, HELMDRILL_RUN_ID: runId, ...env },
+      env: { ...process.env, HELMDRILL_RUN_ID: runId, HELMDRILL_BENCH_TIMES: timesFile, ...env },
     },
   );
   let output = "";
@@ -83,9 +170,14 @@ export async function runSuiteOnce(
   child.stderr.on("data", onData);
   let peakNodeBytes = 0;
   let peakRunnerBytes = 0;
+  const containerCpu = new Map<string, number>();
   let done = false;
   const sampler = (async () => {
     while (!done) {
+      for (const id of await runContainers(runId)) {
+        const ns = containerCpuNs(id);
+        if (ns !== undefined) containerCpu.set(id, ns);
+      }
       peakNodeBytes = Math.max(peakNodeBytes, await nodeMemory(runId));
       peakRunnerBytes = Math.max(peakRunnerBytes, await groupRss(child.pid!));
       await new Promise((r) => setTimeout(r, 1000));
@@ -96,13 +188,19 @@ export async function runSuiteOnce(
   done = true;
   await sampler;
   await new Promise((r) => setTimeout(r, 2000));
-  const runsFile = path.join(reports, "conformance", "runs.json");
-  const runs = existsSync(runsFile) ? (JSON.parse(readFileSync(runsFile, "utf8")) as ScenarioRun[]) : [];
+  const engineAfter = engineCpuSeconds();
+  const runs = readRunRecords(reports);
+  const cpu = {
+    containers: [...containerCpu.values()].reduce((a, ns) => a + ns / 1e9, 0),
+    helmdrill: existsSync(timesFile) ? parseTimes(readFileSync(timesFile, "utf8")) : NaN,
+    engine: engineBefore !== undefined && engineAfter !== undefined ? engineAfter - engineBefore : undefined,
+  };
   const leakedContainers = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout
     .split("\n")
     .filter(Boolean);
   return {
     runId,
+    reports,
     exitCode,
     wallMs,
     runs,
@@ -111,6 +209,7 @@ export async function runSuiteOnce(
     leakedContainers,
     leakedScratch: existsSync(scratchRootFor(runId)),
     firstStepMs,
+    cpu,
     output,
   };
 }
