@@ -32,7 +32,8 @@ type Plugin = NonNullable<ViteUserConfig["plugins"]>[number];
 
 /**
  * Turns `export default defineScenario({…})` in a scenario file into a registered test:
- * the default export is kept and handed to `replay()`.
+ * the default export is kept and handed to `replay()` with the file's own path, so a test file
+ * that imports a scenario only for its definition does not register (and run) all its targets again.
  */
 export function registerScenario(code: string, file: string, replayModule = REPLAY_MODULE): string {
   const marker = /^export default /m;
@@ -44,7 +45,7 @@ export function registerScenario(code: string, file: string, replayModule = REPL
   }
   return (
     code.replace(marker, "const __helmdrillScenario = ") +
-    `\nexport default __helmdrillScenario;\nimport { replay as __helmdrillReplay } from ${JSON.stringify(`/@fs${replayModule}`)};\n__helmdrillReplay(__helmdrillScenario);\n`
+    `\nexport default __helmdrillScenario;\nimport { replay as __helmdrillReplay } from ${JSON.stringify(`/@fs${replayModule}`)};\n__helmdrillReplay(__helmdrillScenario, ${JSON.stringify(file)});\n`
   );
 }
 

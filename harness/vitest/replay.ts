@@ -1,5 +1,7 @@
 import * as allure from "allure-js-commons";
-import { afterEach, describe, inject, test, type TaskMeta } from "vitest";
+import { realpathSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, inject, test, type TaskMeta } from "vitest";
 import { renderSnapshot } from "../probes/resources.ts";
 import { describeRelease } from "../probes/release.ts";
 import {
@@ -96,6 +98,23 @@ async function allureStep(
   return record!;
 }
 
+/**
+ * Whether `file` is the test file vitest is collecting in this worker (expect's `testPath`), rather
+ * than a module that file imports. Unknown (no test file being collected) counts as collected.
+ */
+export function isCollectedFile(file: string, testPath = expect.getState().testPath): boolean {
+  if (testPath === undefined) return true;
+  // Vite's module id and vitest's file path can name one file through different symlinks.
+  const real = (p: string) => {
+    try {
+      return realpathSync(path.resolve(p));
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  return real(testPath) === real(file);
+}
+
 /** A scenario test's time limit (per target). */
 export const SCENARIO_TIMEOUT_MS = 15 * 60_000;
 
@@ -104,7 +123,9 @@ export const SCENARIO_TIMEOUT_MS = 15 * 60_000;
  * namespace. Each step becomes an Allure step with the command, outputs, release history and
  * resources attached; the whole run record rides on the test's meta for the reporters.
  */
-export function replay(spec: ScenarioSpec): void {
+export function replay(spec: ScenarioSpec, file?: string): void {
+  // Imported by another test file for its definition (executeScenario in a test): not registered there.
+  if (file !== undefined && !isCollectedFile(file)) return;
   const { config } = inject("helmdrill");
   // --driver: only those drivers' targets run; a scenario none of them drives is skipped whole.
   const chosen = chosenDrivers(spec, config.drivers);

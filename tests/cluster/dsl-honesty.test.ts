@@ -3,7 +3,7 @@
  * failed step that reports what was really observed. And two copies of the same scenario
  * run side by side on one cluster without interfering.
  */
-import { describe, expect, inject } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { fails, release, resources, succeeds } from "../../harness/dsl/checks.ts";
 import { defineScenario, executeScenario, summarizeFailure } from "../../harness/dsl/scenario.ts";
 import { step, type Action, type Step } from "../../harness/dsl/step.ts";
@@ -111,6 +111,13 @@ describe("while an action runs", () => {
 });
 
 describe("parallel copies", () => {
+  // This file imports the catalogue scenario for its definition: its 17 targets are the scenario
+  // file's tests, not this file's (registered here they ran twice, on the same node, at once).
+  it("importing a catalogue scenario registers none of its targets in the importing file", ({ task }) => {
+    expect(task.file.tasks.map((t) => t.name)).not.toContain(`${cleanupOnFail.id} — ${cleanupOnFail.title}`);
+    expect(task.file.tasks.map((t) => t.name)).toContain("parallel copies");
+  });
+
   test("two copies of the cleanup-on-fail scenario on one cluster do not interfere", { timeout: 300_000 }, async () => {
     const provided = inject("helmdrill");
     const [a, b] = await Promise.all([openDrill(provided, "parallel-a"), openDrill(provided, "parallel-b")]);
