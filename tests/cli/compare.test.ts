@@ -13,7 +13,9 @@ import type { CellStatus, Matrix } from "../../harness/report/model.ts";
 const CLI = path.join(PACKAGE_ROOT, "bin", "helmdrill.mjs");
 const root = mkdtempSync(path.join(os.tmpdir(), "helmdrill-compare-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-const helmdrill = (...args: string[]) => run(["node", CLI, "compare", ...args], { cwd: root, timeoutMs: 60_000 });
+// Hang guards only: in CI this file shares two cores with the CLI project's cluster-starting tests,
+// and one `compare` took over 60 s there (killed, exit 143) though it takes about a second alone.
+const helmdrill = (...args: string[]) => run(["node", CLI, "compare", ...args], { cwd: root, timeoutMs: 240_000 });
 
 /** A reports directory as `helmdrill run` leaves it: conformance/matrix.json with one run of one step. */
 function reports(dir: string, status: CellStatus, durationMs = 20_000): string {
@@ -48,7 +50,7 @@ function expectBadInput(r: Awaited<ReturnType<typeof helmdrill>>, message: RegEx
   expect(r.stdout).toBe("");
 }
 
-describe("helmdrill compare", () => {
+describe("helmdrill compare", { timeout: 10 * 60_000 }, () => {
   it("a new failure: Markdown on stdout, the HTML page, exit 1", async () => {
     const r = await helmdrill(reports("night-1", "matches"), reports("night-2", "failed"), "--html", "out/c.html");
     expect(r.exitCode, r.stderr).toBe(1);
