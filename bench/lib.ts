@@ -5,10 +5,9 @@
  * it started, and read back the run records it wrote.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { RUN_LABEL } from "../harness/cluster/types.ts";
+import { kindClusterName, RUN_LABEL } from "../harness/cluster/index.ts";
 import { scratchRootFor } from "../harness/util/scratch.ts";
 import type { ScenarioRun } from "../harness/dsl/scenario.ts";
 import { run } from "../harness/exec.ts";
@@ -105,10 +104,25 @@ async function groupRss(pgid: number): Promise<number> {
 }
 
 /** The full ids of the run's running containers. */
-async function runContainers(runId: string): Promise<string[]> {
-  return (await run(["docker", "ps", "-q", "--no-trunc", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout
-    .split("\n")
-    .filter(Boolean);
+/**
+ * The run's containers: those helmdrill labels with the run (k3s node, registry mirror) and the
+ * kind cluster's nodes, which kind creates and labels with the cluster's name.
+ */
+async function runContainers(runId: string, includeStopped = false): Promise<string[]> {
+  const ids = new Set<string>();
+  for (const label of [`${RUN_LABEL}=${runId}`, `io.x-k8s.kind.cluster=${kindClusterName(runId)}`]) {
+    const r = await run([
+      "docker",
+      "ps",
+      ...(includeStopped ? ["-a"] : []),
+      "-q",
+      "--no-trunc",
+      "--filter",
+      `label=${label}`,
+    ]);
+    for (const id of r.stdout.split("\n").filter(Boolean)) ids.add(id);
+  }
+  return [...ids];
 }
 
 async function nodeMemory(runId: string): Promise<number> {
@@ -135,7 +149,9 @@ export async function runSuiteOnce(
   command = "run",
 ): Promise<SuiteRun> {
   const runId = `bench${Date.now().toString(36)}`;
-  const reports = mkdtempSync(path.join(os.tmpdir(), "helmdrill-bench-reports-"));
+  // Kept for reading afterwards (matrix, transcripts), beside the project's other reports, not in /tmp.
+  const reports = path.join(PACKAGE_ROOT, "reports", "bench", runId);
+  mkdirSync(reports, { recursive: true });
   const timesFile = path.join(reports, ".bench-times");
   const engineBefore = engineCpuSeconds();
   const t0 = performance.now();
@@ -195,9 +211,7 @@ export async function runSuiteOnce(
     helmdrill: existsSync(timesFile) ? parseTimes(readFileSync(timesFile, "utf8")) : NaN,
     engine: engineBefore !== undefined && engineAfter !== undefined ? engineAfter - engineBefore : undefined,
   };
-  const leakedContainers = (await run(["docker", "ps", "-aq", "--filter", `label=${RUN_LABEL}=${runId}`])).stdout
-    .split("\n")
-    .filter(Boolean);
+  const leakedContainers = await runContainers(runId, true);
   return {
     runId,
     reports,

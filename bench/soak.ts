@@ -4,6 +4,7 @@
  * target, failing step, observed text) and what the run left behind; at the end a table of
  * passes/failures per scenario and target. Prints figures; asserts nothing.
  */
+import path from "node:path";
 import type { ScenarioRun } from "../harness/dsl/scenario.ts";
 import { flag, passThrough, runSuiteOnce, seconds } from "./lib.ts";
 
@@ -38,7 +39,7 @@ async function main() {
     const left = r.leakedContainers.length + (r.leakedScratch ? 1 : 0);
     leaks += left;
     console.log(
-      `run ${i}/${n}: ${r.runs.length - failed.length} passed, ${failed.length} failed in ${seconds(r.wallMs)} (exit ${r.exitCode}); left behind: ${r.leakedContainers.length} container(s), scratch ${r.leakedScratch ? "PRESENT" : "gone"}`,
+      `run ${i}/${n}: ${r.runs.length - failed.length} passed, ${failed.length} failed in ${seconds(r.wallMs)} (exit ${r.exitCode}); left behind: ${r.leakedContainers.length} container(s), scratch ${r.leakedScratch ? "PRESENT" : "gone"}; reports ${path.relative(process.cwd(), r.reports)}`,
     );
     if (r.runs.length === 0 || (r.exitCode !== 0 && failed.length === 0)) {
       // The run failed outside any scenario (a test file that did not load, a crash): show why.

@@ -15,6 +15,7 @@
  *
  * HELMDRILL_BENCH_ALONE=0 skips the re-run alone.
  */
+import path from "node:path";
 import type { ScenarioRun } from "../harness/dsl/records.ts";
 import { mib, passThrough, runSuiteOnce, seconds, type SuiteRun } from "./lib.ts";
 
@@ -98,6 +99,7 @@ async function main() {
   console.log(
     `left behind:              ${r.leakedContainers.length} container(s), scratch ${r.leakedScratch ? "present" : "gone"}`,
   );
+  console.log(`reports:                  ${path.relative(process.cwd(), r.reports)}`);
   console.log("\nslowest runs:");
   for (const x of [...r.runs].sort((a, b) => b.durationMs - a.durationMs).slice(0, 8)) {
     console.log(

@@ -58,6 +58,7 @@ async function main() {
   console.log(
     `left behind:              ${r.leakedContainers.length} container(s), scratch ${r.leakedScratch ? "present" : "gone"}`,
   );
+  console.log(`reports:                  ${path.relative(process.cwd(), r.reports)}`);
 
   console.log("\nper target (upgrade path + field-ownership drill = total; its slowest step):");
   const width = Math.max(...targets.map((t) => t.length));
