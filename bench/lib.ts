@@ -103,9 +103,8 @@ async function groupRss(pgid: number): Promise<number> {
   return ps.stdout.split("\n").reduce((sum, l) => sum + (Number(l.trim()) || 0) * 1024, 0);
 }
 
-/** The full ids of the run's running containers. */
 /**
- * The run's containers: those helmdrill labels with the run (k3s node, registry mirror) and the
+ * The full ids of the run's containers (running; with `includeStopped`, every one): those helmdrill labels with the run (k3s node, registry mirror) and the
  * kind cluster's nodes, which kind creates and labels with the cluster's name.
  */
 async function runContainers(runId: string, includeStopped = false): Promise<string[]> {
