@@ -219,6 +219,8 @@ const API_PATH: Record<BuiltinKind, [group: string, plural: string]> = {
 export interface WatchedSet {
   /** Names present now, per kind (a watch starts with every existing object as ADDED). */
   current: Record<string, Set<string>>;
+  /** Settles once every kind's first watch request was answered (or failed). */
+  ready: Promise<void>;
   stop(): void;
 }
 
@@ -244,10 +246,10 @@ export function watchKinds(
     if (isBuiltinKind(kind)) return `${API_PATH[kind][0]}/namespaces/${namespace}/${API_PATH[kind][1]}`;
     return collectionPath(await requireResolver(kube).kinds.resolve(kind), namespace);
   };
-  const open = (kind: ResourceKind) => {
+  const open = (kind: ResourceKind): Promise<void> => {
     const plural = kind;
     current[kind] = new Set();
-    void pathOf(kind)
+    return pathOf(kind)
       .then((collection) =>
         watch.watch(
           collection,
@@ -270,15 +272,19 @@ export function watchKinds(
           },
         ),
       )
-      .then((c) => (stopped ? c.abort() : controllers.push(c)))
+      .then((c) => {
+        if (stopped) c.abort();
+        else controllers.push(c);
+      })
       .catch((err: unknown) => {
         onError(`watch ${plural}: ${err instanceof Error ? err.message : String(err)}`);
         if (!stopped) setTimeout(() => !stopped && open(kind), 500).unref();
       });
   };
-  kinds.forEach(open);
+  const ready = Promise.all(kinds.map(open)).then(() => undefined);
   return {
     current,
+    ready,
     stop() {
       stopped = true;
       for (const c of controllers) c.abort();

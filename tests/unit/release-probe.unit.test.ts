@@ -70,7 +70,7 @@ describe("the release probe", () => {
   const installed: Rev = { revision: 1, status: "deployed", description: "Install complete" };
 
   it("reads helm history's rows from the storage Secrets' records, oldest first", () => {
-    const failed: Rev = { revision: 2, status: "failed", description: "Upgrade \"web\" failed: timed out" };
+    const failed: Rev = { revision: 2, status: "failed", description: 'Upgrade "web" failed: timed out' };
     const { history, storage } = historyFromStorage([storageSecret(failed), storageSecret(installed)]);
     expect(history.map((h) => [h.revision, h.status, h.description, h.chart])).toEqual([
       [1, "deployed", "Install complete", "inventory-1.0.0"],

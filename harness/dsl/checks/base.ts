@@ -26,6 +26,11 @@ export interface CheckContext {
    * ends. A polled check then looks until it fires, instead of for its own timeout.
    */
   signal?: AbortSignal;
+  /**
+   * Set for a `whileRunning` check that arms first (`Check.armsFirst`): it calls this once it is
+   * looking (its watch open), and the action waits for that before it starts.
+   */
+  armed?: () => void;
 }
 
 export interface CheckOutcome {
@@ -47,6 +52,11 @@ export abstract class Check {
   targets?: Selector;
   driftNote?: string;
   abstract readonly category: CheckCategory;
+  /**
+   * True when `verify` calls `ctx.armed` once it is looking: as a `whileRunning` check, the action
+   * starts only then (a person watching from a second shell starts watching first).
+   */
+  readonly armsFirst: boolean = false;
   abstract describe(): string;
   abstract verify(ctx: CheckContext): Promise<CheckOutcome>;
 

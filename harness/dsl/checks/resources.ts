@@ -33,6 +33,7 @@ interface ResourcesProbe extends Probe<Seen> {
  */
 class ResourcesCheck extends PolledCheck<Seen, ResourcesProbe> {
   readonly category = "resources";
+  override readonly armsFirst = true;
   constructor(
     private readonly want: ResourceSet | ((vars: Vars) => ResourceSet),
     private readonly selector?: string,
@@ -82,6 +83,7 @@ class ResourcesCheck extends PolledCheck<Seen, ResourcesProbe> {
   override async verify(ctx: CheckContext): Promise<CheckOutcome> {
     const probe = await this.prepare(ctx);
     if (ctx.signal && ctx.kube.watch) return this.watchUntil(ctx.signal, ctx, probe);
+    ctx.armed?.();
     return this.outcome(await this.pollProbe(probe, ctx), probe);
   }
 
@@ -144,6 +146,7 @@ class ResourcesCheck extends PolledCheck<Seen, ResourcesProbe> {
         },
         (message) => (lastError = message),
       );
+      void watched.ready.then(() => ctx.armed?.());
       const listLoop = async () => {
         while (!done) {
           polls++;
@@ -157,10 +160,14 @@ class ResourcesCheck extends PolledCheck<Seen, ResourcesProbe> {
         }
       };
       void listLoop();
-      // The action ended: what exists at its end counts too (e.g. an expected absence).
+      // The action ended: what exists at its end counts too (e.g. an expected absence) — read by
+      // one more list, since the watch may not have delivered the action's last change yet; the
+      // watch's state when that list cannot be had.
       const onAbort = () => {
-        const seen = asRows(watched.current);
-        finish(judge(seen) === undefined, seen);
+        void withTimeout(probe.observe, ATTEMPT_TIMEOUT_MS, probe.what)
+          .then((seen) => (polls++, seen))
+          .catch(() => asRows(watched.current))
+          .then((seen) => finish(judge(seen) === undefined, seen));
       };
       limit = setTimeout(
         () => finish(false, asRows(watched.current), `; the action had not ended after ${seconds(SIGNAL_LIMIT_MS)}`),

@@ -24,10 +24,20 @@ export async function runAction(step: Step, ctx: ActionContext, during: Check[])
   const ended = new AbortController();
   // The step's own per-operation timeout bounds every command its action runs (not the probes).
   const actionCtx = { ...ctx, runners: withCommandTimeout(ctx.runners, step.timeoutMs) };
+  // Checks that arm first (a watch) are looking before the action starts, or the action starts
+  // after ARM_LIMIT_MS anyway: an object that lives a moment must not come and go before the watch opens.
+  const arming: Promise<void>[] = [];
+  const watched = during.map(async (c) => {
+    let armed = () => {};
+    if (c.armsFirst) arming.push(new Promise<void>((resolve) => (armed = resolve)));
+    try {
+      return checkRecord(c, await verifySafely(c, { ...ctx, signal: ended.signal, armed }), "during");
+    } finally {
+      armed();
+    }
+  });
+  if (arming.length) await withinArmLimit(Promise.all(arming));
   const running = (async () => action.run(actionCtx))().finally(() => ended.abort());
-  const watched = during.map(async (c) =>
-    checkRecord(c, await verifySafely(c, { ...ctx, signal: ended.signal }), "during"),
-  );
   let result: CommandResult | undefined;
   let problem: string | undefined;
   try {
@@ -47,4 +57,13 @@ export async function runFinally(step: Step, ctx: ActionContext): Promise<string
   } catch (error) {
     return `the step's finally could not run: ${errorMessage(error)}`;
   }
+}
+
+/** How long an action waits for its `whileRunning` watches to open before it starts regardless. */
+const ARM_LIMIT_MS = 15_000;
+
+function withinArmLimit(armed: Promise<unknown>): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise((resolve) => (timer = setTimeout(resolve, ARM_LIMIT_MS)));
+  return Promise.race([armed, limit]).finally(() => clearTimeout(timer));
 }
